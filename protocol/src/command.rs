@@ -1,0 +1,322 @@
+//! Signed commands from the dashboard to one gateway.
+//!
+//! Invariant: a gateway acts on a command only if the issuer signed it, it names this site
+//! and gateway, it is within its short lifetime, and its sequence number is above the last one
+//! accepted and its id unseen. The broker can delay, drop or replay commands; it cannot make a
+//! gateway act on one twice, late, or meant for another door.
+
+use crate::cbor::{self, b, opt, t, u};
+use crate::cose::{self, context};
+use crate::{
+    CommandId, DecodeError, DoorId, GatewayId, Refusal, Rejection, SecretKey, SiteId, TrustedKeys,
+    UnixTime,
+};
+use alloc::vec::Vec;
+use coset::cbor::value::Value;
+
+/// The longest an unlock command may live, in seconds: a remote unlock is for someone
+/// standing at the door now, so one that arrives a minute late is refused.
+pub const MAX_UNLOCK_COMMAND_LIFETIME: u64 = 60;
+
+/// The longest a lockdown or time beacon command may live: the operator acts now.
+const MAX_SHORT_COMMAND_LIFETIME: u64 = 300;
+
+/// The longest a command carrying a revocation delta may live: a day, so that it still reaches
+/// a gateway whose link was down for hours. The delta's own version check refuses replays.
+const MAX_REVOCATION_COMMAND_LIFETIME: u64 = 86_400;
+
+/// The longest unlock a command may ask for, in seconds; the door controller caps it again.
+const MAX_UNLOCK_SECONDS: u64 = 3600;
+
+/// What a command asks the gateway to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Release a door's lock for some seconds (the door controller caps it).
+    Unlock {
+        /// The door.
+        door: DoorId,
+        /// For how long.
+        seconds: u32,
+    },
+    /// Start or end lockdown for one door or all doors of the gateway.
+    Lockdown {
+        /// The door, or `None` for every door.
+        door: Option<DoorId>,
+        /// On or off.
+        on: bool,
+    },
+    /// The dashboard's time: the gateway raises its clock floor to it.
+    TimeBeacon {
+        /// The dashboard's clock when it signed.
+        time: UnixTime,
+    },
+    /// A signed revocation list (usually a delta), verified on its own by the gateway.
+    Revocation {
+        /// The revocation list's COSE_Sign1 bytes.
+        list: Vec<u8>,
+    },
+}
+
+impl Action {
+    fn max_lifetime(&self) -> u64 {
+        match self {
+            Action::Unlock { .. } => MAX_UNLOCK_COMMAND_LIFETIME,
+            Action::Lockdown { .. } | Action::TimeBeacon { .. } => MAX_SHORT_COMMAND_LIFETIME,
+            Action::Revocation { .. } => MAX_REVOCATION_COMMAND_LIFETIME,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            Action::Unlock { door, seconds } => {
+                Value::Array(alloc::vec![u(0), t(door.as_str()), u((*seconds).into())])
+            }
+            Action::Lockdown { door, on } => Value::Array(alloc::vec![
+                u(1),
+                opt(door.as_ref(), |d| t(d.as_str())),
+                Value::Bool(*on)
+            ]),
+            Action::TimeBeacon { time } => Value::Array(alloc::vec![u(2), u(time.0)]),
+            Action::Revocation { list } => Value::Array(alloc::vec![u(3), b(list)]),
+        }
+    }
+
+    fn from_value(value: &Value) -> Result<Self, DecodeError> {
+        const WHAT: &str = "command action must be [0, door, seconds] | [1, door|null, on] | [2, time] | [3, list]";
+        let items = cbor::array(value, WHAT)?;
+        let (kind, rest) = items.split_first().ok_or(DecodeError::Malformed(WHAT))?;
+        match (cbor::uint(kind, WHAT)?, rest) {
+            (0, [door, seconds]) => {
+                let seconds = cbor::uint(seconds, WHAT)?;
+                if seconds == 0 || seconds > MAX_UNLOCK_SECONDS {
+                    return Err(DecodeError::Malformed("unlock seconds must be 1..3600"));
+                }
+                Ok(Action::Unlock {
+                    door: cbor::id(door, WHAT, DoorId::new)?,
+                    seconds: u32::try_from(seconds).map_err(|_| DecodeError::Malformed(WHAT))?,
+                })
+            }
+            (1, [door, on]) => Ok(Action::Lockdown {
+                door: cbor::optional(door, |d| cbor::id(d, WHAT, DoorId::new))?,
+                on: cbor::boolean(on, WHAT)?,
+            }),
+            (2, [time]) => Ok(Action::TimeBeacon {
+                time: UnixTime(cbor::uint(time, WHAT)?),
+            }),
+            (3, [list]) => Ok(Action::Revocation {
+                list: cbor::bytes(list, WHAT)?.to_vec(),
+            }),
+            _ => Err(DecodeError::Malformed(WHAT)),
+        }
+    }
+}
+
+/// A command to one gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// The gateway's site.
+    pub site: SiteId,
+    /// The one gateway it is for (`aud`).
+    pub gateway: GatewayId,
+    /// A random id (`jti`), never reused.
+    pub id: CommandId,
+    /// When the dashboard signed it.
+    pub issued_at: UnixTime,
+    /// When it stops being valid.
+    pub expires: UnixTime,
+    /// The dashboard's per-gateway counter: each command to a gateway has a higher one.
+    pub seq: u64,
+    /// What to do.
+    pub action: Action,
+}
+
+/// How strictly a gateway checks command times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandLimits {
+    /// How far ahead of the gateway's clock a command's issue time may be.
+    pub max_clock_skew_seconds: u64,
+}
+
+impl Default for CommandLimits {
+    /// 30 seconds: NTP-synced clocks agree far better; an unsynced Pi is handled by the time
+    /// beacon, which is exempt from the clock checks.
+    fn default() -> Self {
+        Self {
+            max_clock_skew_seconds: 30,
+        }
+    }
+}
+
+/// What a gateway remembers of the commands it accepted.
+pub trait CommandHistory {
+    /// The highest sequence number accepted, if any.
+    fn last_seq(&self) -> Option<u64>;
+    /// Whether a command with this id was accepted before.
+    fn seen(&self, id: &CommandId) -> bool;
+}
+
+impl Command {
+    /// Signs the command with the issuer key.
+    #[must_use]
+    pub fn sign(&self, issuer: &SecretKey) -> Vec<u8> {
+        let payload = Value::Array(alloc::vec![
+            t(self.site.as_str()),
+            t(self.gateway.as_str()),
+            b(self.id.as_bytes()),
+            u(self.issued_at.0),
+            u(self.expires.0),
+            u(self.seq),
+            self.action.to_value(),
+        ]);
+        cose::sign(context::COMMAND, issuer, cbor::encode(&payload))
+    }
+
+    fn from_payload(payload: &[u8]) -> Result<Self, DecodeError> {
+        const WHAT: &str = "command must be [site, gateway, id, issued, expires, seq, action]";
+        let value = cbor::decode(payload)?;
+        let [site, gateway, id, iat, exp, seq, action] = cbor::tuple::<7>(&value, WHAT)?;
+        Ok(Self {
+            site: cbor::id(site, "command site must be a valid id", SiteId::new)?,
+            gateway: cbor::id(
+                gateway,
+                "command gateway must be a valid id",
+                GatewayId::new,
+            )?,
+            id: CommandId(cbor::bytes_n::<16>(id, "command id must be 16 bytes")?),
+            issued_at: UnixTime(cbor::uint(iat, WHAT)?),
+            expires: UnixTime(cbor::uint(exp, WHAT)?),
+            seq: cbor::uint(seq, WHAT)?,
+            action: Action::from_value(action)?,
+        })
+    }
+}
+
+/// Verifies a command for this gateway, in SPEC.md's order: signature, structure, address,
+/// lifetime, time (not for time beacons, which exist to fix a wrong clock), sequence, id.
+pub fn verify_command(
+    bytes: &[u8],
+    issuers: &TrustedKeys,
+    site: &SiteId,
+    gateway: &GatewayId,
+    now: UnixTime,
+    history: &impl CommandHistory,
+    limits: CommandLimits,
+) -> Result<Command, Refusal> {
+    let (_, payload) = cose::verify(bytes, context::COMMAND, issuers)?;
+    let command = Command::from_payload(&payload)?;
+    if &command.site != site || &command.gateway != gateway {
+        return Err(Rejection::Misaddressed.into());
+    }
+    if command.expires <= command.issued_at
+        || command.expires.since(command.issued_at) > command.action.max_lifetime()
+    {
+        return Err(Rejection::BadLifetime.into());
+    }
+    if !matches!(command.action, Action::TimeBeacon { .. }) {
+        if command.issued_at > now.plus(limits.max_clock_skew_seconds) {
+            return Err(Rejection::BadLifetime.into());
+        }
+        if now >= command.expires {
+            return Err(Rejection::Expired.into());
+        }
+    }
+    if history.last_seq().is_some_and(|last| command.seq <= last) || history.seen(&command.id) {
+        return Err(Rejection::ReplayedCommand.into());
+    }
+    Ok(command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct History(Option<u64>);
+    impl CommandHistory for History {
+        fn last_seq(&self) -> Option<u64> {
+            self.0
+        }
+        fn seen(&self, id: &CommandId) -> bool {
+            id.0 == [0xee; 16]
+        }
+    }
+
+    fn unlock(seq: u64) -> Command {
+        Command {
+            site: SiteId::new("byn").unwrap(),
+            gateway: GatewayId::new("gw1").unwrap(),
+            id: CommandId([seq as u8; 16]),
+            issued_at: UnixTime(1000),
+            expires: UnixTime(1060),
+            seq,
+            action: Action::Unlock {
+                door: DoorId::new("front").unwrap(),
+                seconds: 5,
+            },
+        }
+    }
+
+    fn check(cmd: &Command, now: u64, last: Option<u64>) -> Result<Command, Refusal> {
+        let issuer = SecretKey::from_seed(&[3; 32]);
+        let keys: TrustedKeys = core::iter::once(issuer.public_key().clone()).collect();
+        verify_command(
+            &cmd.sign(&issuer),
+            &keys,
+            &SiteId::new("byn").unwrap(),
+            &GatewayId::new("gw1").unwrap(),
+            UnixTime(now),
+            &History(last),
+            CommandLimits::default(),
+        )
+    }
+
+    #[test]
+    fn a_fresh_unlock_for_this_gateway_is_accepted() {
+        assert_eq!(check(&unlock(1), 1010, None).unwrap(), unlock(1));
+    }
+
+    #[test]
+    fn a_command_for_another_gateway_is_misaddressed() {
+        let mut cmd = unlock(1);
+        cmd.gateway = GatewayId::new("gw2").unwrap();
+        assert_eq!(check(&cmd, 1010, None), Err(Rejection::Misaddressed.into()));
+    }
+
+    #[test]
+    fn an_unlock_living_longer_than_a_minute_is_refused() {
+        let mut cmd = unlock(1);
+        cmd.expires = UnixTime(1061);
+        assert_eq!(check(&cmd, 1010, None), Err(Rejection::BadLifetime.into()));
+    }
+
+    #[test]
+    fn an_expired_command_is_refused() {
+        assert_eq!(
+            check(&unlock(1), 1060, None),
+            Err(Rejection::Expired.into())
+        );
+    }
+
+    #[test]
+    fn a_replayed_sequence_number_or_id_is_refused() {
+        assert_eq!(
+            check(&unlock(4), 1010, Some(4)),
+            Err(Rejection::ReplayedCommand.into())
+        );
+        let mut cmd = unlock(5);
+        cmd.id = CommandId([0xee; 16]);
+        assert_eq!(
+            check(&cmd, 1010, Some(4)),
+            Err(Rejection::ReplayedCommand.into())
+        );
+    }
+
+    #[test]
+    fn a_time_beacon_is_accepted_by_a_gateway_whose_clock_is_days_behind() {
+        let mut cmd = unlock(1);
+        let dashboard_now = 1_795_000_000;
+        cmd.issued_at = UnixTime(dashboard_now);
+        cmd.expires = UnixTime(dashboard_now + 60);
+        cmd.action = Action::TimeBeacon { time: UnixTime(dashboard_now) };
+        assert!(check(&cmd, dashboard_now - 3 * 86_400, None).is_ok());
+    }
+}

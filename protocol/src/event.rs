@@ -1,0 +1,546 @@
+//! Gateway events and the hash chain that links them.
+//!
+//! Invariant: event `n` carries the SHA-256 of event `n - 1`'s exact bytes (the first event
+//! carries 32 zero bytes), and sequence numbers start at 1 and never skip. So whoever holds the
+//! chain's last hash can tell whether any event before it was changed, dropped or invented.
+
+use crate::cbor::{self, b, opt, t, u};
+use crate::{CommandId, DecodeError, DoorId, MemberId, PassId, PassKind, Rejection, UnixTime};
+use alloc::string::String;
+use alloc::vec::Vec;
+use coset::cbor::value::Value;
+use sha2::{Digest, Sha256};
+
+/// A SHA-256 hash of an event's bytes.
+pub type Hash = [u8; 32];
+
+/// The previous-hash of the very first event of a gateway.
+pub const GENESIS_HASH: Hash = [0; 32];
+
+/// The longest version string a gateway-started event carries.
+const MAX_VERSION_LEN: usize = 64;
+
+/// How far the gateway trusted its clock when it recorded an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClockQuality {
+    /// The system clock was synchronised (NTP, RTC or a recent time beacon).
+    Synchronised,
+    /// The system clock was used but nothing confirmed it (a Pi without RTC after boot).
+    Unsynchronised,
+    /// The system clock was below the persisted floor, so the floor was used instead.
+    Floor,
+}
+
+impl ClockQuality {
+    fn wire(self) -> u64 {
+        match self {
+            ClockQuality::Synchronised => 0,
+            ClockQuality::Unsynchronised => 1,
+            ClockQuality::Floor => 2,
+        }
+    }
+
+    fn from_wire(n: u64) -> Option<Self> {
+        match n {
+            0 => Some(ClockQuality::Synchronised),
+            1 => Some(ClockQuality::Unsynchronised),
+            2 => Some(ClockQuality::Floor),
+            _ => None,
+        }
+    }
+
+    /// The quality's name for logs and JSON.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            ClockQuality::Synchronised => "synchronised",
+            ClockQuality::Unsynchronised => "unsynchronised",
+            ClockQuality::Floor => "floor",
+        }
+    }
+}
+
+/// What a command led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandOutcome {
+    /// Carried out.
+    Done,
+    /// Refused, with the reason.
+    Refused(Rejection),
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventBody {
+    /// A presentation opened a door.
+    EntryGranted {
+        /// The door.
+        door: DoorId,
+        /// The pass.
+        pass_id: PassId,
+        /// Its member.
+        member: MemberId,
+        /// The pass kind (break-glass uses stand out in audits).
+        kind: PassKind,
+        /// Whether a device proof was checked.
+        device_bound: bool,
+    },
+    /// A presentation was refused.
+    EntryDenied {
+        /// The door.
+        door: DoorId,
+        /// Why.
+        reason: Rejection,
+        /// The pass id, if the pass's signature verified.
+        pass_id: Option<PassId>,
+        /// The member, if the pass's signature verified.
+        member: Option<MemberId>,
+    },
+    /// The door sensor reports open.
+    DoorOpened {
+        /// The door.
+        door: DoorId,
+    },
+    /// The door sensor reports closed.
+    DoorClosed {
+        /// The door.
+        door: DoorId,
+    },
+    /// The held-open alarm was raised or cleared.
+    HeldOpen {
+        /// The door.
+        door: DoorId,
+        /// Raised (true) or cleared (false).
+        raised: bool,
+    },
+    /// The forced-open alarm was raised or cleared.
+    ForcedOpen {
+        /// The door.
+        door: DoorId,
+        /// Raised (true) or cleared (false).
+        raised: bool,
+    },
+    /// The exit button was pressed.
+    ExitButton {
+        /// The door.
+        door: DoorId,
+    },
+    /// Lockdown started or ended.
+    Lockdown {
+        /// The door, or `None` for every door.
+        door: Option<DoorId>,
+        /// On or off.
+        on: bool,
+    },
+    /// A command was carried out or refused.
+    CommandResult {
+        /// The command's id.
+        command: CommandId,
+        /// Its sequence number (0 if it did not verify far enough to read one).
+        seq: u64,
+        /// What came of it.
+        outcome: CommandOutcome,
+    },
+    /// The gateway daemon started.
+    GatewayStarted {
+        /// Its version.
+        version: String,
+    },
+    /// The clock's quality changed.
+    ClockChanged {
+        /// The new quality.
+        quality: ClockQuality,
+        /// The persisted floor at that moment.
+        floor: UnixTime,
+    },
+    /// A revocation list was applied.
+    RevocationApplied {
+        /// Its version.
+        version: u64,
+    },
+    /// A revocation list was refused.
+    RevocationRefused {
+        /// Its version, if it decoded.
+        version: Option<u64>,
+        /// Why.
+        reason: Rejection,
+    },
+}
+
+/// One event in a gateway's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The gateway's sequence number, from 1, without gaps.
+    pub seq: u64,
+    /// When, by the gateway's clock (see `clock`).
+    pub time: UnixTime,
+    /// How far that clock was trusted.
+    pub clock: ClockQuality,
+    /// SHA-256 of the previous event's bytes ([`GENESIS_HASH`] for the first).
+    pub prev_hash: Hash,
+    /// What happened.
+    pub body: EventBody,
+}
+
+/// SHA-256 of an event's bytes: what the next event links to.
+#[must_use]
+pub fn hash_event(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+impl Event {
+    /// The event's canonical bytes: `[seq, time, clock, prev hash, type, fields...]`.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let door = |d: &DoorId| t(d.as_str());
+        let mut items = alloc::vec![
+            u(self.seq),
+            u(self.time.0),
+            u(self.clock.wire()),
+            b(&self.prev_hash),
+        ];
+        let (kind, fields): (u64, Vec<Value>) = match &self.body {
+            EventBody::EntryGranted {
+                door: d,
+                pass_id,
+                member,
+                kind,
+                device_bound,
+            } => (
+                0,
+                alloc::vec![
+                    door(d),
+                    b(pass_id.as_bytes()),
+                    t(member.as_str()),
+                    u(pass_kind_wire(*kind)),
+                    Value::Bool(*device_bound)
+                ],
+            ),
+            EventBody::EntryDenied {
+                door: d,
+                reason,
+                pass_id,
+                member,
+            } => (
+                1,
+                alloc::vec![
+                    door(d),
+                    u(reason.wire().into()),
+                    opt(pass_id.as_ref(), |p| b(p.as_bytes())),
+                    opt(member.as_ref(), |m| t(m.as_str()))
+                ],
+            ),
+            EventBody::DoorOpened { door: d } => (2, alloc::vec![door(d)]),
+            EventBody::DoorClosed { door: d } => (3, alloc::vec![door(d)]),
+            EventBody::HeldOpen { door: d, raised } => {
+                (4, alloc::vec![door(d), Value::Bool(*raised)])
+            }
+            EventBody::ForcedOpen { door: d, raised } => {
+                (5, alloc::vec![door(d), Value::Bool(*raised)])
+            }
+            EventBody::ExitButton { door: d } => (6, alloc::vec![door(d)]),
+            EventBody::Lockdown { door: d, on } => {
+                (7, alloc::vec![opt(d.as_ref(), door), Value::Bool(*on)])
+            }
+            EventBody::CommandResult {
+                command,
+                seq,
+                outcome,
+            } => (
+                8,
+                alloc::vec![
+                    b(command.as_bytes()),
+                    u(*seq),
+                    match outcome {
+                        CommandOutcome::Done => Value::Null,
+                        CommandOutcome::Refused(r) => u(r.wire().into()),
+                    }
+                ],
+            ),
+            EventBody::GatewayStarted { version } => (9, alloc::vec![t(version)]),
+            EventBody::ClockChanged { quality, floor } => {
+                (10, alloc::vec![u(quality.wire()), u(floor.0)])
+            }
+            EventBody::RevocationApplied { version } => (11, alloc::vec![u(*version)]),
+            EventBody::RevocationRefused { version, reason } => {
+                (12, alloc::vec![opt(*version, u), u(reason.wire().into())])
+            }
+        };
+        items.push(u(kind));
+        items.extend(fields);
+        cbor::encode(&Value::Array(items))
+    }
+
+    /// Decodes an event from its bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        const WHAT: &str = "event must be [seq, time, clock, prev hash, type, fields...]";
+        let value = cbor::decode(bytes)?;
+        let items = cbor::array(&value, WHAT)?;
+        let [seq, time, clock, prev, kind, fields @ ..] = items else {
+            return Err(DecodeError::Malformed(WHAT));
+        };
+        let door = |v: &Value| cbor::id(v, "event door must be a valid id", DoorId::new);
+        let flag = |v: &Value| cbor::boolean(v, "event flag must be a boolean");
+        let reason = |v: &Value| {
+            Rejection::from_wire(cbor::uint(v, "event reason must be a known code")?)
+                .ok_or(DecodeError::Malformed("event reason must be a known code"))
+        };
+        let bad_fields = DecodeError::Malformed("event fields do not match its type");
+        let body = match (cbor::uint(kind, WHAT)?, fields) {
+            (0, [d, pass, member, kind, bound]) => EventBody::EntryGranted {
+                door: door(d)?,
+                pass_id: PassId(cbor::bytes_n::<16>(pass, "event pass id must be 16 bytes")?),
+                member: cbor::id(member, "event member must be a valid id", MemberId::new)?,
+                kind: PassKind::from_wire(cbor::uint(kind, "event pass kind must be 0..3")?)
+                    .ok_or(DecodeError::Malformed("event pass kind must be 0..3"))?,
+                device_bound: flag(bound)?,
+            },
+            (1, [d, why, pass, member]) => EventBody::EntryDenied {
+                door: door(d)?,
+                reason: reason(why)?,
+                pass_id: cbor::optional(pass, |p| {
+                    cbor::bytes_n::<16>(p, "event pass id must be 16 bytes").map(PassId)
+                })?,
+                member: cbor::optional(member, |m| {
+                    cbor::id(m, "event member must be a valid id", MemberId::new)
+                })?,
+            },
+            (2, [d]) => EventBody::DoorOpened { door: door(d)? },
+            (3, [d]) => EventBody::DoorClosed { door: door(d)? },
+            (4, [d, raised]) => EventBody::HeldOpen {
+                door: door(d)?,
+                raised: flag(raised)?,
+            },
+            (5, [d, raised]) => EventBody::ForcedOpen {
+                door: door(d)?,
+                raised: flag(raised)?,
+            },
+            (6, [d]) => EventBody::ExitButton { door: door(d)? },
+            (7, [d, on]) => EventBody::Lockdown {
+                door: cbor::optional(d, door)?,
+                on: flag(on)?,
+            },
+            (8, [id, seq, outcome]) => EventBody::CommandResult {
+                command: CommandId(cbor::bytes_n::<16>(
+                    id,
+                    "event command id must be 16 bytes",
+                )?),
+                seq: cbor::uint(seq, "event command seq must be an unsigned integer")?,
+                outcome: match cbor::optional(outcome, reason)? {
+                    None => CommandOutcome::Done,
+                    Some(r) => CommandOutcome::Refused(r),
+                },
+            },
+            (9, [version]) => {
+                let version = cbor::text(version, "event version must be text")?;
+                if version.len() > MAX_VERSION_LEN {
+                    return Err(DecodeError::Malformed("event version is too long"));
+                }
+                EventBody::GatewayStarted {
+                    version: version.into(),
+                }
+            }
+            (10, [quality, floor]) => EventBody::ClockChanged {
+                quality: ClockQuality::from_wire(cbor::uint(
+                    quality,
+                    "clock quality must be 0..2",
+                )?)
+                .ok_or(DecodeError::Malformed("clock quality must be 0..2"))?,
+                floor: UnixTime(cbor::uint(
+                    floor,
+                    "clock floor must be an unsigned integer",
+                )?),
+            },
+            (11, [version]) => EventBody::RevocationApplied {
+                version: cbor::uint(version, "revocation version must be an unsigned integer")?,
+            },
+            (12, [version, why]) => EventBody::RevocationRefused {
+                version: cbor::optional(version, |v| {
+                    cbor::uint(v, "revocation version must be an unsigned integer")
+                })?,
+                reason: reason(why)?,
+            },
+            _ => return Err(bad_fields),
+        };
+        Ok(Self {
+            seq: cbor::uint(seq, "event seq must be an unsigned integer")?,
+            time: UnixTime(cbor::uint(time, "event time must be an unsigned integer")?),
+            clock: ClockQuality::from_wire(cbor::uint(clock, "clock quality must be 0..2")?)
+                .ok_or(DecodeError::Malformed("clock quality must be 0..2"))?,
+            prev_hash: cbor::bytes_n::<32>(prev, "event prev hash must be 32 bytes")?,
+            body,
+        })
+    }
+}
+
+fn pass_kind_wire(kind: PassKind) -> u64 {
+    match kind {
+        PassKind::Member => 0,
+        PassKind::Guest => 1,
+        PassKind::Staff => 2,
+        PassKind::BreakGlass => 3,
+    }
+}
+
+/// The end of a hash chain: the last sequence number and the hash of that event.
+///
+/// A gateway keeps one to append events; a dashboard keeps one per gateway to check them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The last event's sequence number (0 before any event).
+    pub seq: u64,
+    /// The last event's hash ([`GENESIS_HASH`] before any event).
+    pub hash: Hash,
+}
+
+impl Default for ChainHead {
+    fn default() -> Self {
+        Self {
+            seq: 0,
+            hash: GENESIS_HASH,
+        }
+    }
+}
+
+impl ChainHead {
+    /// The next event after this head, its bytes and the head after it.
+    #[must_use]
+    pub fn append(
+        &self,
+        time: UnixTime,
+        clock: ClockQuality,
+        body: EventBody,
+    ) -> (Event, Vec<u8>, ChainHead) {
+        let event = Event {
+            seq: self.seq.saturating_add(1),
+            time,
+            clock,
+            prev_hash: self.hash,
+            body,
+        };
+        let bytes = event.encode();
+        let head = ChainHead {
+            seq: event.seq,
+            hash: hash_event(&bytes),
+        };
+        (event, bytes, head)
+    }
+
+    /// Checks that `event` (with these bytes) follows this head, and returns the new head.
+    pub fn follow(&self, event: &Event, bytes: &[u8]) -> Result<ChainHead, Rejection> {
+        if event.seq != self.seq.saturating_add(1) {
+            return Err(Rejection::SequenceGap);
+        }
+        if event.prev_hash != self.hash {
+            return Err(Rejection::ChainBroken);
+        }
+        Ok(ChainHead {
+            seq: event.seq,
+            hash: hash_event(bytes),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn door() -> DoorId {
+        DoorId::new("front").unwrap()
+    }
+
+    fn every_body() -> Vec<EventBody> {
+        alloc::vec![
+            EventBody::EntryGranted {
+                door: door(),
+                pass_id: PassId([1; 16]),
+                member: MemberId::new("anna").unwrap(),
+                kind: PassKind::BreakGlass,
+                device_bound: true,
+            },
+            EventBody::EntryDenied {
+                door: door(),
+                reason: Rejection::Expired,
+                pass_id: None,
+                member: None
+            },
+            EventBody::DoorOpened { door: door() },
+            EventBody::DoorClosed { door: door() },
+            EventBody::HeldOpen {
+                door: door(),
+                raised: true
+            },
+            EventBody::ForcedOpen {
+                door: door(),
+                raised: false
+            },
+            EventBody::ExitButton { door: door() },
+            EventBody::Lockdown {
+                door: None,
+                on: true
+            },
+            EventBody::CommandResult {
+                command: CommandId([2; 16]),
+                seq: 9,
+                outcome: CommandOutcome::Refused(Rejection::ReplayedCommand),
+            },
+            EventBody::CommandResult {
+                command: CommandId([3; 16]),
+                seq: 10,
+                outcome: CommandOutcome::Done
+            },
+            EventBody::GatewayStarted {
+                version: "0.1.0".into()
+            },
+            EventBody::ClockChanged {
+                quality: ClockQuality::Floor,
+                floor: UnixTime(5)
+            },
+            EventBody::RevocationApplied { version: 3 },
+            EventBody::RevocationRefused {
+                version: Some(2),
+                reason: Rejection::Rollback
+            },
+        ]
+    }
+
+    #[test]
+    fn every_event_kind_round_trips_through_its_bytes() {
+        let mut head = ChainHead::default();
+        for body in every_body() {
+            let (event, bytes, next) = head.append(UnixTime(100), ClockQuality::Synchronised, body);
+            assert_eq!(Event::decode(&bytes).unwrap(), event);
+            assert_eq!(head.follow(&event, &bytes), Ok(next));
+            head = next;
+        }
+        assert_eq!(head.seq, every_body().len() as u64);
+    }
+
+    #[test]
+    fn a_changed_previous_hash_breaks_the_chain() {
+        let head = ChainHead::default();
+        let (mut event, _, _) = head.append(
+            UnixTime(1),
+            ClockQuality::Floor,
+            EventBody::DoorOpened { door: door() },
+        );
+        event.prev_hash[0] ^= 1;
+        assert_eq!(
+            head.follow(&event, &event.encode()),
+            Err(Rejection::ChainBroken)
+        );
+    }
+
+    #[test]
+    fn a_skipped_sequence_number_is_a_gap() {
+        let head = ChainHead::default();
+        let (mut event, bytes, _) = head.append(
+            UnixTime(1),
+            ClockQuality::Floor,
+            EventBody::DoorOpened { door: door() },
+        );
+        event.seq = 2;
+        assert_eq!(head.follow(&event, &bytes), Err(Rejection::SequenceGap));
+    }
+}
