@@ -1,4 +1,39 @@
-//! The bygd gateway daemon for the Raspberry Pi.
+//! The bygd gateway daemon: decides locally whether a pass opens a door, logs every decision
+//! durably, and drives the doors of a Raspberry Pi (or simulated ones), with no network.
 //!
-//! Not built yet: the gateway core (decide, log, drive the door) and its MQTT uplink are
-//! open issues. This crate exists so the workspace has its final shape; it exports nothing.
+//! # Layout
+//! - `config`: the TOML config, checked as a whole ([`Config`]).
+//! - `keyfile`: the gateway's own Ed25519 key file.
+//! - `clock`: the clock floor that never moves backwards.
+//! - `store`: redb: the hash-chained log, the outbox, revocations, proof counters, lockdowns.
+//! - `core`: the one thread that decides and writes, one commit per burst.
+//! - `door`: a door at run time: the firmware controller on pins, in a task.
+//! - `hardware`: rppal and simulated pins behind one type.
+//! - `reader`: line-based readers (USB QR scanners in serial mode, pipes).
+//! - `socket`: the local JSON-lines control socket (`present`, status, simulation).
+//! - `daemon`: `run`, which starts and stops all of the above.
+//! - `sdnotify`: systemd's READY/WATCHDOG/STOPPING.
+//! - `logview`: the entry log for people and as JSON.
+
+mod clock;
+mod config;
+mod core;
+mod daemon;
+mod door;
+mod hardware;
+mod keyfile;
+mod logview;
+mod reader;
+mod sdnotify;
+mod socket;
+mod store;
+
+pub use clock::Clock;
+pub use config::{Config, ConfigError, DoorConfig, HardwareBackend};
+pub use core::DecisionReply;
+pub use daemon::{run, RunOptions};
+pub use hardware::SimDoor;
+pub use keyfile::{generate as generate_key, read as read_key, KeyFileError};
+pub use logview::{event_json, event_line};
+pub use socket::{request, Request, SimAction};
+pub use store::{Store, StoreError};

@@ -429,7 +429,9 @@ impl ChainHead {
 
     /// Checks that `event` (with these bytes) follows this head, and returns the new head.
     pub fn follow(&self, event: &Event, bytes: &[u8]) -> Result<ChainHead, Rejection> {
-        if event.seq != self.seq.saturating_add(1) {
+        // Checked, not saturating: after u64::MAX nothing follows (a repeated u64::MAX would
+        // otherwise pass as the next event).
+        if self.seq.checked_add(1) != Some(event.seq) {
             return Err(Rejection::SequenceGap);
         }
         if event.prev_hash != self.hash {

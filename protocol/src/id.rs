@@ -42,6 +42,8 @@ impl fmt::Display for IdError {
     }
 }
 
+impl core::error::Error for IdError {}
+
 fn validate(text: &str, max: usize) -> Result<(), IdError> {
     if text.is_empty() {
         return Err(IdError::Empty);

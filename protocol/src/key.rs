@@ -82,6 +82,8 @@ impl fmt::Display for KeyError {
     }
 }
 
+impl core::error::Error for KeyError {}
+
 /// A trusted Ed25519 public key with its key id.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {

@@ -176,12 +176,12 @@ impl PassClaims {
         if at.now >= self.expires {
             return Err(Rejection::Expired);
         }
-        let site = self
-            .scope
-            .iter()
-            .find(|s| &s.site == at.site)
-            .ok_or(Rejection::WrongSite)?;
-        if !site.allows(at.door) {
+        // A site may appear in more than one scope entry; the door is allowed if any allows it.
+        let mut entries = self.scope.iter().filter(|s| &s.site == at.site).peekable();
+        if entries.peek().is_none() {
+            return Err(Rejection::WrongSite);
+        }
+        if !entries.any(|s| s.allows(at.door)) {
             return Err(Rejection::WrongDoor);
         }
         if let Some(schedule) = &self.schedule {
@@ -344,7 +344,7 @@ pub fn open_pass(bytes: &[u8], issuers: &TrustedKeys) -> Result<VerifiedPass, Re
 /// Verifies a pass for entry: signature, claims, validity window, site, door, schedule.
 ///
 /// Revocation and device proofs are checked by the caller afterwards (they need state): see
-/// [`crate::RevocationState::check`] and [`crate::verify_presentation`].
+/// [`crate::Revocations`] and [`crate::verify_presentation`].
 pub fn verify_pass(
     bytes: &[u8],
     issuers: &TrustedKeys,
@@ -353,4 +353,48 @@ pub fn verify_pass(
     let pass = open_pass(bytes, issuers)?;
     pass.claims.check_access(at)?;
     Ok(pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn door(name: &str) -> DoorId {
+        DoorId::new(name).unwrap()
+    }
+
+    #[test]
+    fn a_site_named_twice_allows_the_doors_of_both_entries() {
+        let site = SiteId::new("byn").unwrap();
+        let claims = PassClaims {
+            member: MemberId::new("anna").unwrap(),
+            pass_id: PassId([1; 16]),
+            not_before: UnixTime(100),
+            expires: UnixTime(200),
+            kind: PassKind::Member,
+            scope: alloc::vec![
+                SiteScope {
+                    site: site.clone(),
+                    doors: alloc::vec![door("front")],
+                },
+                SiteScope {
+                    site: site.clone(),
+                    doors: alloc::vec![door("back")],
+                },
+            ],
+            schedule: None,
+            device_key: None,
+        };
+        let at = |d: &DoorId| {
+            claims.check_access(&AccessContext {
+                site: &site,
+                door: d,
+                now: UnixTime(150),
+                local: WeekTime::from_unix_with_offset(UnixTime(150), 0),
+            })
+        };
+        assert_eq!(at(&door("front")), Ok(()));
+        assert_eq!(at(&door("back")), Ok(()));
+        assert_eq!(at(&door("side")), Err(Rejection::WrongDoor));
+    }
 }

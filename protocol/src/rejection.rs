@@ -74,6 +74,8 @@ impl fmt::Display for DecodeError {
     }
 }
 
+impl core::error::Error for DecodeError {}
+
 /// The reason something was refused: a stable code recorded in events and shown to people.
 ///
 /// One flat enum for passes, presentations, commands, revocation lists, batches and acks,
@@ -332,6 +334,8 @@ impl Refusal {
         }
     }
 }
+
+impl core::error::Error for Refusal {}
 
 impl From<DecodeError> for Refusal {
     fn from(e: DecodeError) -> Self {

@@ -99,7 +99,11 @@ impl WeekTime {
         const SECONDS_PER_DAY: i64 = 86_400;
         // 1970-01-01 was a Thursday: index 3 with Monday = 0.
         const EPOCH_WEEKDAY: i64 = 3;
-        let local = i64::try_from(time.0).unwrap_or(i64::MAX) + i64::from(offset_seconds);
+        // Saturating: a time near u64::MAX (a bad time beacon, a corrupt clock floor) must give
+        // some week time, not an overflow panic.
+        let local = i64::try_from(time.0)
+            .unwrap_or(i64::MAX)
+            .saturating_add(i64::from(offset_seconds));
         let days = local.div_euclid(SECONDS_PER_DAY);
         let second_of_day = local.rem_euclid(SECONDS_PER_DAY);
         let day_index = (days + EPOCH_WEEKDAY).rem_euclid(7);

@@ -3,7 +3,8 @@
 //!
 //! Invariant: every id in a topic passed [`crate::SiteId`] / [`crate::GatewayId`] validation, so
 //! a topic built here never contains `+`, `#` or an extra `/`, and a broker ACL pattern such as
-//! `bygd/v1/byn/gw1/#` covers exactly one gateway.
+//! `bygd/v1/byn/gw1/+` covers exactly one gateway. (Not `bygd/v1/byn/gw1/#`: `#` also matches
+//! the parent level, and for a gateway named `revocations` that is the site's revocation topic.)
 
 use crate::{GatewayId, SiteId};
 use alloc::format;

@@ -1,0 +1,515 @@
+//! The core: the one place that decides and writes. It runs on its own thread (redb commits
+//! block on fsync) and takes requests from the readers, the socket and the door tasks.
+//!
+//! Invariant: a door is told to open only after the transaction holding the entry (and its
+//! outbox copy, proof counter and clock floor) has committed. Requests that arrive together
+//! share one commit, so a burst costs one fsync, not one per presentation.
+
+use crate::clock::{Clock, TIMESYNC_FLAG};
+use crate::config::Config;
+use crate::door::DoorCommand;
+use crate::store::{Store, Txn, ALL_DOORS};
+use bygd_protocol::{
+    decode_qr, open_pass, verify_presentation, AccessContext, ClockQuality, DoorId, EventBody,
+    PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
+};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Requests that share one commit at most: bounds the latency a burst adds to its first
+/// member while still folding a reader's burst into one fsync.
+const MAX_REQUESTS_PER_COMMIT: usize = 64;
+
+/// Seconds per hour, for the policy's hour-based settings.
+const SECONDS_PER_HOUR: u64 = 3600;
+
+/// What the core was asked.
+#[derive(Debug)]
+pub(crate) enum CoreRequest {
+    /// A presentation at a door's reader.
+    Present {
+        /// The door.
+        door: DoorId,
+        /// The QR text as read.
+        text: String,
+        /// Where the decision goes.
+        reply: oneshot::Sender<DecisionReply>,
+    },
+    /// Something a door did, to log.
+    DoorEvent {
+        /// The door.
+        door: DoorId,
+        /// What happened.
+        body: EventBody,
+    },
+    /// Lockdown on or off, for one door or all.
+    Lockdown {
+        /// The door, or all.
+        door: Option<DoorId>,
+        /// On or off.
+        on: bool,
+        /// The logged event's sequence number, or an error.
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
+    /// Finish the requests in hand, then stop.
+    Stop,
+    /// A status snapshot of the core's own state.
+    Status {
+        /// Where it goes.
+        reply: oneshot::Sender<CoreStatus>,
+    },
+}
+
+/// A decision as `present` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionReply {
+    /// "granted" or "denied".
+    pub decision: &'static str,
+    /// The denial reason code, if denied.
+    pub reason: Option<&'static str>,
+    /// The logged event's sequence number (none if the decision could not be logged).
+    pub seq: Option<u64>,
+    /// A store error that prevented logging (the door stayed shut).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The core's state for status output.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CoreStatus {
+    /// The last event's sequence number.
+    pub head_seq: u64,
+    /// Events waiting for the dashboard's ack.
+    pub outbox: u64,
+    /// The clock floor (unix seconds).
+    pub clock_floor: u64,
+    /// Doors (or "*") in lockdown.
+    pub lockdowns: Vec<String>,
+    /// The revocation list version held per issuer key id.
+    pub revocation_versions: Vec<(String, u64)>,
+    /// Whether the revocation list is older than the alarm threshold.
+    pub revocation_stale: bool,
+}
+
+/// The core.
+pub(crate) struct Core {
+    config: Arc<Config>,
+    store: Store,
+    clock: Clock,
+    doors: HashMap<DoorId, mpsc::Sender<DoorCommand>>,
+    lockdowns: BTreeSet<String>,
+}
+
+/// The outcome of one presentation inside a transaction.
+struct Decided {
+    body: EventBody,
+    grant: Option<Duration>,
+}
+
+impl Core {
+    /// A core over an open store.
+    pub(crate) fn new(
+        config: Arc<Config>,
+        store: Store,
+        clock: Clock,
+        doors: HashMap<DoorId, mpsc::Sender<DoorCommand>>,
+    ) -> Result<Self, crate::store::StoreError> {
+        let lockdowns = store.lockdowns()?.into_iter().collect();
+        Ok(Self {
+            config,
+            store,
+            clock,
+            doors,
+            lockdowns,
+        })
+    }
+
+    /// Whether lockdown is on for a door.
+    #[must_use]
+    pub(crate) fn in_lockdown(&self, door: &DoorId) -> bool {
+        self.lockdowns.contains(ALL_DOORS) || self.lockdowns.contains(door.as_str())
+    }
+
+    /// Appends one event in its own transaction (start-up, shutdown).
+    pub(crate) fn log(&mut self, body: EventBody) -> Result<u64, crate::store::StoreError> {
+        let (now, quality) = self.now();
+        let mut txn = self.store.begin()?;
+        let seq = txn.append(now, quality, body)?;
+        txn.set_clock_floor(self.clock.floor())?;
+        txn.commit()?;
+        Ok(seq)
+    }
+
+    fn now(&mut self) -> (UnixTime, ClockQuality) {
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let synced = std::path::Path::new(TIMESYNC_FLAG).exists();
+        self.clock.now(UnixTime(system), synced)
+    }
+
+    /// Serves requests until every sender is gone.
+    pub(crate) fn run(mut self, mut requests: mpsc::Receiver<CoreRequest>) {
+        while let Some(first) = requests.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_REQUESTS_PER_COMMIT {
+                match requests.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let stop = batch.iter().any(|r| matches!(r, CoreRequest::Stop));
+            self.process(batch);
+            if stop {
+                break;
+            }
+        }
+        tracing::info!("core stopped");
+    }
+
+    fn local_time(&self, now: UnixTime) -> WeekTime {
+        let zoned = jiff::Timestamp::from_second(i64::try_from(now.0).unwrap_or(i64::MAX))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(self.config.time_zone.clone());
+        let day = Weekday::from_index(zoned.weekday().to_monday_zero_offset().unsigned_abs())
+            .unwrap_or(Weekday::Monday);
+        let minute =
+            u16::try_from(i32::from(zoned.hour()) * 60 + i32::from(zoned.minute())).unwrap_or(0);
+        WeekTime { day, minute }
+    }
+
+    fn revocation_age(&self, now: UnixTime) -> Option<u64> {
+        let versions = self.store.revocation_versions().ok()?;
+        versions
+            .iter()
+            .map(|(_, _, issued, _)| now.since(*issued))
+            .min()
+    }
+
+    fn revocations_too_old(&self, now: UnixTime) -> bool {
+        let hours = u64::from(self.config.policy.revocation_refuse_after_hours);
+        hours != 0
+            && self
+                .revocation_age(now)
+                .is_none_or(|age| age > hours * SECONDS_PER_HOUR)
+    }
+
+    fn decide(
+        &self,
+        txn: &mut Txn<'_>,
+        door: &DoorId,
+        text: &str,
+        now: UnixTime,
+        local: WeekTime,
+    ) -> Decided {
+        let deny = |reason: Rejection| Decided {
+            body: EventBody::EntryDenied {
+                door: door.clone(),
+                reason,
+                pass_id: None,
+                member: None,
+            },
+            grant: None,
+        };
+        let Some(door_config) = self.config.door(door) else {
+            return deny(Rejection::UnknownDoor);
+        };
+        if text.len() > MAX_QR_TEXT_LEN {
+            return deny(Rejection::TooLarge);
+        }
+        let presentation = match decode_qr(text) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::info!(door = %door, error = %e, "presentation does not decode");
+                return deny(Rejection::from(&e));
+            }
+        };
+        let at = AccessContext {
+            site: &self.config.site,
+            door,
+            now,
+            local,
+        };
+        let skew = u64::from(self.config.policy.proof_skew_seconds);
+        let verified = {
+            let lookups = txn.revocations(&self.config.issuers);
+            verify_presentation(
+                &presentation,
+                &self.config.issuers,
+                &lookups,
+                &lookups,
+                &at,
+                skew,
+            )
+        };
+        let verified = match verified {
+            Ok(v) => v,
+            Err(refusal) => {
+                let reason = refusal.rejection();
+                // For refusals after the signature check, name the pass in the log (a second
+                // signature check, on the rare denial path only).
+                let pass = open_pass(&presentation.pass, &self.config.issuers).ok();
+                return Decided {
+                    body: EventBody::EntryDenied {
+                        door: door.clone(),
+                        reason,
+                        pass_id: pass.as_ref().map(|p| p.claims.pass_id),
+                        member: pass.map(|p| p.claims.member),
+                    },
+                    grant: None,
+                };
+            }
+        };
+        let claims = &verified.pass.claims;
+        let denied = |reason| Decided {
+            body: EventBody::EntryDenied {
+                door: door.clone(),
+                reason,
+                pass_id: Some(claims.pass_id),
+                member: Some(claims.member.clone()),
+            },
+            grant: None,
+        };
+        if claims.kind != PassKind::BreakGlass && self.revocations_too_old(now) {
+            return denied(Rejection::RevocationListStale);
+        }
+        if self.in_lockdown(door) {
+            return denied(Rejection::Lockdown);
+        }
+        if let Some(used) = &verified.proof {
+            if let Err(e) = txn.record_proof(used) {
+                tracing::error!(error = %e, "cannot record device proof; refusing entry");
+                return denied(Rejection::ReplayedProof);
+            }
+        }
+        Decided {
+            body: EventBody::EntryGranted {
+                door: door.clone(),
+                pass_id: claims.pass_id,
+                member: claims.member.clone(),
+                kind: claims.kind,
+                device_bound: verified.proof.is_some(),
+            },
+            grant: Some(Duration::from_secs(door_config.unlock_seconds.into())),
+        }
+    }
+
+    fn process(&mut self, batch: Vec<CoreRequest>) {
+        enum After {
+            Decision {
+                door: DoorId,
+                reply: oneshot::Sender<DecisionReply>,
+                reason: Option<Rejection>,
+                grant: Option<Duration>,
+                seq: u64,
+            },
+            Lockdown {
+                door: Option<DoorId>,
+                on: bool,
+                reply: oneshot::Sender<Result<u64, String>>,
+                seq: u64,
+            },
+        }
+        let (now, quality) = self.now();
+        let local = self.local_time(now);
+        let mut txn = match self.store.begin() {
+            Ok(txn) => txn,
+            Err(e) => return self.fail(batch, &e.to_string()),
+        };
+        let mut after = Vec::new();
+        let mut failure: Option<String> = None;
+        let mut pending_lockdowns = self.lockdowns.clone();
+        let mut requests = Vec::new();
+        for request in batch {
+            if failure.is_some() {
+                requests.push(request);
+                continue;
+            }
+            let result: Result<(), crate::store::StoreError> = (|| {
+                match request {
+                    CoreRequest::Present { door, text, reply } => {
+                        let decided = self.decide(&mut txn, &door, &text, now, local);
+                        let reason = match &decided.body {
+                            EventBody::EntryDenied { reason, .. } => Some(*reason),
+                            _ => None,
+                        };
+                        let seq = txn.append(now, quality, decided.body)?;
+                        after.push(After::Decision {
+                            door,
+                            reply,
+                            reason,
+                            grant: decided.grant,
+                            seq,
+                        });
+                    }
+                    CoreRequest::DoorEvent { door: _, body } => {
+                        txn.append(now, quality, body)?;
+                    }
+                    CoreRequest::Lockdown { door, on, reply } => {
+                        let key = door
+                            .as_ref()
+                            .map_or(ALL_DOORS.to_owned(), |d| d.to_string());
+                        txn.set_lockdown(&key, on)?;
+                        if on {
+                            pending_lockdowns.insert(key);
+                        } else {
+                            pending_lockdowns.remove(&key);
+                        }
+                        let seq = txn.append(
+                            now,
+                            quality,
+                            EventBody::Lockdown {
+                                door: door.clone(),
+                                on,
+                            },
+                        )?;
+                        after.push(After::Lockdown {
+                            door,
+                            on,
+                            reply,
+                            seq,
+                        });
+                    }
+                    CoreRequest::Stop => {}
+                    CoreRequest::Status { reply } => {
+                        let head = txn.head();
+                        let stale_hours =
+                            u64::from(self.config.policy.revocation_alarm_after_hours);
+                        let _ = reply.send(CoreStatus {
+                            head_seq: head.seq,
+                            outbox: self.store.outbox_len().unwrap_or(0),
+                            clock_floor: self.clock.floor().0,
+                            lockdowns: pending_lockdowns.iter().cloned().collect(),
+                            revocation_versions: self
+                                .store
+                                .revocation_versions()
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|(k, v, _, _)| (k.to_string(), v))
+                                .collect(),
+                            revocation_stale: self
+                                .revocation_age(now)
+                                .is_none_or(|a| a > stale_hours * SECONDS_PER_HOUR),
+                        });
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                failure = Some(e.to_string());
+            }
+        }
+        let committed = match failure {
+            Some(e) => Err(e),
+            None => txn
+                .set_clock_floor(now)
+                .and_then(|()| txn.commit())
+                .map_err(|e| e.to_string()),
+        };
+        match committed {
+            Ok(_) => {
+                self.lockdowns = pending_lockdowns;
+                for item in after {
+                    match item {
+                        After::Decision {
+                            door,
+                            reply,
+                            reason,
+                            grant,
+                            seq,
+                        } => {
+                            let command = grant.map_or(DoorCommand::Deny, DoorCommand::Grant);
+                            self.tell_door(&door, command);
+                            tracing::info!(door = %door, seq, granted = grant.is_some(), reason = reason.map(|r| r.code()), "decision");
+                            let _ = reply.send(DecisionReply {
+                                decision: if grant.is_some() { "granted" } else { "denied" },
+                                reason: reason.map(Rejection::code),
+                                seq: Some(seq),
+                                error: None,
+                            });
+                        }
+                        After::Lockdown {
+                            door,
+                            on,
+                            reply,
+                            seq,
+                        } => {
+                            match &door {
+                                Some(d) => {
+                                    self.tell_door(d, DoorCommand::Lockdown(self.in_lockdown(d)))
+                                }
+                                None => {
+                                    for (d, tx) in &self.doors {
+                                        let _ = tx.try_send(DoorCommand::Lockdown(
+                                            self.lockdowns.contains(ALL_DOORS)
+                                                || self.lockdowns.contains(d.as_str()),
+                                        ));
+                                    }
+                                }
+                            }
+                            tracing::warn!(
+                                door = door.as_ref().map(DoorId::as_str).unwrap_or(ALL_DOORS),
+                                on,
+                                seq,
+                                "lockdown changed"
+                            );
+                            let _ = reply.send(Ok(seq));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store write failed; doors stay shut");
+                for item in after {
+                    match item {
+                        After::Decision { door, reply, .. } => {
+                            self.tell_door(&door, DoorCommand::Deny);
+                            let _ = reply.send(failed(&e));
+                        }
+                        After::Lockdown { reply, .. } => {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                    }
+                }
+                self.fail(requests, &e);
+            }
+        }
+    }
+
+    fn tell_door(&self, door: &DoorId, command: DoorCommand) {
+        if let Some(tx) = self.doors.get(door) {
+            if tx.try_send(command).is_err() {
+                tracing::error!(door = %door, ?command, "door task is not taking commands");
+            }
+        }
+    }
+
+    fn fail(&self, batch: Vec<CoreRequest>, error: &str) {
+        for request in batch {
+            match request {
+                CoreRequest::Present { reply, .. } => {
+                    let _ = reply.send(failed(error));
+                }
+                CoreRequest::Lockdown { reply, .. } => {
+                    let _ = reply.send(Err(error.to_owned()));
+                }
+                CoreRequest::DoorEvent { door, body } => {
+                    tracing::error!(door = %door, event = ?body, %error, "door event could not be logged");
+                }
+                CoreRequest::Status { .. } | CoreRequest::Stop => {}
+            }
+        }
+    }
+}
+
+fn failed(error: &str) -> DecisionReply {
+    DecisionReply {
+        decision: "denied",
+        reason: None,
+        seq: None,
+        error: Some(format!("the decision could not be logged: {error}")),
+    }
+}

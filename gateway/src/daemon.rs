@@ -1,0 +1,204 @@
+//! `bygd-gateway run`: starts the store, the core, the doors, the readers and the control
+//! socket, and stops them in order.
+//!
+//! Shutdown order: stop taking requests, let the core finish the decision in hand and log
+//! the stop, relock every door, close the store. A systemd unit sees READY once doors and the
+//! socket are up, and WATCHDOG pings only while the core answers.
+
+use crate::clock::Clock;
+use crate::config::{Config, HardwareBackend, ReaderKind};
+use crate::core::{Core, CoreRequest};
+use crate::door::DoorTask;
+use crate::hardware::{open_gpio, rppal_pins, SimDoor};
+use crate::socket::{self, SocketContext};
+use crate::store::Store;
+use crate::{keyfile, reader, sdnotify};
+use anyhow::Context as _;
+use bygd_protocol::{ClockQuality, EventBody};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Requests that may wait for the core: readers and the socket block beyond this, which
+/// bounds memory under a flood of presentations.
+const CORE_QUEUE: usize = 1024;
+
+/// How long the core may take to answer a watchdog probe before the ping is skipped.
+const WATCHDOG_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Options of `run` beyond the config file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Start with an empty store if the store is damaged (the damaged file is kept aside).
+    pub accept_fresh_store: bool,
+}
+
+/// Runs the gateway until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    options: RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let key = keyfile::read(&config.key_file).with_context(|| {
+        format!("the gateway key is needed to sign its events; create one with `bygd-gateway keygen --out {}`", config.key_file.display())
+    })?;
+    tracing::info!(site = %config.site, gateway = %config.gateway, key_id = %key.id(), "starting");
+
+    let (store, report) = Store::open(&config.data_dir, options.accept_fresh_store)?;
+    tracing::info!(
+        head = report.head.seq,
+        outbox = report.outbox_len,
+        floor = report.clock_floor.0,
+        "store open, chain tail verified"
+    );
+    let clock = Clock::new(report.clock_floor, config.clock_has_rtc);
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let mut doors = BTreeMap::new();
+    let mut sims = BTreeMap::new();
+    let mut door_senders = HashMap::new();
+    let mut door_tasks = Vec::new();
+    let gpio = match config.hardware {
+        HardwareBackend::Rppal => Some(open_gpio()?),
+        HardwareBackend::Simulated => None,
+    };
+    let lockdowns = store.lockdowns()?;
+    for (id, door_config) in &config.doors {
+        let (pins, wake) = match &gpio {
+            Some(gpio) => {
+                let wake = Arc::new(tokio::sync::Notify::new());
+                (rppal_pins(gpio, door_config, wake.clone())?, wake)
+            }
+            None => {
+                let (sim, pins) = SimDoor::new(door_config);
+                let wake = sim.wake.clone();
+                sims.insert(id.clone(), sim);
+                (pins, wake)
+            }
+        };
+        let locked = lockdowns
+            .iter()
+            .any(|l| l == crate::store::ALL_DOORS || l == id.as_str());
+        let (task, handle) = DoorTask::new(
+            id.clone(),
+            door_config,
+            pins,
+            wake,
+            locked,
+            events_tx.clone(),
+        )
+        .map_err(|problem| anyhow::anyhow!("door `{id}`: {problem}"))?;
+        door_senders.insert(id.clone(), handle.commands.clone());
+        doors.insert(id.clone(), handle);
+        door_tasks.push(tokio::spawn(task.run(shutdown_rx.clone())));
+    }
+    drop(events_tx);
+
+    let mut core = Core::new(config.clone(), store, clock, door_senders)?;
+    let quality = if config.clock_has_rtc {
+        ClockQuality::Synchronised
+    } else {
+        ClockQuality::Unsynchronised
+    };
+    core.log(EventBody::GatewayStarted {
+        version: env!("CARGO_PKG_VERSION").into(),
+    })?;
+    core.log(EventBody::ClockChanged {
+        quality,
+        floor: report.clock_floor,
+    })?;
+    let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
+    let core_thread = std::thread::Builder::new()
+        .name("bygd-core".into())
+        .spawn(move || core.run(core_rx))
+        .context("cannot start the core thread")?;
+
+    // Door events go to the core in order.
+    let forward_tx = core_tx.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some((door, body)) = events_rx.recv().await {
+            if forward_tx
+                .send(CoreRequest::DoorEvent { door, body })
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+
+    for (door, reader) in &config.readers {
+        match reader.kind {
+            ReaderKind::Lines => {
+                reader::spawn_line_reader(reader.device.clone(), door.clone(), core_tx.clone())
+            }
+        }
+    }
+
+    let listener = socket::bind(&config.socket)
+        .with_context(|| format!("cannot open the control socket {}", config.socket.display()))?;
+    let context = SocketContext {
+        core: core_tx.clone(),
+        doors,
+        sim: Arc::new(sims),
+        site: config.site.to_string(),
+        gateway: config.gateway.to_string(),
+    };
+    let socket_task = tokio::spawn(socket::serve(listener, context, shutdown_rx.clone()));
+
+    let watchdog = sdnotify::watchdog_interval().map(|interval| {
+        let core = core_tx.clone();
+        let mut stop = shutdown_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    () = tokio::time::sleep(interval) => {}
+                }
+                let (reply, answered) = oneshot::channel();
+                if core.send(CoreRequest::Status { reply }).await.is_err() {
+                    break;
+                }
+                if matches!(
+                    tokio::time::timeout(WATCHDOG_PROBE_TIMEOUT, answered).await,
+                    Ok(Ok(_))
+                ) {
+                    sdnotify::notify("WATCHDOG=1");
+                } else {
+                    tracing::error!("core did not answer the watchdog probe; not pinging systemd");
+                }
+            }
+        })
+    });
+
+    sdnotify::notify("READY=1");
+    tracing::info!(socket = %config.socket.display(), doors = config.doors.len(), "gateway ready");
+    shutdown.await;
+
+    tracing::info!("stopping: finishing the decision in hand, relocking doors");
+    sdnotify::notify("STOPPING=1");
+    let _ = shutdown_tx.send(true);
+    let _ = socket_task.await;
+    if let Some(w) = watchdog {
+        let _ = w.await;
+    }
+    for task in door_tasks {
+        let _ = task.await;
+    }
+    // Door events queued before the doors stopped are logged before the core stops.
+    let _ = forwarder.await;
+    let _ = core_tx.send(CoreRequest::Stop).await;
+    drop(core_tx);
+    tokio::task::spawn_blocking(move || core_thread.join())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .context("the core thread failed while stopping")?;
+    let _ = std::fs::remove_file(&config.socket);
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
