@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::door::DoorCommand;
 use crate::store::{Store, Txn, ALL_DOORS};
 use bygd_protocol::{
-    decode_qr, open_pass, verify_presentation, AccessContext, ClockQuality, DoorId, EventBody,
-    PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
+    decode_qr, open_pass, verify_presentation, verify_revocation_list, AccessContext, ClockQuality,
+    DoorId, EventBody, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
 };
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -52,6 +52,13 @@ pub(crate) enum CoreRequest {
         /// On or off.
         on: bool,
         /// The logged event's sequence number, or an error.
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
+    /// A signed revocation list (full or delta) from a local file or, later, the uplink.
+    Revocations {
+        /// The list's COSE_Sign1 bytes.
+        bytes: Vec<u8>,
+        /// The applied version, or why it was refused.
         reply: oneshot::Sender<Result<u64, String>>,
     },
     /// Finish the requests in hand, then stop.
@@ -312,6 +319,10 @@ impl Core {
                 reply: oneshot::Sender<Result<u64, String>>,
                 seq: u64,
             },
+            Revocation {
+                reply: oneshot::Sender<Result<u64, String>>,
+                result: Result<u64, String>,
+            },
         }
         let (now, quality) = self.now();
         let local = self.local_time(now);
@@ -374,6 +385,43 @@ impl Core {
                         });
                     }
                     CoreRequest::Stop => {}
+                    CoreRequest::Revocations { bytes, reply } => {
+                        let (version, outcome) =
+                            match verify_revocation_list(&bytes, &self.config.issuers) {
+                                Err(refusal) => (None, Err(refusal.rejection())),
+                                Ok((issuer, list)) => {
+                                    if txn.revocation_version(issuer)? == Some(list.version)
+                                        && list.base.is_none()
+                                    {
+                                        // The same list again (a retained message re-delivered): nothing to do.
+                                        let _ = reply.send(Ok(list.version));
+                                        return Ok(());
+                                    }
+                                    (Some(list.version), txn.apply_revocations(issuer, &list)?)
+                                }
+                            };
+                        match outcome {
+                            Ok(()) => {
+                                let version = version.unwrap_or_default();
+                                txn.append(now, quality, EventBody::RevocationApplied { version })?;
+                                after.push(After::Revocation {
+                                    reply,
+                                    result: Ok(version),
+                                });
+                            }
+                            Err(reason) => {
+                                txn.append(
+                                    now,
+                                    quality,
+                                    EventBody::RevocationRefused { version, reason },
+                                )?;
+                                after.push(After::Revocation {
+                                    reply,
+                                    result: Err(reason.describe().to_owned()),
+                                });
+                            }
+                        }
+                    }
                     CoreRequest::Status { reply } => {
                         let head = txn.head();
                         let stale_hours =
@@ -458,6 +506,13 @@ impl Core {
                             );
                             let _ = reply.send(Ok(seq));
                         }
+                        After::Revocation { reply, result } => {
+                            match &result {
+                                Ok(version) => tracing::info!(version, "revocation list applied"),
+                                Err(why) => tracing::warn!(%why, "revocation list refused"),
+                            }
+                            let _ = reply.send(result);
+                        }
                     }
                 }
             }
@@ -469,7 +524,7 @@ impl Core {
                             self.tell_door(&door, DoorCommand::Deny);
                             let _ = reply.send(failed(&e));
                         }
-                        After::Lockdown { reply, .. } => {
+                        After::Lockdown { reply, .. } | After::Revocation { reply, .. } => {
                             let _ = reply.send(Err(e.clone()));
                         }
                     }
@@ -493,7 +548,7 @@ impl Core {
                 CoreRequest::Present { reply, .. } => {
                     let _ = reply.send(failed(error));
                 }
-                CoreRequest::Lockdown { reply, .. } => {
+                CoreRequest::Lockdown { reply, .. } | CoreRequest::Revocations { reply, .. } => {
                     let _ = reply.send(Err(error.to_owned()));
                 }
                 CoreRequest::DoorEvent { door, body } => {

@@ -114,6 +114,16 @@ enum Command {
         /// on or off.
         state: OnOff,
     },
+    /// Apply a signed revocation list file (as `bygd` exports it) to the running daemon.
+    ///
+    /// For sites without a network link: carry the file in on a USB stick.
+    /// Example: bygd-gateway revocations --config gw.toml revocations.cose
+    Revocations {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The file holding the signed list (raw bytes, or hex).
+        file: PathBuf,
+    },
     /// Simulated hardware only: open or close a door, press or release its exit button.
     ///
     /// Example: bygd-gateway sim --config gw.toml --door front open
@@ -262,6 +272,25 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let reply = runtime()?.block_on(bygd_gateway::request(
                 &config.socket,
                 &Request::Lockdown { door, on },
+            ))?;
+            println!("{reply}");
+            Ok(if reply.get("error").is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Revocations { config, file } => {
+            let config = load(&config)?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let hex = match std::str::from_utf8(&bytes) {
+                Ok(text) if hex::decode(text.trim()).is_ok() => text.trim().to_owned(),
+                _ => hex::encode(&bytes),
+            };
+            let reply = runtime()?.block_on(bygd_gateway::request(
+                &config.socket,
+                &Request::Revocations { hex },
             ))?;
             println!("{reply}");
             Ok(if reply.get("error").is_some() {

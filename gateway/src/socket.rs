@@ -44,6 +44,11 @@ pub enum Request {
         /// On or off.
         on: bool,
     },
+    /// Apply a signed revocation list (hex of its bytes), e.g. carried in on a USB stick.
+    Revocations {
+        /// Hex of the COSE_Sign1 bytes.
+        hex: String,
+    },
     /// Simulated hardware only: act on a door as a person would.
     Sim {
         /// The door.
@@ -219,6 +224,11 @@ async fn handle(request: Request, context: &SocketContext) -> serde_json::Value 
                 };
                 let seq = ask(context, |reply| CoreRequest::Lockdown { door, on, reply }).await?.map_err(|e| error_reply(&e))?;
                 Ok(serde_json::json!({ "lockdown": on, "seq": seq }))
+            }
+            Request::Revocations { hex } => {
+                let bytes = hex::decode(hex.trim()).map_err(|e| error_reply(&format!("the revocation list is not hex: {e}")))?;
+                let version = ask(context, |reply| CoreRequest::Revocations { bytes, reply }).await?.map_err(|e| error_reply(&e))?;
+                Ok(serde_json::json!({ "revocation_version": version }))
             }
             Request::Sim { door, action } => {
                 let id = door_id(context, &door)?;
