@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// The longest request line: a revocation list of a million pass ids is about 17 MB, 34 MB
 /// in hex. Presentations are capped far lower by the core (1,536 bytes).
-pub(crate) const MAX_REQUEST_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long a client may take to send its request: a stuck client must not hold a task.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
