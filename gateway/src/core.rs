@@ -11,7 +11,7 @@ use crate::door::DoorCommand;
 use crate::store::{Store, Txn, ALL_DOORS};
 use bygd_protocol::{
     decode_qr, open_pass, verify_presentation, verify_revocation_list, AccessContext, ClockQuality,
-    DoorId, EventBody, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
+    DoorId, Event, EventBody, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
 };
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -108,6 +108,8 @@ pub(crate) struct Core {
     clock: Clock,
     doors: HashMap<DoorId, mpsc::Sender<DoorCommand>>,
     lockdowns: BTreeSet<String>,
+    /// Receives every event once it is durable (live views such as the demo's).
+    observer: Option<tokio::sync::broadcast::Sender<Event>>,
 }
 
 /// The outcome of one presentation inside a transaction.
@@ -131,7 +133,22 @@ impl Core {
             clock,
             doors,
             lockdowns,
+            observer: None,
         })
+    }
+
+    /// Sends every event, once durable, to `observer` too.
+    pub(crate) fn observe(&mut self, observer: Option<tokio::sync::broadcast::Sender<Event>>) {
+        self.observer = observer;
+    }
+
+    fn publish(&self, events: Vec<Event>) {
+        if let Some(observer) = &self.observer {
+            for event in events {
+                // No receiver is fine: nobody is watching right now.
+                let _ = observer.send(event);
+            }
+        }
     }
 
     /// Whether lockdown is on for a door.
@@ -146,7 +163,8 @@ impl Core {
         let mut txn = self.store.begin()?;
         let seq = txn.append(now, quality, body)?;
         txn.set_clock_floor(self.clock.floor())?;
-        txn.commit()?;
+        let (_, events) = txn.commit_events()?;
+        self.publish(events);
         Ok(seq)
     }
 
@@ -454,11 +472,12 @@ impl Core {
             Some(e) => Err(e),
             None => txn
                 .set_clock_floor(now)
-                .and_then(|()| txn.commit())
+                .and_then(|()| txn.commit_events())
                 .map_err(|e| e.to_string()),
         };
         match committed {
-            Ok(_) => {
+            Ok((_, events)) => {
+                self.publish(events);
                 self.lockdowns = pending_lockdowns;
                 for item in after {
                     match item {

@@ -29,10 +29,12 @@ const CORE_QUEUE: usize = 1024;
 const WATCHDOG_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Options of `run` beyond the config file.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Start with an empty store if the store is damaged (the damaged file is kept aside).
     pub accept_fresh_store: bool,
+    /// Receives every event once it is durable, for a live view (the demo).
+    pub observer: Option<tokio::sync::broadcast::Sender<bygd_protocol::Event>>,
 }
 
 /// Runs the gateway until `shutdown` completes.
@@ -99,6 +101,7 @@ pub async fn run(
     drop(events_tx);
 
     let mut core = Core::new(config.clone(), store, clock, door_senders)?;
+    core.observe(options.observer.clone());
     let quality = if config.clock_has_rtc {
         ClockQuality::Synchronised
     } else {

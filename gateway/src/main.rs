@@ -194,7 +194,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&config)?;
             runtime()?.block_on(bygd_gateway::run(
                 config,
-                bygd_gateway::RunOptions { accept_fresh_store },
+                bygd_gateway::RunOptions {
+                    accept_fresh_store,
+                    ..Default::default()
+                },
                 shutdown_signal(),
             ))?;
             Ok(ExitCode::SUCCESS)

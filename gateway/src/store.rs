@@ -390,6 +390,7 @@ impl Store {
             txn,
             head,
             error: RefCell::new(None),
+            appended: Vec::new(),
         })
     }
 
@@ -533,6 +534,8 @@ pub struct Txn<'s> {
     /// return errors); [`Txn::commit`] fails if one happened, so a decision that could not read
     /// its state never becomes durable.
     error: RefCell<Option<StoreError>>,
+    /// Events appended, for whoever watches committed events (live views, the uplink).
+    appended: Vec<Event>,
 }
 
 impl Txn<'_> {
@@ -564,7 +567,9 @@ impl Txn<'_> {
             .insert(event.seq, ())
             .map_err(|e| self.err(e))?;
         self.head = head;
-        Ok(event.seq)
+        let seq = event.seq;
+        self.appended.push(event);
+        Ok(seq)
     }
 
     /// Records an accepted device proof.
@@ -733,6 +738,11 @@ impl Txn<'_> {
 
     /// Makes everything in the transaction durable (fsync), or nothing.
     pub fn commit(self) -> Result<ChainHead> {
+        self.commit_events().map(|(head, _)| head)
+    }
+
+    /// Commits and returns the events that became durable with it.
+    pub fn commit_events(self) -> Result<(ChainHead, Vec<Event>)> {
         if let Some(e) = self.error.into_inner() {
             return Err(e);
         }
@@ -750,7 +760,7 @@ impl Txn<'_> {
                 .map_err(|e| store.db_err(e))?;
         }
         self.txn.commit().map_err(|e| store.db_err(e))?;
-        Ok(self.head)
+        Ok((self.head, self.appended))
     }
 
     /// Revocation lookups through this transaction, for the issuer keys trusted.
