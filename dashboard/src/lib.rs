@@ -1,4 +1,9 @@
 //! The bygd central service and the `bygd` command.
 //!
-//! Today it holds only the demo (see `demo`); ingest, the SQL store, the HTTP API and the
-//! operator commands are open issues.
+//! # Layout
+//! - `demo`: `bygd demo`, a door gateway with simulated hardware and a member pass, in one
+//!   process.
+//!
+//! Ingest, the SQL store, the HTTP API and the operator commands are not built yet.
+
+pub mod demo;
