@@ -228,6 +228,82 @@ impl Default for PolicyConfig {
     }
 }
 
+/// The MQTT uplink to the dashboard. Without it the gateway works alone (offline).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `mqtt://host:port` (plain TCP, default port 1883) or `mqtts://host:port` (TLS, 8883).
+    pub url: String,
+    /// Broker user name, if the broker wants one.
+    pub username: Option<String>,
+    /// A file holding the broker password (kept out of this file, which is often shared).
+    pub password_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the broker's certificate (mqtts only; default: the
+    /// system's roots).
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for this gateway (mqtts only; with `client_key_file`).
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    pub client_key_file: Option<PathBuf>,
+    /// Seconds between status heartbeats.
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_seconds: u32,
+    /// MQTT keep-alive in seconds: how soon a dead link is noticed.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_seconds: u32,
+}
+
+fn default_heartbeat() -> u32 {
+    60
+}
+fn default_keep_alive() -> u32 {
+    30
+}
+
+/// A broker address parsed from [`MqttConfig::url`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAddress {
+    /// Whether to use TLS.
+    pub tls: bool,
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl MqttConfig {
+    /// Parses the URL: `mqtt://host[:port]` or `mqtts://host[:port]`.
+    pub fn address(&self) -> Result<BrokerAddress, String> {
+        let (tls, rest) = if let Some(rest) = self.url.strip_prefix("mqtts://") {
+            (true, rest)
+        } else if let Some(rest) = self.url.strip_prefix("mqtt://") {
+            (false, rest)
+        } else {
+            return Err(format!(
+                "`{}` must start with mqtt:// or mqtts://",
+                self.url
+            ));
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse::<u16>()
+                    .map_err(|_| format!("`{port}` in `{}` is not a port number", self.url))?,
+            ),
+            None => (rest, if tls { 8883 } else { 1883 }),
+        };
+        if host.is_empty() {
+            return Err(format!("`{}` names no host", self.url));
+        }
+        Ok(BrokerAddress {
+            tls,
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -248,6 +324,7 @@ struct RawConfig {
     doors: Vec<DoorConfig>,
     #[serde(default, rename = "reader")]
     readers: Vec<ReaderConfig>,
+    mqtt: Option<MqttConfig>,
 }
 
 /// A checked gateway configuration.
@@ -281,6 +358,8 @@ pub struct Config {
     pub doors: Vec<(DoorId, DoorConfig)>,
     /// Readers, each naming a configured door.
     pub readers: Vec<(DoorId, ReaderConfig)>,
+    /// The uplink, if configured (file paths resolved against the config's directory).
+    pub mqtt: Option<MqttConfig>,
 }
 
 impl Config {
@@ -422,6 +501,39 @@ impl Config {
             ));
         }
         let base = path.parent().unwrap_or(Path::new("."));
+        let mqtt = match raw.mqtt {
+            None => None,
+            Some(mut mqtt) => {
+                mqtt.address()
+                    .map_err(|problem| invalid("mqtt.url", problem))?;
+                if mqtt.heartbeat_seconds == 0 || mqtt.keep_alive_seconds < 5 {
+                    return Err(invalid(
+                        "mqtt.keep_alive_seconds",
+                        "heartbeat_seconds must be above 0 and keep_alive_seconds at least 5"
+                            .into(),
+                    ));
+                }
+                if mqtt.client_cert_file.is_some() != mqtt.client_key_file.is_some() {
+                    return Err(invalid(
+                        "mqtt.client_key_file",
+                        "client_cert_file and client_key_file go together: set both or neither"
+                            .into(),
+                    ));
+                }
+                for file in [
+                    &mut mqtt.password_file,
+                    &mut mqtt.ca_file,
+                    &mut mqtt.client_cert_file,
+                    &mut mqtt.client_key_file,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    *file = base.join(&*file);
+                }
+                Some(mqtt)
+            }
+        };
         Ok(Self {
             path: path.to_owned(),
             site,
@@ -437,6 +549,7 @@ impl Config {
             policy,
             doors,
             readers,
+            mqtt,
         })
     }
 

@@ -8,10 +8,11 @@
 use crate::clock::{Clock, TIMESYNC_FLAG};
 use crate::config::Config;
 use crate::door::DoorCommand;
-use crate::store::{Store, Txn, ALL_DOORS};
+use crate::store::{Store, StoreError, Txn, ALL_DOORS};
 use bygd_protocol::{
-    decode_qr, open_pass, verify_presentation, verify_revocation_list, AccessContext, ClockQuality,
-    DoorId, Event, EventBody, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
+    decode_qr, open_command, open_pass, verify_presentation, verify_revocation_list, AccessContext,
+    Action, ClockQuality, CommandHistory, CommandId, CommandLimits, CommandOutcome, DoorId, Event,
+    EventBody, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
 };
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -61,6 +62,20 @@ pub(crate) enum CoreRequest {
         /// The applied version, or why it was refused.
         reply: oneshot::Sender<Result<u64, String>>,
     },
+    /// A command from the dashboard, as received on the `cmd` topic.
+    Command {
+        /// The command's COSE_Sign1 bytes.
+        bytes: Vec<u8>,
+        /// Whether the broker delivered it as a retained message (never acted on).
+        retained: bool,
+    },
+    /// The dashboard's verified ack: events up to `up_to` may leave the outbox.
+    Ack {
+        /// The last acknowledged sequence number.
+        up_to: u64,
+        /// Done, or the store error.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Finish the requests in hand, then stop.
     Stop,
     /// A status snapshot of the core's own state.
@@ -99,12 +114,62 @@ pub(crate) struct CoreStatus {
     pub revocation_versions: Vec<(String, u64)>,
     /// Whether the revocation list is older than the alarm threshold.
     pub revocation_stale: bool,
+    /// Seconds since the newest revocation list was issued, if any was applied.
+    pub revocation_age_seconds: Option<u64>,
+    /// How far the clock was trusted at the last decision.
+    pub clock: &'static str,
+}
+
+/// Delivered events trimmed per ack at most, so one ack never makes a long commit.
+const MAX_TRIM_PER_COMMIT: usize = 10_000;
+
+/// A command's replay state, read from the store before the checks.
+struct KnownCommands {
+    last_seq: Option<u64>,
+    seen: bool,
+}
+
+impl CommandHistory for KnownCommands {
+    fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+    fn seen(&self, _: &CommandId) -> bool {
+        self.seen
+    }
+}
+
+/// What to do once a transaction has committed (or failed).
+enum After {
+    Decision {
+        door: DoorId,
+        reply: oneshot::Sender<DecisionReply>,
+        reason: Option<Rejection>,
+        grant: Option<Duration>,
+        seq: u64,
+    },
+    Lockdown {
+        door: Option<DoorId>,
+        on: bool,
+        reply: oneshot::Sender<Result<u64, String>>,
+        seq: u64,
+    },
+    Revocation {
+        reply: oneshot::Sender<Result<u64, String>>,
+        result: Result<u64, String>,
+    },
+    Ack {
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Door {
+        door: DoorId,
+        command: DoorCommand,
+    },
 }
 
 /// The core.
 pub(crate) struct Core {
     config: Arc<Config>,
-    store: Store,
+    store: Arc<Store>,
     clock: Clock,
     doors: HashMap<DoorId, mpsc::Sender<DoorCommand>>,
     lockdowns: BTreeSet<String>,
@@ -122,7 +187,7 @@ impl Core {
     /// A core over an open store.
     pub(crate) fn new(
         config: Arc<Config>,
-        store: Store,
+        store: Arc<Store>,
         clock: Clock,
         doors: HashMap<DoorId, mpsc::Sender<DoorCommand>>,
     ) -> Result<Self, crate::store::StoreError> {
@@ -322,29 +387,150 @@ impl Core {
         }
     }
 
-    fn process(&mut self, batch: Vec<CoreRequest>) {
-        enum After {
-            Decision {
-                door: DoorId,
-                reply: oneshot::Sender<DecisionReply>,
-                reason: Option<Rejection>,
-                grant: Option<Duration>,
-                seq: u64,
-            },
-            Lockdown {
-                door: Option<DoorId>,
-                on: bool,
-                reply: oneshot::Sender<Result<u64, String>>,
-                seq: u64,
-            },
-            Revocation {
-                reply: oneshot::Sender<Result<u64, String>>,
-                result: Result<u64, String>,
-            },
+    /// Verifies and applies a signed revocation list inside `txn`, logging the outcome.
+    /// The same full list again (a retained message re-delivered) changes and logs nothing.
+    fn apply_revocation(
+        &self,
+        txn: &mut Txn<'_>,
+        bytes: &[u8],
+        now: UnixTime,
+        quality: ClockQuality,
+    ) -> Result<Result<u64, (Option<u64>, Rejection)>, StoreError> {
+        let (version, outcome) = match verify_revocation_list(bytes, &self.config.issuers) {
+            Err(refusal) => (None, Err(refusal.rejection())),
+            Ok((issuer, list)) => {
+                if list.base.is_none() && txn.revocation_version(issuer)? == Some(list.version) {
+                    return Ok(Ok(list.version));
+                }
+                (Some(list.version), txn.apply_revocations(issuer, &list)?)
+            }
+        };
+        Ok(match outcome {
+            Ok(()) => {
+                let version = version.unwrap_or_default();
+                txn.append(now, quality, EventBody::RevocationApplied { version })?;
+                Ok(version)
+            }
+            Err(reason) => {
+                txn.append(
+                    now,
+                    quality,
+                    EventBody::RevocationRefused { version, reason },
+                )?;
+                Err((version, reason))
+            }
+        })
+    }
+
+    /// Verifies and carries out a command inside `txn`; returns what the result event says.
+    /// Door moves wait in `after` for the commit.
+    #[allow(clippy::too_many_arguments)]
+    fn command(
+        &mut self,
+        txn: &mut Txn<'_>,
+        bytes: &[u8],
+        retained: bool,
+        now: UnixTime,
+        quality: ClockQuality,
+        lockdowns: &mut BTreeSet<String>,
+        after: &mut Vec<After>,
+    ) -> Result<(CommandId, u64, CommandOutcome), StoreError> {
+        let refused = |r| CommandOutcome::Refused(r);
+        let command = match open_command(bytes, &self.config.issuers) {
+            Ok(command) => command,
+            Err(refusal) => {
+                tracing::warn!(reason = %refusal, "command refused");
+                return Ok((CommandId::default(), 0, refused(refusal.rejection())));
+            }
+        };
+        let (id, seq) = (command.id, command.seq);
+        if retained {
+            tracing::warn!(command = %id, "retained command refused: commands are never taken from retained messages");
+            return Ok((id, seq, refused(Rejection::RetainedCommand)));
         }
+        let history = KnownCommands {
+            last_seq: txn.command_seq()?,
+            seen: txn.command_seen(&id)?,
+        };
+        if let Err(reason) = command.check(
+            &self.config.site,
+            &self.config.gateway,
+            now,
+            &history,
+            CommandLimits::default(),
+        ) {
+            tracing::warn!(command = %id, seq, reason = reason.code(), "command refused");
+            return Ok((id, seq, refused(reason)));
+        }
+        txn.record_command(seq, &id, command.expires)?;
+        let in_lockdown =
+            |l: &BTreeSet<String>, d: &DoorId| l.contains(ALL_DOORS) || l.contains(d.as_str());
+        let outcome = match command.action {
+            Action::Unlock { door, seconds } => {
+                if self.config.door(&door).is_none() {
+                    refused(Rejection::UnknownDoor)
+                } else if in_lockdown(lockdowns, &door) {
+                    refused(Rejection::Lockdown)
+                } else {
+                    after.push(After::Door {
+                        door,
+                        command: DoorCommand::Grant(Duration::from_secs(seconds.into())),
+                    });
+                    CommandOutcome::Done
+                }
+            }
+            Action::Lockdown { door, on } => match &door {
+                Some(d) if self.config.door(d).is_none() => refused(Rejection::UnknownDoor),
+                _ => {
+                    let key = door
+                        .as_ref()
+                        .map_or(ALL_DOORS.to_owned(), ToString::to_string);
+                    txn.set_lockdown(&key, on)?;
+                    if on {
+                        lockdowns.insert(key);
+                    } else {
+                        lockdowns.remove(&key);
+                    }
+                    txn.append(
+                        now,
+                        quality,
+                        EventBody::Lockdown {
+                            door: door.clone(),
+                            on,
+                        },
+                    )?;
+                    for (d, _) in &self.config.doors {
+                        if door.as_ref().is_none_or(|x| x == d) {
+                            after.push(After::Door {
+                                door: d.clone(),
+                                command: DoorCommand::Lockdown(in_lockdown(lockdowns, d)),
+                            });
+                        }
+                    }
+                    CommandOutcome::Done
+                }
+            },
+            Action::TimeBeacon { time } => {
+                self.clock.beacon(time);
+                txn.set_clock_floor(time)?;
+                CommandOutcome::Done
+            }
+            Action::Revocation { list } => match self.apply_revocation(txn, &list, now, quality)? {
+                Ok(_) => CommandOutcome::Done,
+                Err((_, reason)) => refused(reason),
+            },
+        };
+        tracing::info!(command = %id, seq, outcome = ?outcome, "command");
+        Ok((id, seq, outcome))
+    }
+
+    fn process(&mut self, batch: Vec<CoreRequest>) {
         let (now, quality) = self.now();
         let local = self.local_time(now);
-        let mut txn = match self.store.begin() {
+        // The transaction borrows this handle, not `self`, so the request handlers may change
+        // the core's own state (the clock on a time beacon) while it is open.
+        let store = self.store.clone();
+        let mut txn = match store.begin() {
             Ok(txn) => txn,
             Err(e) => return self.fail(batch, &e.to_string()),
         };
@@ -403,42 +589,37 @@ impl Core {
                         });
                     }
                     CoreRequest::Stop => {}
+                    CoreRequest::Ack { up_to, reply } => {
+                        txn.ack(up_to)?;
+                        let retention = u64::from(self.config.policy.retention_days) * 86_400;
+                        txn.trim_delivered(now.minus(retention), MAX_TRIM_PER_COMMIT)?;
+                        after.push(After::Ack { reply });
+                    }
+                    CoreRequest::Command { bytes, retained } => {
+                        let (id, seq, outcome) = self.command(
+                            &mut txn,
+                            &bytes,
+                            retained,
+                            now,
+                            quality,
+                            &mut pending_lockdowns,
+                            &mut after,
+                        )?;
+                        txn.append(
+                            now,
+                            quality,
+                            EventBody::CommandResult {
+                                command: id,
+                                seq,
+                                outcome,
+                            },
+                        )?;
+                    }
                     CoreRequest::Revocations { bytes, reply } => {
-                        let (version, outcome) =
-                            match verify_revocation_list(&bytes, &self.config.issuers) {
-                                Err(refusal) => (None, Err(refusal.rejection())),
-                                Ok((issuer, list)) => {
-                                    if txn.revocation_version(issuer)? == Some(list.version)
-                                        && list.base.is_none()
-                                    {
-                                        // The same list again (a retained message re-delivered): nothing to do.
-                                        let _ = reply.send(Ok(list.version));
-                                        return Ok(());
-                                    }
-                                    (Some(list.version), txn.apply_revocations(issuer, &list)?)
-                                }
-                            };
-                        match outcome {
-                            Ok(()) => {
-                                let version = version.unwrap_or_default();
-                                txn.append(now, quality, EventBody::RevocationApplied { version })?;
-                                after.push(After::Revocation {
-                                    reply,
-                                    result: Ok(version),
-                                });
-                            }
-                            Err(reason) => {
-                                txn.append(
-                                    now,
-                                    quality,
-                                    EventBody::RevocationRefused { version, reason },
-                                )?;
-                                after.push(After::Revocation {
-                                    reply,
-                                    result: Err(reason.describe().to_owned()),
-                                });
-                            }
-                        }
+                        let result = self
+                            .apply_revocation(&mut txn, &bytes, now, quality)?
+                            .map_err(|(_, reason)| reason.describe().to_owned());
+                        after.push(After::Revocation { reply, result });
                     }
                     CoreRequest::Status { reply } => {
                         let head = txn.head();
@@ -456,6 +637,8 @@ impl Core {
                                 .into_iter()
                                 .map(|(k, v, _, _)| (k.to_string(), v))
                                 .collect(),
+                            revocation_age_seconds: self.revocation_age(now),
+                            clock: quality.name(),
                             revocation_stale: self
                                 .revocation_age(now)
                                 .is_none_or(|a| a > stale_hours * SECONDS_PER_HOUR),
@@ -532,6 +715,10 @@ impl Core {
                             }
                             let _ = reply.send(result);
                         }
+                        After::Ack { reply } => {
+                            let _ = reply.send(Ok(()));
+                        }
+                        After::Door { door, command } => self.tell_door(&door, command),
                     }
                 }
             }
@@ -546,6 +733,10 @@ impl Core {
                         After::Lockdown { reply, .. } | After::Revocation { reply, .. } => {
                             let _ = reply.send(Err(e.clone()));
                         }
+                        After::Ack { reply } => {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                        After::Door { .. } => {}
                     }
                 }
                 self.fail(requests, &e);
@@ -569,6 +760,12 @@ impl Core {
                 }
                 CoreRequest::Lockdown { reply, .. } | CoreRequest::Revocations { reply, .. } => {
                     let _ = reply.send(Err(error.to_owned()));
+                }
+                CoreRequest::Ack { reply, .. } => {
+                    let _ = reply.send(Err(error.to_owned()));
+                }
+                CoreRequest::Command { .. } => {
+                    tracing::error!(%error, "command could not be processed (the dashboard will see no result and may resend)");
                 }
                 CoreRequest::DoorEvent { door, body } => {
                     tracing::error!(door = %door, event = ?body, %error, "door event could not be logged");

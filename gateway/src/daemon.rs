@@ -50,6 +50,7 @@ pub async fn run(
     tracing::info!(site = %config.site, gateway = %config.gateway, key_id = %key.id(), "starting");
 
     let (store, report) = Store::open(&config.data_dir, options.accept_fresh_store)?;
+    let store = Arc::new(store);
     tracing::info!(
         head = report.head.seq,
         outbox = report.outbox_len,
@@ -100,8 +101,13 @@ pub async fn run(
     }
     drop(events_tx);
 
-    let mut core = Core::new(config.clone(), store, clock, door_senders)?;
-    core.observe(options.observer.clone());
+    let mut core = Core::new(config.clone(), store.clone(), clock, door_senders)?;
+    // Committed events go to the caller's observer (the demo) and wake the uplink.
+    let observer = options
+        .observer
+        .clone()
+        .unwrap_or_else(|| tokio::sync::broadcast::channel(1024).0);
+    core.observe(Some(observer.clone()));
     let quality = if config.clock_has_rtc {
         ClockQuality::Synchronised
     } else {
@@ -141,6 +147,34 @@ pub async fn run(
             }
         }
     }
+
+    let uplink = match &config.mqtt {
+        None => {
+            tracing::info!("no [mqtt] section: working offline; events stay in the local log");
+            None
+        }
+        Some(mqtt) => {
+            let door_status = doors
+                .iter()
+                .map(|(id, h)| (id.to_string(), h.status.clone()))
+                .collect();
+            let context = crate::uplink::UplinkContext {
+                config: config.clone(),
+                mqtt: mqtt.clone(),
+                key: key.clone(),
+                store: store.clone(),
+                core: core_tx.clone(),
+                committed: observer.subscribe(),
+                doors: door_status,
+            };
+            let stop = shutdown_rx.clone();
+            Some(tokio::spawn(async move {
+                if let Err(e) = crate::uplink::run(context, stop).await {
+                    tracing::error!(error = %e, "uplink stopped; doors keep working offline");
+                }
+            }))
+        }
+    };
 
     let listener = socket::bind(&config.socket)
         .with_context(|| format!("cannot open the control socket {}", config.socket.display()))?;
@@ -186,6 +220,9 @@ pub async fn run(
     sdnotify::notify("STOPPING=1");
     let _ = shutdown_tx.send(true);
     let _ = socket_task.await;
+    if let Some(uplink) = uplink {
+        let _ = uplink.await;
+    }
     if let Some(w) = watchdog {
         let _ = w.await;
     }

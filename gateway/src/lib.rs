@@ -14,6 +14,7 @@
 //! - `daemon`: `run`, which starts and stops all of the above.
 //! - `sdnotify`: systemd's READY/WATCHDOG/STOPPING.
 //! - `logview`: the entry log for people and as JSON.
+//! - `uplink`: MQTT: signed event batches out until acked, commands, acks and revocations in.
 
 mod clock;
 mod config;
@@ -27,9 +28,10 @@ mod reader;
 mod sdnotify;
 mod socket;
 mod store;
+mod uplink;
 
 pub use clock::Clock;
-pub use config::{Config, ConfigError, DoorConfig, HardwareBackend};
+pub use config::{Config, ConfigError, DoorConfig, HardwareBackend, MqttConfig};
 pub use core::DecisionReply;
 pub use daemon::{run, RunOptions};
 pub use hardware::SimDoor;

@@ -512,6 +512,67 @@ impl Store {
         Ok(out)
     }
 
+    /// The highest sequence number the dashboard acknowledged (0 before any ack).
+    pub fn acked_up_to(&self) -> Result<u64> {
+        let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let meta = txn.open_table(META).map_err(|e| self.db_err(e))?;
+        let acked = meta
+            .get(META_ACKED)
+            .map_err(|e| self.db_err(e))?
+            .map_or(0, |g| g.value());
+        Ok(acked)
+    }
+
+    /// The last event's sequence number.
+    pub fn head_seq(&self) -> Result<u64> {
+        let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let meta = txn.open_table(META).map_err(|e| self.db_err(e))?;
+        let head = meta
+            .get(META_HEAD_SEQ)
+            .map_err(|e| self.db_err(e))?
+            .map_or(0, |g| g.value());
+        Ok(head)
+    }
+
+    /// Up to `limit` undelivered events after `after`, in order, as stored bytes: what the
+    /// uplink sends next. Reads in bounded memory however long the backlog is.
+    pub fn outbox_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let outbox = txn.open_table(OUTBOX).map_err(|e| self.db_err(e))?;
+        let log = txn.open_table(LOG).map_err(|e| self.db_err(e))?;
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in outbox
+            .range(after.saturating_add(1)..)
+            .map_err(|e| self.db_err(e))?
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let (seq, _) = entry.map_err(|e| self.db_err(e))?;
+            let seq = seq.value();
+            let bytes =
+                log.get(seq)
+                    .map_err(|e| self.db_err(e))?
+                    .ok_or_else(|| StoreError::Chain {
+                        seq,
+                        problem: "is in the outbox but not in the log".into(),
+                    })?;
+            out.push((seq, bytes.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The hash of the stored event `seq`, if it is still stored.
+    pub fn event_hash(&self, seq: u64) -> Result<Option<bygd_protocol::Hash>> {
+        let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let log = txn.open_table(LOG).map_err(|e| self.db_err(e))?;
+        let hash = log
+            .get(seq)
+            .map_err(|e| self.db_err(e))?
+            .map(|g| hash_event(g.value()));
+        Ok(hash)
+    }
+
     /// How many events wait for the dashboard's ack.
     pub fn outbox_len(&self) -> Result<u64> {
         let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
@@ -734,6 +795,36 @@ impl Txn<'_> {
         meta.insert(META_ACKED, acked.max(up_to))
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Deletes delivered events older than `cutoff` from the log, at most `max` of them, never
+    /// the last event (the chain head must stay checkable). Returns how many were deleted.
+    pub fn trim_delivered(&mut self, cutoff: UnixTime, max: usize) -> Result<u64> {
+        let acked = {
+            let meta = self.txn.open_table(META).map_err(|e| self.err(e))?;
+            let acked = meta
+                .get(META_ACKED)
+                .map_err(|e| self.err(e))?
+                .map_or(0, |g| g.value());
+            acked
+        };
+        let limit = acked.min(self.head.seq.saturating_sub(1));
+        let mut log = self.txn.open_table(LOG).map_err(|e| self.err(e))?;
+        let mut doomed = Vec::new();
+        for entry in log.range(..=limit).map_err(|e| self.err(e))? {
+            if doomed.len() >= max {
+                break;
+            }
+            let (seq, bytes) = entry.map_err(|e| self.err(e))?;
+            match Event::decode(bytes.value()) {
+                Ok(event) if event.time < cutoff => doomed.push(seq.value()),
+                _ => break,
+            }
+        }
+        for seq in &doomed {
+            log.remove(*seq).map_err(|e| self.err(e))?;
+        }
+        Ok(doomed.len() as u64)
     }
 
     /// Makes everything in the transaction durable (fsync), or nothing.

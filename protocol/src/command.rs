@@ -191,6 +191,48 @@ impl Command {
     }
 }
 
+/// Checks a command's signature against the issuer keys and decodes it, without the
+/// address, time and replay checks of [`Command::check`]: so a refused command can still be
+/// reported with its id and sequence number.
+pub fn open_command(bytes: &[u8], issuers: &TrustedKeys) -> Result<Command, Refusal> {
+    let (_, payload) = cose::verify(bytes, context::COMMAND, issuers)?;
+    Ok(Command::from_payload(&payload)?)
+}
+
+impl Command {
+    /// The checks after the signature, in SPEC.md's order: address, lifetime, time (not for
+    /// time beacons, which exist to fix a wrong clock), sequence, id.
+    pub fn check(
+        &self,
+        site: &SiteId,
+        gateway: &GatewayId,
+        now: UnixTime,
+        history: &impl CommandHistory,
+        limits: CommandLimits,
+    ) -> Result<(), Rejection> {
+        if &self.site != site || &self.gateway != gateway {
+            return Err(Rejection::Misaddressed);
+        }
+        if self.expires <= self.issued_at
+            || self.expires.since(self.issued_at) > self.action.max_lifetime()
+        {
+            return Err(Rejection::BadLifetime);
+        }
+        if !matches!(self.action, Action::TimeBeacon { .. }) {
+            if self.issued_at > now.plus(limits.max_clock_skew_seconds) {
+                return Err(Rejection::BadLifetime);
+            }
+            if now >= self.expires {
+                return Err(Rejection::Expired);
+            }
+        }
+        if history.last_seq().is_some_and(|last| self.seq <= last) || history.seen(&self.id) {
+            return Err(Rejection::ReplayedCommand);
+        }
+        Ok(())
+    }
+}
+
 /// Verifies a command for this gateway, in SPEC.md's order: signature, structure, address,
 /// lifetime, time (not for time beacons, which exist to fix a wrong clock), sequence, id.
 pub fn verify_command(
@@ -202,27 +244,8 @@ pub fn verify_command(
     history: &impl CommandHistory,
     limits: CommandLimits,
 ) -> Result<Command, Refusal> {
-    let (_, payload) = cose::verify(bytes, context::COMMAND, issuers)?;
-    let command = Command::from_payload(&payload)?;
-    if &command.site != site || &command.gateway != gateway {
-        return Err(Rejection::Misaddressed.into());
-    }
-    if command.expires <= command.issued_at
-        || command.expires.since(command.issued_at) > command.action.max_lifetime()
-    {
-        return Err(Rejection::BadLifetime.into());
-    }
-    if !matches!(command.action, Action::TimeBeacon { .. }) {
-        if command.issued_at > now.plus(limits.max_clock_skew_seconds) {
-            return Err(Rejection::BadLifetime.into());
-        }
-        if now >= command.expires {
-            return Err(Rejection::Expired.into());
-        }
-    }
-    if history.last_seq().is_some_and(|last| command.seq <= last) || history.seen(&command.id) {
-        return Err(Rejection::ReplayedCommand.into());
-    }
+    let command = open_command(bytes, issuers)?;
+    command.check(site, gateway, now, history, limits)?;
     Ok(command)
 }
 
@@ -316,7 +339,9 @@ mod tests {
         let dashboard_now = 1_795_000_000;
         cmd.issued_at = UnixTime(dashboard_now);
         cmd.expires = UnixTime(dashboard_now + 60);
-        cmd.action = Action::TimeBeacon { time: UnixTime(dashboard_now) };
+        cmd.action = Action::TimeBeacon {
+            time: UnixTime(dashboard_now),
+        };
         assert!(check(&cmd, dashboard_now - 3 * 86_400, None).is_ok());
     }
 }

@@ -56,7 +56,8 @@ pub use batch::{
     sign_batch, verify_batch, Batch, VerifiedEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
 };
 pub use command::{
-    verify_command, Action, Command, CommandHistory, CommandLimits, MAX_UNLOCK_COMMAND_LIFETIME,
+    open_command, verify_command, Action, Command, CommandHistory, CommandLimits,
+    MAX_UNLOCK_COMMAND_LIFETIME,
 };
 pub use event::{
     hash_event, ChainHead, ClockQuality, CommandOutcome, Event, EventBody, Hash, GENESIS_HASH,

@@ -1,0 +1,446 @@
+//! The MQTT uplink: events out in signed batches until the dashboard's signed ack covers
+//! them; commands, acks and revocation lists in; a retained status with a last will.
+//!
+//! Invariants:
+//! - An event leaves the outbox only through a signed ack whose hash matches the stored event
+//!   (the core deletes it); the MQTT client's own queue is never trusted with delivery. After
+//!   a reconnect, or when no ack came for a while, everything unacked is sent again, in order;
+//!   the dashboard stores each (gateway, sequence) once, so a repeat is harmless.
+//! - Reading the backlog is bounded: at most [`WINDOW_EVENTS`] events are in flight, read from
+//!   the store a batch at a time, however many days of events wait.
+//! - The broker is not trusted: acks, commands and revocation lists are verified by signature
+//!   (here and in the core); anything else on our topics is logged and ignored.
+
+use crate::config::{Config, MqttConfig};
+use crate::core::{CoreRequest, CoreStatus};
+use crate::door::DoorSnapshot;
+use crate::store::Store;
+use bygd_protocol::{sign_batch, verify_ack, Event, SecretKey, Topic, TopicKind, MAX_BATCH_EVENTS};
+use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// Events in flight (sent, not yet acked) at most: four full batches keep the link busy
+/// while the dashboard stores and acks, and bound what a reconnect sends again.
+pub(crate) const WINDOW_EVENTS: u64 = 4 * MAX_BATCH_EVENTS as u64;
+
+/// Without an ack for this long, unacked events are sent again.
+const ACK_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// First wait after a failed connection; doubles up to [`MAX_BACKOFF`]. rumqttc retries at
+/// once by itself, which would hammer a broker that is down.
+const MIN_BACKOFF: Duration = Duration::from_millis(500);
+
+/// Longest wait between connection attempts: a door site's link comes back within a minute
+/// of its return.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Requests rumqttc may queue before `try_publish` says full.
+const CLIENT_QUEUE: usize = 64;
+
+/// Largest incoming packet: a full revocation list of a million ids is about 17 MB.
+const MAX_INCOMING_PACKET: usize = 64 * 1024 * 1024;
+
+/// Largest outgoing packet: a full batch is far below this.
+const MAX_OUTGOING_PACKET: usize = 1024 * 1024;
+
+/// What the poller task reports.
+enum Net {
+    Connected,
+    Disconnected(String),
+    Publish {
+        topic: String,
+        payload: Vec<u8>,
+        retain: bool,
+    },
+}
+
+/// What the uplink needs from the rest of the daemon.
+pub(crate) struct UplinkContext {
+    pub(crate) config: Arc<Config>,
+    pub(crate) mqtt: MqttConfig,
+    pub(crate) key: SecretKey,
+    pub(crate) store: Arc<Store>,
+    pub(crate) core: mpsc::Sender<CoreRequest>,
+    pub(crate) committed: broadcast::Receiver<Event>,
+    pub(crate) doors: BTreeMap<String, watch::Receiver<DoorSnapshot>>,
+}
+
+/// Why the uplink could not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UplinkError {
+    /// The MQTT settings are unusable.
+    #[error("mqtt: {0}")]
+    Config(String),
+}
+
+fn read_file(path: &std::path::Path, what: &str) -> Result<Vec<u8>, UplinkError> {
+    std::fs::read(path)
+        .map_err(|e| UplinkError::Config(format!("cannot read the {what} {}: {e}", path.display())))
+}
+
+fn options(config: &Config, mqtt: &MqttConfig) -> Result<MqttOptions, UplinkError> {
+    let address = mqtt.address().map_err(UplinkError::Config)?;
+    let mut options = MqttOptions::new(
+        config.gateway.to_string(),
+        address.host.clone(),
+        address.port,
+    );
+    // A persistent session: the broker keeps our subscriptions and queues QoS 1 commands and
+    // acks while the link is down.
+    options.set_clean_session(false);
+    options.set_keep_alive(Duration::from_secs(mqtt.keep_alive_seconds.into()));
+    options.set_max_packet_size(MAX_INCOMING_PACKET, MAX_OUTGOING_PACKET);
+    options.set_request_channel_capacity(CLIENT_QUEUE);
+    let status_topic = Topic::gateway(&config.site, &config.gateway, TopicKind::Status).to_string();
+    options.set_last_will(LastWill::new(
+        status_topic,
+        offline_status(config).to_string(),
+        QoS::AtLeastOnce,
+        true,
+    ));
+    if let Some(user) = &mqtt.username {
+        let password = match &mqtt.password_file {
+            Some(path) => String::from_utf8(read_file(path, "password file")?)
+                .map_err(|_| {
+                    UplinkError::Config(format!(
+                        "the password file {} is not UTF-8",
+                        path.display()
+                    ))
+                })?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+            None => String::new(),
+        };
+        options.set_credentials(user.clone(), password);
+    }
+    if address.tls {
+        // rumqttc is built without a default crypto provider; install ring's once.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let transport = match &mqtt.ca_file {
+            Some(ca) => rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Simple {
+                ca: read_file(ca, "CA file")?,
+                alpn: None,
+                client_auth: match (&mqtt.client_cert_file, &mqtt.client_key_file) {
+                    (Some(cert), Some(key)) => Some((
+                        read_file(cert, "client certificate")?,
+                        read_file(key, "client key")?,
+                    )),
+                    _ => None,
+                },
+            }),
+            None => rumqttc::Transport::tls_with_default_config(),
+        };
+        options.set_transport(transport);
+    }
+    Ok(options)
+}
+
+fn offline_status(config: &Config) -> serde_json::Value {
+    serde_json::json!({ "online": false, "site": config.site.as_str(), "gateway": config.gateway.as_str() })
+}
+
+/// A wait between `d` and `2d`, so gateways that lost the same broker do not all return at
+/// once. The jitter comes from the clock's nanoseconds: good enough to spread reconnects.
+fn jittered(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    d + d.mul_f64(f64::from(nanos % 1000) / 1000.0)
+}
+
+/// Runs the uplink until shutdown.
+pub(crate) async fn run(
+    mut ctx: UplinkContext,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), UplinkError> {
+    let options = options(&ctx.config, &ctx.mqtt)?;
+    let (client, mut eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
+    let (net_tx, mut net) = mpsc::channel(256);
+    let poller = tokio::spawn(async move {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let report = match eventloop.poll().await {
+                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                    backoff = MIN_BACKOFF;
+                    Some(Net::Connected)
+                }
+                Ok(MqttEvent::Incoming(Packet::Publish(p))) => Some(Net::Publish {
+                    topic: p.topic.clone(),
+                    payload: p.payload.to_vec(),
+                    retain: p.retain,
+                }),
+                Ok(_) => None,
+                Err(e) => {
+                    let _ = net_tx.send(Net::Disconnected(e.to_string())).await;
+                    tokio::time::sleep(jittered(backoff)).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    None
+                }
+            };
+            if let Some(report) = report {
+                if net_tx.send(report).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+
+    let config = ctx.config.clone();
+    let topic = |kind| Topic::gateway(&config.site, &config.gateway, kind).to_string();
+    let (event_topic, status_topic) = (topic(TopicKind::Event), topic(TopicKind::Status));
+    let mut state = Flow {
+        connected: false,
+        acked: ctx.store.acked_up_to().unwrap_or(0),
+        sent: 0,
+        highest_sent: 0,
+        last_progress: Instant::now(),
+    };
+    state.sent = state.acked;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut heartbeat =
+        tokio::time::interval(Duration::from_secs(ctx.mqtt.heartbeat_seconds.into()));
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            report = net.recv() => match report {
+                None => break,
+                Some(Net::Connected) => {
+                    tracing::info!(broker = %ctx.mqtt.url, "uplink connected");
+                    state.connected = true;
+                    for kind in [TopicKind::Command, TopicKind::Ack] {
+                        let _ = client.try_subscribe(topic(kind), QoS::AtLeastOnce);
+                    }
+                    let _ = client.try_subscribe(Topic::Revocations { site: config.site.clone() }.to_string(), QoS::AtLeastOnce);
+                    // Whatever was in flight may be lost with the connection: send it again.
+                    state.sent = state.acked;
+                    state.last_progress = Instant::now();
+                    publish_status(&ctx, &client, &status_topic).await;
+                }
+                Some(Net::Disconnected(why)) => {
+                    if state.connected {
+                        tracing::warn!(broker = %ctx.mqtt.url, error = %why, "uplink lost; events stay queued");
+                    } else {
+                        tracing::debug!(error = %why, "uplink still down");
+                    }
+                    state.connected = false;
+                }
+                Some(Net::Publish { topic: name, payload, retain }) => {
+                    handle_publish(&ctx, &mut state, &name, payload, retain).await;
+                }
+            },
+            committed = ctx.committed.recv() => {
+                if matches!(committed, Err(broadcast::error::RecvError::Closed)) {
+                    break;
+                }
+            }
+            _ = tick.tick() => {
+                if state.sent > state.acked && state.last_progress.elapsed() > ACK_TIMEOUT {
+                    tracing::info!(acked = state.acked, sent = state.sent, "no ack in time; sending unacked events again");
+                    state.sent = state.acked;
+                    state.last_progress = Instant::now();
+                }
+            }
+            _ = heartbeat.tick() => {
+                if state.connected {
+                    publish_status(&ctx, &client, &status_topic).await;
+                }
+            }
+        }
+        if state.connected {
+            pump(&ctx, &client, &event_topic, &mut state);
+        }
+    }
+    if state.connected {
+        // A clean goodbye: the last will is only for crashes and lost links.
+        let _ = client.try_publish(
+            status_topic,
+            QoS::AtLeastOnce,
+            true,
+            offline_status(&config).to_string(),
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = client.try_disconnect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    poller.abort();
+    Ok(())
+}
+
+/// Delivery bookkeeping.
+struct Flow {
+    connected: bool,
+    /// Highest sequence number the dashboard acked (and the core removed from the outbox).
+    acked: u64,
+    /// Highest sequence number handed to the MQTT client since the last (re)send point.
+    sent: u64,
+    /// Highest sequence number ever handed to the client by this process.
+    highest_sent: u64,
+    /// When an ack last advanced (or a resend started).
+    last_progress: Instant,
+}
+
+/// Sends batches while the window has room.
+fn pump(ctx: &UplinkContext, client: &AsyncClient, topic: &str, state: &mut Flow) {
+    while state.sent < state.acked + WINDOW_EVENTS {
+        let events = match ctx.store.outbox_after(state.sent, MAX_BATCH_EVENTS) {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the outbox");
+                return;
+            }
+        };
+        let Some(&(last, _)) = events.last() else {
+            return;
+        };
+        let refs: Vec<&[u8]> = events.iter().map(|(_, bytes)| bytes.as_slice()).collect();
+        let batch = sign_batch(&ctx.config.site, &ctx.config.gateway, &refs, &ctx.key);
+        match client.try_publish(topic, QoS::AtLeastOnce, false, batch) {
+            Ok(()) => {
+                tracing::debug!(
+                    from = events.first().map_or(0, |e| e.0),
+                    to = last,
+                    "batch sent"
+                );
+                state.sent = last;
+                state.highest_sent = state.highest_sent.max(last);
+            }
+            // The client's queue is full: the next wake-up continues.
+            Err(_) => return,
+        }
+    }
+}
+
+async fn ask<T>(
+    core: &mpsc::Sender<CoreRequest>,
+    make: impl FnOnce(oneshot::Sender<T>) -> CoreRequest,
+) -> Option<T> {
+    let (tx, rx) = oneshot::channel();
+    core.send(make(tx)).await.ok()?;
+    rx.await.ok()
+}
+
+async fn handle_publish(
+    ctx: &UplinkContext,
+    state: &mut Flow,
+    name: &str,
+    payload: Vec<u8>,
+    retain: bool,
+) {
+    let config = &ctx.config;
+    match Topic::parse(name) {
+        Some(Topic::Gateway {
+            site,
+            gateway,
+            kind,
+        }) if site == config.site && gateway == config.gateway => match kind {
+            TopicKind::Ack => handle_ack(ctx, state, &payload).await,
+            TopicKind::Command => {
+                let _ = ctx
+                    .core
+                    .send(CoreRequest::Command {
+                        bytes: payload,
+                        retained: retain,
+                    })
+                    .await;
+            }
+            TopicKind::Event | TopicKind::Status => tracing::warn!(
+                topic = name,
+                "unexpected message on our own outgoing topic; ignored"
+            ),
+        },
+        Some(Topic::Revocations { site }) if site == config.site => {
+            if let Some(Err(why)) = ask(&ctx.core, |reply| CoreRequest::Revocations {
+                bytes: payload,
+                reply,
+            })
+            .await
+            {
+                tracing::warn!(%why, retain, "revocation list from the broker refused");
+            }
+        }
+        _ => tracing::warn!(
+            topic = name,
+            "message on a topic this gateway did not subscribe to; ignored"
+        ),
+    }
+}
+
+async fn handle_ack(ctx: &UplinkContext, state: &mut Flow, payload: &[u8]) {
+    let config = &ctx.config;
+    let ack = match verify_ack(payload, &config.issuers, &config.site, &config.gateway) {
+        Ok(ack) => ack,
+        Err(refusal) => {
+            tracing::warn!(reason = %refusal, "ack refused; ignored");
+            return;
+        }
+    };
+    if ack.up_to <= state.acked {
+        return;
+    }
+    if ack.up_to > state.highest_sent {
+        tracing::warn!(
+            up_to = ack.up_to,
+            sent = state.highest_sent,
+            "ack for events never sent; ignored"
+        );
+        return;
+    }
+    match ctx.store.event_hash(ack.up_to) {
+        Ok(Some(hash)) if hash == ack.hash => {}
+        Ok(_) => {
+            tracing::warn!(
+                up_to = ack.up_to,
+                "ack whose hash does not match the stored event; ignored"
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the log to check an ack");
+            return;
+        }
+    }
+    match ask(&ctx.core, |reply| CoreRequest::Ack {
+        up_to: ack.up_to,
+        reply,
+    })
+    .await
+    {
+        Some(Ok(())) => {
+            state.acked = ack.up_to;
+            state.sent = state.sent.max(state.acked);
+            state.last_progress = Instant::now();
+        }
+        Some(Err(e)) => tracing::error!(error = %e, "cannot record the ack"),
+        None => {}
+    }
+}
+
+async fn publish_status(ctx: &UplinkContext, client: &AsyncClient, topic: &str) {
+    let Some(core) = ask(&ctx.core, |reply| CoreRequest::Status { reply }).await else {
+        return;
+    };
+    let status = status_json(ctx, &core);
+    if client
+        .try_publish(topic, QoS::AtLeastOnce, true, status.to_string())
+        .is_err()
+    {
+        tracing::debug!("status not sent: client queue full");
+    }
+}
+
+fn status_json(ctx: &UplinkContext, core: &CoreStatus) -> serde_json::Value {
+    let doors: Vec<DoorSnapshot> = ctx.doors.values().map(|d| d.borrow().clone()).collect();
+    serde_json::json!({
+        "online": true,
+        "site": ctx.config.site.as_str(),
+        "gateway": ctx.config.gateway.as_str(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        "doors": doors,
+        "core": core,
+    })
+}
