@@ -400,6 +400,14 @@ impl Config {
             SiteId::new(&raw.site).map_err(|e| invalid("site", format!("`{}` {e}", raw.site)))?;
         let gateway = GatewayId::new(&raw.gateway)
             .map_err(|e| invalid("gateway", format!("`{}` {e}", raw.gateway)))?;
+        if gateway.as_str() == "revocations" {
+            // `bygd/v1/SITE/revocations` is the site's revocation topic; a gateway of that name
+            // could be granted it by a broker ACL written as `bygd/v1/SITE/GATEWAY/#`.
+            return Err(invalid(
+                "gateway",
+                "`revocations` is reserved; choose another gateway id".into(),
+            ));
+        }
         let time_zone = jiff::tz::TimeZone::get(&raw.time_zone).map_err(|_| {
             invalid(
                 "time_zone",

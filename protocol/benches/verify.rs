@@ -39,11 +39,13 @@ const PROOF_SKEW_SECONDS: u64 = 60;
 /// The external AAD of a pass signature (the protocol crate keeps its copy private).
 const PASS_CONTEXT: &[u8] = b"bygd/v1/pass";
 
-/// Iterations per timed round of the ratio loop: a few tens of milliseconds per round.
-const RATIO_ITERATIONS: u32 = 500;
+/// How long one timed round of the ratio loop lasts: well under a scheduler time slice, so
+/// that on a shared machine many rounds run without being preempted.
+const RATIO_ROUND: Duration = Duration::from_millis(1);
 
-/// Rounds of the ratio loop; the fastest round of each side is compared.
-const RATIO_ROUNDS: u32 = 15;
+/// Rounds of the ratio loop per side; the fastest round of each side is compared, the usual
+/// estimate of a cost when noise only ever adds time.
+const RATIO_ROUNDS: u32 = 1000;
 
 /// Everything the benchmarks verify, built once.
 struct Fixture {
@@ -65,8 +67,12 @@ struct Fixture {
 fn typical_claims() -> PassClaims {
     use Weekday::*;
     let windows = vec![
-        TimeWindow::new(&[Monday, Tuesday, Wednesday, Thursday, Friday], 7 * 60, 22 * 60)
-            .expect("a valid window"),
+        TimeWindow::new(
+            &[Monday, Tuesday, Wednesday, Thursday, Friday],
+            7 * 60,
+            22 * 60,
+        )
+        .expect("a valid window"),
         TimeWindow::new(&[Saturday], 9 * 60, 17 * 60).expect("a valid window"),
     ];
     PassClaims {
@@ -104,8 +110,7 @@ fn signed_bytes(pass: &[u8]) -> (Vec<u8>, ed25519_dalek::Signature) {
 impl Fixture {
     fn new() -> Self {
         let issuer = SecretKey::from_seed(&[0x42; 32]);
-        let device =
-            DeviceSecretKey::from_bytes(&[0x17; 32]).expect("a valid P-256 secret scalar");
+        let device = DeviceSecretKey::from_bytes(&[0x17; 32]).expect("a valid P-256 secret scalar");
         let bare_pass = typical_claims().issue(&issuer);
         let bound_claims = PassClaims {
             device_key: Some(device.public_key()),
@@ -117,9 +122,8 @@ impl Fixture {
             bygd_protocol::proof_message(&bound_claims.pass_id, proof.time_step, proof.counter);
         let proof_signature =
             p256::ecdsa::Signature::from_slice(&proof.signature).expect("an r || s signature");
-        let device_key =
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(&device.public_key().to_sec1())
-                .expect("a valid P-256 point");
+        let device_key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&device.public_key().to_sec1())
+            .expect("a valid P-256 point");
         let issuer_key = ed25519_dalek::VerifyingKey::from_bytes(&issuer.public_key().to_bytes())
             .expect("a valid Ed25519 point");
         Self {
@@ -197,9 +201,7 @@ fn benches(c: &mut Criterion, f: &Fixture) {
     group.bench_function("verify_presentation from QR text", |b| {
         b.iter(|| f.verify_bare_pass())
     });
-    group.bench_function("verify_strict alone", |b| {
-        b.iter(|| f.bare_verify_strict())
-    });
+    group.bench_function("verify_strict alone", |b| b.iter(|| f.bare_verify_strict()));
     group.finish();
 
     let mut group = c.benchmark_group("device-bound presentation");
@@ -212,23 +214,34 @@ fn benches(c: &mut Criterion, f: &Fixture) {
     group.finish();
 }
 
+/// Calls `f` `n` times; the elapsed time.
+fn time_calls(f: &dyn Fn() -> bool, n: u32) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        black_box(f());
+    }
+    start.elapsed()
+}
+
+/// How many calls of `f` fill about one `RATIO_ROUND`.
+fn calls_per_round(f: &dyn Fn() -> bool) -> u32 {
+    const PROBE_CALLS: u32 = 50;
+    let per_call = time_calls(f, PROBE_CALLS) / PROBE_CALLS;
+    let calls = RATIO_ROUND.as_nanos() / per_call.as_nanos().max(1);
+    u32::try_from(calls).unwrap_or(u32::MAX).max(1)
+}
+
 /// The fastest of `RATIO_ROUNDS` rounds for each side, timed alternately so that both see the
 /// same machine state; returns nanoseconds per call.
 fn fastest_per_call(a: impl Fn() -> bool, b: impl Fn() -> bool) -> (f64, f64) {
-    let time = |f: &dyn Fn() -> bool| {
-        let start = Instant::now();
-        for _ in 0..RATIO_ITERATIONS {
-            black_box(f());
-        }
-        start.elapsed()
-    };
+    let (calls_a, calls_b) = (calls_per_round(&a), calls_per_round(&b));
     let (mut best_a, mut best_b) = (Duration::MAX, Duration::MAX);
     for _ in 0..RATIO_ROUNDS {
-        best_a = best_a.min(time(&a));
-        best_b = best_b.min(time(&b));
+        best_a = best_a.min(time_calls(&a, calls_a));
+        best_b = best_b.min(time_calls(&b, calls_b));
     }
-    let per_call = |d: Duration| d.as_secs_f64() * 1e9 / f64::from(RATIO_ITERATIONS);
-    (per_call(best_a), per_call(best_b))
+    let per_call = |d: Duration, n: u32| d.as_secs_f64() * 1e9 / f64::from(n);
+    (per_call(best_a, calls_a), per_call(best_b, calls_b))
 }
 
 fn print_ratios(f: &Fixture) {
@@ -256,7 +269,10 @@ fn print_ratios(f: &Fixture) {
 fn main() {
     let fixture = Fixture::new();
     assert!(fixture.verify_bare_pass(), "the bare pass must verify");
-    assert!(fixture.verify_device_bound(), "the presentation must verify");
+    assert!(
+        fixture.verify_device_bound(),
+        "the presentation must verify"
+    );
     assert!(fixture.bare_verify_strict() && fixture.bare_verify_strict_and_ecdsa());
 
     let mut criterion = Criterion::default().configure_from_args();

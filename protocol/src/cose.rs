@@ -6,8 +6,8 @@
 //! string per structure kind ("bygd/v1/pass", "bygd/v1/command", ...), so a signature made
 //! for one kind never verifies as another, at no cost in bytes.
 //!
-//! Checks run in this order: decode, profile, key id known, signature scalar canonical,
-//! `verify_strict`.
+//! Checks run in this order: decode (the shortest, definite-length encoding only), profile,
+//! key id known, signature scalar canonical, `verify_strict`.
 
 use crate::key::KEY_ID_LEN;
 use crate::{DecodeError, KeyId, PublicKey, Refusal, Rejection, SecretKey, TrustedKeys};
@@ -62,6 +62,14 @@ pub(crate) fn open(bytes: &[u8]) -> Result<Opened, DecodeError> {
     let value = crate::cbor::decode(bytes)?;
     if matches!(value, coset::cbor::value::Value::Tag(..)) {
         return Err(DecodeError::Malformed("COSE_Sign1 must be untagged"));
+    }
+    // The envelope's own lengths (of the array and byte strings, and the empty unprotected map)
+    // are not signed. Were CBOR's longer or indefinite-length forms accepted, anyone could make
+    // many byte strings that verify as one signed structure; only the shortest form is.
+    if crate::cbor::encode(&value) != bytes {
+        return Err(DecodeError::Malformed(
+            "COSE_Sign1 must use the shortest definite-length encoding",
+        ));
     }
     let sign1 = {
         use coset::AsCborValue as _;

@@ -213,7 +213,7 @@ impl Event {
                     door(d),
                     b(pass_id.as_bytes()),
                     t(member.as_str()),
-                    u(pass_kind_wire(*kind)),
+                    u(kind.wire()),
                     Value::Bool(*device_bound)
                 ],
             ),
@@ -371,15 +371,6 @@ impl Event {
             prev_hash: cbor::bytes_n::<32>(prev, "event prev hash must be 32 bytes")?,
             body,
         })
-    }
-}
-
-fn pass_kind_wire(kind: PassKind) -> u64 {
-    match kind {
-        PassKind::Member => 0,
-        PassKind::Guest => 1,
-        PassKind::Staff => 2,
-        PassKind::BreakGlass => 3,
     }
 }
 

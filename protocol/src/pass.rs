@@ -48,7 +48,7 @@ pub enum PassKind {
 }
 
 impl PassKind {
-    fn wire(self) -> u64 {
+    pub(crate) fn wire(self) -> u64 {
         match self {
             PassKind::Member => 0,
             PassKind::Guest => 1,
