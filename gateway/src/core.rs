@@ -287,6 +287,8 @@ impl Core {
                 .is_none_or(|age| age > hours * SECONDS_PER_HOUR)
     }
 
+    /// `lockdowns` are the lockdowns as of this point in the transaction: a lockdown logged
+    /// earlier in the same commit already refuses entry.
     fn decide(
         &self,
         txn: &mut Txn<'_>,
@@ -294,6 +296,7 @@ impl Core {
         text: &str,
         now: UnixTime,
         local: WeekTime,
+        lockdowns: &BTreeSet<String>,
     ) -> Decided {
         let deny = |reason: Rejection| Decided {
             body: EventBody::EntryDenied {
@@ -366,7 +369,7 @@ impl Core {
         if claims.kind != PassKind::BreakGlass && self.revocations_too_old(now) {
             return denied(Rejection::RevocationListStale);
         }
-        if self.in_lockdown(door) {
+        if lockdowns.contains(ALL_DOORS) || lockdowns.contains(door.as_str()) {
             return denied(Rejection::Lockdown);
         }
         if let Some(used) = &verified.proof {
@@ -546,7 +549,8 @@ impl Core {
             let result: Result<(), crate::store::StoreError> = (|| {
                 match request {
                     CoreRequest::Present { door, text, reply } => {
-                        let decided = self.decide(&mut txn, &door, &text, now, local);
+                        let decided =
+                            self.decide(&mut txn, &door, &text, now, local, &pending_lockdowns);
                         let reason = match &decided.body {
                             EventBody::EntryDenied { reason, .. } => Some(*reason),
                             _ => None,

@@ -159,6 +159,10 @@ pub(crate) async fn run(
 ) -> Result<(), UplinkError> {
     let options = options(&ctx.config, &ctx.mqtt)?;
     let (client, mut eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
+    // Batches, acks of incoming messages and statuses are single writes that must leave at
+    // once: with Nagle's algorithm each one after a small write waits for the broker's
+    // delayed TCP ack (tens of milliseconds), which bounds the backlog drain.
+    eventloop.network_options.set_tcp_nodelay(true);
     let (net_tx, mut net) = mpsc::channel(256);
     let poller = tokio::spawn(async move {
         let mut backoff = MIN_BACKOFF;
@@ -192,14 +196,20 @@ pub(crate) async fn run(
     let config = ctx.config.clone();
     let topic = |kind| Topic::gateway(&config.site, &config.gateway, kind).to_string();
     let (event_topic, status_topic) = (topic(TopicKind::Event), topic(TopicKind::Status));
+    let acked = ctx.store.acked_up_to().unwrap_or(0);
     let mut state = Flow {
         connected: false,
-        acked: ctx.store.acked_up_to().unwrap_or(0),
-        sent: 0,
-        highest_sent: 0,
+        acked,
+        sent: acked,
+        // An earlier run (killed, or stopped with events in flight) may have sent up to a
+        // window and a batch past what was acked, and the dashboard acks what it stored: those
+        // acks are for events that were sent, not "never sent", or the drain would stop for
+        // good. Nothing past that bound, or past what was logged before this run, was sent.
+        highest_sent: acked
+            .saturating_add(WINDOW_EVENTS + MAX_BATCH_EVENTS as u64 - 1)
+            .min(ctx.store.head_seq().unwrap_or(acked)),
         last_progress: Instant::now(),
     };
-    state.sent = state.acked;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut heartbeat =
         tokio::time::interval(Duration::from_secs(ctx.mqtt.heartbeat_seconds.into()));
@@ -277,7 +287,8 @@ struct Flow {
     acked: u64,
     /// Highest sequence number handed to the MQTT client since the last (re)send point.
     sent: u64,
-    /// Highest sequence number ever handed to the client by this process.
+    /// Highest sequence number that may have been handed to a client: by this process, or by
+    /// an earlier run within the window's bound (see `run`). Acks beyond it are refused.
     highest_sent: u64,
     /// When an ack last advanced (or a resend started).
     last_progress: Instant,
@@ -305,6 +316,11 @@ fn pump(ctx: &UplinkContext, client: &AsyncClient, topic: &str, state: &mut Flow
                     to = last,
                     "batch sent"
                 );
+                if state.sent == state.acked {
+                    // Nothing was in flight: the ack timeout runs from now, not from the
+                    // last ack before a quiet spell (which would resend at the next tick).
+                    state.last_progress = Instant::now();
+                }
                 state.sent = last;
                 state.highest_sent = state.highest_sent.max(last);
             }
