@@ -15,9 +15,18 @@ fn the_demo_opens_a_door_with_its_pass_and_relocks_it() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(r#""decision":"granted""#), "no grant in:\n{stdout}");
-    assert!(stdout.contains("front: GRANTED demo-member"), "grant not logged live:\n{stdout}");
-    assert!(stdout.contains("the lock is locked"), "door did not relock:\n{stdout}");
+    assert!(
+        stdout.contains(r#""decision":"granted""#),
+        "no grant in:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("front: GRANTED demo-member"),
+        "grant not logged live:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("the lock is locked"),
+        "door did not relock:\n{stdout}"
+    );
     assert!(data.join("pass.txt").is_file() && data.join("revoke-demo-pass.cose").is_file());
     // The QR text printed is a bygd pass.
     let pass = std::fs::read_to_string(data.join("pass.txt")).unwrap();
