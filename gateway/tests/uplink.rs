@@ -589,7 +589,11 @@ fn revocation_lists_apply_forward_only(broker: &mut dyn Broker) {
         );
     }
     gw.stop_cleanly();
+    let seen = stand_in.statuses_seen();
     gw.start();
+    // Published while the gateway was away, the old list would also arrive queued in its
+    // session and be refused twice: once queued, once retained.
+    stand_in.wait_online_after(seen);
     stand_in.publish_revocations(full_list(1, &[]));
     stand_in.wait_for_event("list 1 refused", ROUND_TRIP, |b| {
         matches!(b, EventBody::RevocationRefused { .. })

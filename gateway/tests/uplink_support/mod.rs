@@ -820,6 +820,24 @@ impl StandIn {
             .map(|(_, _, v)| v.clone())
     }
 
+    /// How many status messages the stand-in has seen.
+    pub(crate) fn statuses_seen(&self) -> usize {
+        self.state().statuses.len()
+    }
+
+    /// Waits for an online status after the first `seen` ones. The gateway subscribes before
+    /// it publishes its first status on a connection, so once that status is here, whatever
+    /// is published next reaches the gateway's subscriptions.
+    #[track_caller]
+    pub(crate) fn wait_online_after(&self, seen: usize) {
+        self.wait_until("the gateway online again", Duration::from_secs(15), |d| {
+            d.statuses
+                .iter()
+                .skip(seen)
+                .any(|(_, _, v)| v["online"] == true)
+        });
+    }
+
     /// What a client that subscribes now receives as the retained status of the registered
     /// gateway (`None` if nothing is retained within two seconds).
     pub(crate) fn retained_status(&self, broker: &dyn Broker) -> Option<Value> {
