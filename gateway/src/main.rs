@@ -243,10 +243,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 text
             };
-            let reply = runtime()?.block_on(bygd_gateway::request(
-                &config.socket,
-                &Request::Present { door, text },
-            ))?;
+            let reply = ask(&config, &Request::Present { door, text })?;
             println!("{reply}");
             Ok(match reply.get("decision").and_then(|d| d.as_str()) {
                 Some("granted") => ExitCode::SUCCESS,
@@ -256,14 +253,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { config } => {
             let config = load(&config)?;
-            let reply =
-                runtime()?.block_on(bygd_gateway::request(&config.socket, &Request::Status))?;
+            let reply = ask(&config, &Request::Status)?;
             println!("{}", serde_json::to_string_pretty(&reply)?);
-            Ok(if reply.get("error").is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(exit_code(&reply))
         }
         Command::Lockdown {
             config,
@@ -272,16 +264,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let config = load(&config)?;
             let on = matches!(state, OnOff::On);
-            let reply = runtime()?.block_on(bygd_gateway::request(
-                &config.socket,
-                &Request::Lockdown { door, on },
-            ))?;
+            let reply = ask(&config, &Request::Lockdown { door, on })?;
             println!("{reply}");
-            Ok(if reply.get("error").is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(exit_code(&reply))
         }
         Command::Revocations { config, file } => {
             let config = load(&config)?;
@@ -291,16 +276,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(text) if hex::decode(text.trim()).is_ok() => text.trim().to_owned(),
                 _ => hex::encode(&bytes),
             };
-            let reply = runtime()?.block_on(bygd_gateway::request(
-                &config.socket,
-                &Request::Revocations { hex },
-            ))?;
+            let reply = ask(&config, &Request::Revocations { hex })?;
             println!("{reply}");
-            Ok(if reply.get("error").is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(exit_code(&reply))
         }
         Command::Sim {
             config,
@@ -314,16 +292,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 SimArg::PressExit => SimAction::PressExit,
                 SimArg::ReleaseExit => SimAction::ReleaseExit,
             };
-            let reply = runtime()?.block_on(bygd_gateway::request(
-                &config.socket,
-                &Request::Sim { door, action },
-            ))?;
+            let reply = ask(&config, &Request::Sim { door, action })?;
             println!("{reply}");
-            Ok(if reply.get("error").is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(exit_code(&reply))
         }
         Command::Log {
             config,
@@ -364,6 +335,20 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("OK: {checked} events, hash chain intact");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Sends one request to the running daemon's control socket.
+fn ask(config: &Config, request: &Request) -> anyhow::Result<serde_json::Value> {
+    Ok(runtime()?.block_on(bygd_gateway::request(&config.socket, request))?)
+}
+
+/// 2 when the daemon replied with an error, 0 otherwise.
+fn exit_code(reply: &serde_json::Value) -> ExitCode {
+    if reply.get("error").is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
