@@ -597,6 +597,7 @@ impl Core {
                         txn.ack(up_to)?;
                         let retention = u64::from(self.config.policy.retention_days) * 86_400;
                         txn.trim_delivered(now.minus(retention), MAX_TRIM_PER_COMMIT)?;
+                        txn.prune_command_ids(now)?;
                         after.push(After::Ack { reply });
                     }
                     CoreRequest::Command { bytes, retained } => {

@@ -874,6 +874,15 @@ impl Txn<'_> {
         Ok(doomed.len() as u64)
     }
 
+    /// Forgets the ids of commands that expired before `cutoff`: the sequence number alone
+    /// refuses them by then, so the id table stays as small as the commands still alive.
+    pub fn prune_command_ids(&mut self, cutoff: UnixTime) -> Result<()> {
+        let mut ids = self.txn.open_table(COMMAND_IDS).map_err(|e| self.err(e))?;
+        ids.retain(|_, expires| expires >= cutoff.0)
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Makes everything in the transaction durable (fsync), or nothing.
     pub fn commit(self) -> Result<ChainHead> {
         self.commit_events().map(|(head, _)| head)
