@@ -559,26 +559,25 @@ impl Store {
         Ok(out)
     }
 
-    /// The highest sequence number the dashboard acknowledged (0 before any ack).
-    pub fn acked_up_to(&self) -> Result<u64> {
+    /// A counter in the meta table (0 before it was first written).
+    fn meta_u64(&self, key: &str) -> Result<u64> {
         let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
         let meta = txn.open_table(META).map_err(|e| self.db_err(e))?;
-        let acked = meta
-            .get(META_ACKED)
+        let value = meta
+            .get(key)
             .map_err(|e| self.db_err(e))?
             .map_or(0, |g| g.value());
-        Ok(acked)
+        Ok(value)
+    }
+
+    /// The highest sequence number the dashboard acknowledged (0 before any ack).
+    pub fn acked_up_to(&self) -> Result<u64> {
+        self.meta_u64(META_ACKED)
     }
 
     /// The last event's sequence number.
     pub fn head_seq(&self) -> Result<u64> {
-        let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
-        let meta = txn.open_table(META).map_err(|e| self.db_err(e))?;
-        let head = meta
-            .get(META_HEAD_SEQ)
-            .map_err(|e| self.db_err(e))?
-            .map_or(0, |g| g.value());
-        Ok(head)
+        self.meta_u64(META_HEAD_SEQ)
     }
 
     /// Up to `limit` undelivered events after `after`, in order, as stored bytes: what the
