@@ -39,3 +39,4 @@ pub use keyfile::{generate as generate_key, read as read_key, KeyFileError};
 pub use logview::{event_json, event_line};
 pub use socket::{request, Request, SimAction};
 pub use store::{Store, StoreError};
+pub use uplink::client_options as mqtt_client_options;

@@ -77,22 +77,11 @@ pub(crate) enum UplinkError {
     Config(String),
 }
 
-fn read_file(path: &std::path::Path, what: &str) -> Result<Vec<u8>, UplinkError> {
-    std::fs::read(path)
-        .map_err(|e| UplinkError::Config(format!("cannot read the {what} {}: {e}", path.display())))
-}
-
 fn options(config: &Config, mqtt: &MqttConfig) -> Result<MqttOptions, UplinkError> {
-    let address = mqtt.address().map_err(UplinkError::Config)?;
-    let mut options = MqttOptions::new(
-        config.gateway.to_string(),
-        address.host.clone(),
-        address.port,
-    );
+    let mut options = client_options(config.gateway.as_str(), mqtt).map_err(UplinkError::Config)?;
     // A persistent session: the broker keeps our subscriptions and queues QoS 1 commands and
     // acks while the link is down.
     options.set_clean_session(false);
-    options.set_keep_alive(Duration::from_secs(mqtt.keep_alive_seconds.into()));
     options.set_max_packet_size(MAX_INCOMING_PACKET, MAX_OUTGOING_PACKET);
     options.set_request_channel_capacity(CLIENT_QUEUE);
     let status_topic = Topic::gateway(&config.site, &config.gateway, TopicKind::Status).to_string();
@@ -102,15 +91,23 @@ fn options(config: &Config, mqtt: &MqttConfig) -> Result<MqttOptions, UplinkErro
         QoS::AtLeastOnce,
         true,
     ));
+    Ok(options)
+}
+
+/// MQTT client options for `client_id` from an `[mqtt]` section: broker address, keep-alive,
+/// credentials and TLS (with a client certificate if one is configured). The dashboard uses
+/// the same settings for its own connection.
+pub fn client_options(client_id: &str, mqtt: &MqttConfig) -> Result<MqttOptions, String> {
+    let address = mqtt.address()?;
+    let mut options = MqttOptions::new(client_id, address.host.clone(), address.port);
+    options.set_keep_alive(Duration::from_secs(mqtt.keep_alive_seconds.into()));
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
+    };
     if let Some(user) = &mqtt.username {
         let password = match &mqtt.password_file {
-            Some(path) => String::from_utf8(read_file(path, "password file")?)
-                .map_err(|_| {
-                    UplinkError::Config(format!(
-                        "the password file {} is not UTF-8",
-                        path.display()
-                    ))
-                })?
+            Some(path) => String::from_utf8(read(path, "password file")?)
+                .map_err(|_| format!("the password file {} is not UTF-8", path.display()))?
                 .trim_end_matches(['\r', '\n'])
                 .to_owned(),
             None => String::new(),
@@ -122,13 +119,12 @@ fn options(config: &Config, mqtt: &MqttConfig) -> Result<MqttOptions, UplinkErro
         let _ = rustls::crypto::ring::default_provider().install_default();
         let transport = match &mqtt.ca_file {
             Some(ca) => rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Simple {
-                ca: read_file(ca, "CA file")?,
+                ca: read(ca, "CA file")?,
                 alpn: None,
                 client_auth: match (&mqtt.client_cert_file, &mqtt.client_key_file) {
-                    (Some(cert), Some(key)) => Some((
-                        read_file(cert, "client certificate")?,
-                        read_file(key, "client key")?,
-                    )),
+                    (Some(cert), Some(key)) => {
+                        Some((read(cert, "client certificate")?, read(key, "client key")?))
+                    }
                     _ => None,
                 },
             }),

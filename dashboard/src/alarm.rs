@@ -1,0 +1,189 @@
+//! Alarms operators must see: a gateway's log that does not verify (forged, forked or
+//! gapped), doors forced or held open, gateways offline, commands a gateway refused, clocks
+//! running behind.
+//!
+//! Invariant: at most one open alarm per (site, gateway, kind, door); a repeat updates its
+//! count and last time instead of adding rows, so a gateway resending a bad batch every few
+//! seconds cannot flood the table.
+
+use crate::access::{Principal, Scope};
+use crate::db::unix_now;
+use crate::error::ServiceResult;
+use crate::service::{random_hex_id, Dashboard};
+use serde::Serialize;
+
+/// Kinds of alarm, as stored and filtered on.
+pub(crate) mod kind {
+    /// A batch or event that does not verify or does not follow the stored chain.
+    pub(crate) const INTEGRITY: &str = "integrity";
+    /// A batch on the topic of a gateway that is not registered.
+    pub(crate) const UNKNOWN_GATEWAY: &str = "unknown_gateway";
+    /// A door opened without a grant or exit.
+    pub(crate) const FORCED_OPEN: &str = "forced_open";
+    /// A door left open too long.
+    pub(crate) const HELD_OPEN: &str = "held_open";
+    /// The gateway's last will or status says offline.
+    pub(crate) const OFFLINE: &str = "offline";
+    /// The gateway refused a command (forged, replayed, expired, misaddressed …).
+    pub(crate) const COMMAND_REFUSED: &str = "command_refused";
+    /// The gateway refused a revocation list.
+    pub(crate) const REVOCATION_REFUSED: &str = "revocation_refused";
+    /// The gateway's clock was behind its floor: it decided on the floor.
+    pub(crate) const CLOCK: &str = "clock";
+}
+
+/// An alarm as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmInfo {
+    /// Its id.
+    pub id: String,
+    /// The site.
+    pub site: String,
+    /// The gateway.
+    pub gateway: String,
+    /// The kind (see [`kind`]).
+    pub kind: String,
+    /// The door, if it is about one.
+    pub door: Option<String>,
+    /// What happened, for people.
+    pub detail: String,
+    /// First seen (RFC 3339).
+    pub first_at: String,
+    /// Last seen.
+    pub last_at: String,
+    /// How often it happened while open.
+    pub count: u64,
+    /// When it cleared, if it did.
+    pub cleared_at: Option<String>,
+}
+
+impl Dashboard {
+    /// Raises (or repeats) an alarm, inside `tx`.
+    pub(crate) async fn raise_alarm(
+        tx: &mut crate::service::Tx,
+        site: &str,
+        gateway: &str,
+        kind: &str,
+        door: Option<&str>,
+        detail: &str,
+        at: i64,
+    ) -> ServiceResult<()> {
+        let door = door.unwrap_or("");
+        let repeated = sqlx::query(
+            "UPDATE alarms SET last_at = $1, count = count + 1, detail = $2 \
+             WHERE site = $3 AND gateway = $4 AND kind = $5 AND door = $6 AND cleared_at IS NULL",
+        )
+        .bind(at)
+        .bind(detail.to_owned())
+        .bind(site.to_owned())
+        .bind(gateway.to_owned())
+        .bind(kind.to_owned())
+        .bind(door.to_owned())
+        .execute(&mut **tx)
+        .await?;
+        if repeated.rows_affected() == 0 {
+            sqlx::query(
+                "INSERT INTO alarms (id, site, gateway, kind, door, detail, first_at, last_at, count) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1)",
+            )
+            .bind(random_hex_id()?)
+            .bind(site.to_owned())
+            .bind(gateway.to_owned())
+            .bind(kind.to_owned())
+            .bind(door.to_owned())
+            .bind(detail.to_owned())
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        tracing::warn!(site, gateway, kind, door, detail, "alarm");
+        Ok(())
+    }
+
+    /// Clears the open alarm of this kind, if any, inside `tx`.
+    pub(crate) async fn clear_alarm(
+        tx: &mut crate::service::Tx,
+        site: &str,
+        gateway: &str,
+        kind: &str,
+        door: Option<&str>,
+        at: i64,
+    ) -> ServiceResult<()> {
+        sqlx::query(
+            "UPDATE alarms SET cleared_at = $1 \
+             WHERE site = $2 AND gateway = $3 AND kind = $4 AND door = $5 AND cleared_at IS NULL",
+        )
+        .bind(at)
+        .bind(site.to_owned())
+        .bind(gateway.to_owned())
+        .bind(kind.to_owned())
+        .bind(door.unwrap_or("").to_owned())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Raises an alarm in a transaction of its own.
+    pub(crate) async fn raise_alarm_now(
+        &self,
+        site: &str,
+        gateway: &str,
+        kind: &str,
+        door: Option<&str>,
+        detail: &str,
+    ) -> ServiceResult<()> {
+        let mut tx = self.begin_write().await?;
+        Self::raise_alarm(&mut tx, site, gateway, kind, door, detail, unix_now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Alarms of the sites `who` sees, newest first; `open_only` leaves out cleared ones.
+    pub async fn list_alarms(
+        &self,
+        who: &Principal,
+        open_only: bool,
+        limit: i64,
+    ) -> ServiceResult<Vec<AlarmInfo>> {
+        who.require(Scope::AlarmsRead)?;
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+        )> = sqlx::query_as(if open_only {
+            "SELECT id, site, gateway, kind, door, detail, first_at, last_at, count, cleared_at \
+                 FROM alarms WHERE cleared_at IS NULL ORDER BY last_at DESC, id LIMIT $1"
+        } else {
+            "SELECT id, site, gateway, kind, door, detail, first_at, last_at, count, cleared_at \
+                 FROM alarms ORDER BY last_at DESC, id LIMIT $1"
+        })
+        .bind(limit)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| who.sees(&r.1))
+            .map(
+                |(id, site, gateway, kind, door, detail, first, last, count, cleared)| AlarmInfo {
+                    id,
+                    site,
+                    gateway,
+                    kind,
+                    door: Some(door).filter(|d| !d.is_empty()),
+                    detail,
+                    first_at: crate::timetext::rfc3339(first),
+                    last_at: crate::timetext::rfc3339(last),
+                    count: crate::db::from_sql(count),
+                    cleared_at: cleared.map(crate::timetext::rfc3339),
+                },
+            )
+            .collect())
+    }
+}

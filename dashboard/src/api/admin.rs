@@ -1,0 +1,182 @@
+//! Sessions, accounts, API tokens, the audit trail, health and the API's own description.
+
+use super::auth::{credential, Caller, SESSION_COOKIE};
+use super::error::AppError;
+use super::{ApiJson, ApiQuery, OPENAPI};
+use crate::access::{Role, Scope, Sites};
+use crate::service::Dashboard;
+use axum::extract::{Path, State};
+use axum::http::{header, request::Parts, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// How many audit-trail rows one request returns at most.
+const MAX_TRAIL: i64 = 1000;
+
+pub(crate) async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+pub(crate) async fn health(State(d): State<Dashboard>) -> Response {
+    let database = sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&d.db.pool)
+        .await
+        .is_ok();
+    let mqtt = d.link_up.load(std::sync::atomic::Ordering::Relaxed);
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({ "database": database, "mqtt_connected": mqtt })),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Login {
+    name: String,
+    password: String,
+}
+
+pub(crate) async fn login(
+    State(d): State<Dashboard>,
+    ApiJson(req): ApiJson<Login>,
+) -> Result<Response, AppError> {
+    let (session, who) = d.login(&req.name, &req.password).await?;
+    let secure = if d.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({
+            "token": session,
+            "actor": who.actor,
+            "scopes": who.scopes.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            "sites": who.sites.to_string(),
+        })),
+    )
+        .into_response())
+}
+
+pub(crate) async fn logout(State(d): State<Dashboard>, parts: Parts) -> Result<Response, AppError> {
+    if let Some(session) = credential(&parts) {
+        d.logout(&session).await?;
+    }
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewAccount {
+    name: String,
+    role: String,
+    #[serde(default = "all_sites")]
+    sites: String,
+    password: String,
+}
+
+fn all_sites() -> String {
+    "*".to_owned()
+}
+
+pub(crate) async fn add_account(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiJson(req): ApiJson<NewAccount>,
+) -> Result<Response, AppError> {
+    let role = Role::parse(&req.role).map_err(|e| AppError::invalid("role", e))?;
+    let sites = Sites::parse(&req.sites).map_err(|e| AppError::invalid("sites", e))?;
+    d.add_account(&who, &req.name, role, &sites, &req.password)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "name": req.name, "role": role.name(), "sites": sites.to_string() })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewToken {
+    name: String,
+    scopes: Vec<String>,
+    #[serde(default = "all_sites")]
+    sites: String,
+    /// RFC 3339, or a relative `+90d`.
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+pub(crate) async fn create_token(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiJson(req): ApiJson<NewToken>,
+) -> Result<Response, AppError> {
+    let scopes = req
+        .scopes
+        .iter()
+        .map(|s| Scope::parse(s))
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map_err(|e| AppError::invalid("scopes", e))?;
+    let sites = Sites::parse(&req.sites).map_err(|e| AppError::invalid("sites", e))?;
+    let expires = req
+        .expires
+        .as_deref()
+        .map(|t| crate::timetext::parse_time(t, &jiff::tz::TimeZone::UTC, crate::db::unix_now()))
+        .transpose()
+        .map_err(|e| AppError::invalid("expires", e))?;
+    let (token, id) = d
+        .create_token(&who, &req.name, &scopes, &sites, expires)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "token": token })),
+    )
+        .into_response())
+}
+
+pub(crate) async fn list_tokens(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "tokens": d.list_tokens(&who).await? })))
+}
+
+pub(crate) async fn revoke_token(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    d.revoke_token(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrailQuery {
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+pub(crate) async fn trail(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<TrailQuery>,
+) -> Result<Json<Value>, AppError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_TRAIL).contains(&limit) {
+        return Err(AppError::invalid("limit", format!("1 to {MAX_TRAIL}")));
+    }
+    Ok(Json(json!({ "trail": d.trail(&who, limit).await? })))
+}

@@ -1,0 +1,271 @@
+//! The entry log, gateways and their doors, alarms, and commands to doors.
+
+use super::auth::Caller;
+use super::error::AppError;
+use super::{ApiJson, ApiQuery};
+use crate::command::{CommandRequest, DEFAULT_UNLOCK_SECONDS};
+use crate::entry::{csv_line, EntryFilter, CSV_HEADER, MAX_PAGE};
+use crate::service::Dashboard;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// The longest a command request waits for the gateway's result.
+const MAX_WAIT_SECONDS: u64 = 30;
+/// Alarms listed at most.
+const MAX_ALARMS: i64 = 1000;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EntryQuery {
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+    #[serde(default)]
+    site: Option<String>,
+    /// `site/gateway` or `gateway`.
+    #[serde(default)]
+    gateway: Option<String>,
+    #[serde(default)]
+    door: Option<String>,
+    #[serde(default)]
+    member: Option<String>,
+    #[serde(default)]
+    outcome: Option<String>,
+    /// Every event, not only entries.
+    #[serde(default)]
+    all: Option<bool>,
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+async fn filter(
+    d: &Dashboard,
+    who: &crate::access::Principal,
+    q: EntryQuery,
+) -> Result<EntryFilter, AppError> {
+    // Local dates are read in the site's zone when one site is asked for, else in UTC.
+    let zone = match &q.site {
+        Some(site) => d.site_zone(who, site).await?,
+        None => jiff::tz::TimeZone::UTC,
+    };
+    let now = crate::db::unix_now();
+    let time = |field: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| crate::timetext::parse_time(t, &zone, now))
+            .transpose()
+            .map_err(|e| AppError::invalid(field, e))
+    };
+    let (site, gateway) = match q.gateway {
+        Some(name) => {
+            let (site, gateway) = d.resolve_gateway(who, &name).await?;
+            (Some(site), Some(gateway))
+        }
+        None => (q.site, None),
+    };
+    Ok(EntryFilter {
+        since: time("since", &q.since)?,
+        until: time("until", &q.until)?,
+        site,
+        gateway,
+        door: q.door,
+        member: q.member,
+        outcome: q.outcome,
+        all_events: q.all.unwrap_or(false),
+        limit: q.limit,
+        cursor: q.cursor,
+    })
+}
+
+pub(crate) async fn entries(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<EntryQuery>,
+) -> Result<Json<Value>, AppError> {
+    let filter = filter(&d, &who, q).await?;
+    Ok(Json(json!(d.audit(&who, &filter).await?)))
+}
+
+/// Every matching entry as CSV, streamed a page at a time (an export of millions of rows
+/// never sits in memory whole).
+pub(crate) async fn entries_csv(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<EntryQuery>,
+) -> Result<Response, AppError> {
+    let mut filter = filter(&d, &who, q).await?;
+    filter.limit = Some(MAX_PAGE);
+    filter.cursor = None;
+    // The first page runs now, so a bad filter is a clean error rather than a broken stream.
+    let first = d.audit(&who, &filter).await?;
+    let state = (d, who, filter, Some(first), true);
+    let stream =
+        futures_util::stream::unfold(state, |(d, who, mut filter, page, header)| async move {
+            let page = match page {
+                Some(page) => page,
+                None => match d.audit(&who, &filter).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        tracing::error!(error = %e, "CSV export stopped");
+                        return Some((
+                            Err(std::io::Error::other("export failed")),
+                            (d, who, filter, None, false),
+                        ));
+                    }
+                },
+            };
+            let mut text = String::new();
+            if header {
+                text.push_str(CSV_HEADER);
+            }
+            for e in &page.entries {
+                text.push_str(&csv_line(e));
+            }
+            if text.is_empty() {
+                return None;
+            }
+            let next = match page.next {
+                Some(cursor) => {
+                    filter.cursor = Some(cursor);
+                    None
+                }
+                // An empty next page ends the stream.
+                None => Some(crate::entry::EntryPage {
+                    entries: Vec::new(),
+                    next: None,
+                }),
+            };
+            Some((Ok::<_, std::io::Error>(text), (d, who, filter, next, false)))
+        });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"bygd-entries.csv\"",
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+pub(crate) async fn list_gateways(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "gateways": d.list_gateways(&who).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlarmQuery {
+    /// Only alarms not cleared yet.
+    #[serde(default)]
+    open: Option<bool>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+pub(crate) async fn alarms(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<AlarmQuery>,
+) -> Result<Json<Value>, AppError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_ALARMS).contains(&limit) {
+        return Err(AppError::invalid("limit", format!("1 to {MAX_ALARMS}")));
+    }
+    Ok(Json(
+        json!({ "alarms": d.list_alarms(&who, q.open.unwrap_or(false), limit).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CommandBody {
+    /// `site/gateway`, or `gateway` if only one site has it.
+    gateway: String,
+    /// `unlock` or `lockdown`.
+    action: String,
+    #[serde(default)]
+    door: Option<String>,
+    #[serde(default)]
+    seconds: Option<u32>,
+    #[serde(default)]
+    on: Option<bool>,
+    /// Seconds to wait for the gateway's result before answering (0 to 30).
+    #[serde(default)]
+    wait: Option<u64>,
+}
+
+pub(crate) async fn send_command(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiJson(req): ApiJson<CommandBody>,
+) -> Result<Response, AppError> {
+    who.require(crate::access::Scope::CommandsWrite)
+        .map_err(crate::error::ServiceError::from)?;
+    let request = match req.action.as_str() {
+        "unlock" => CommandRequest::Unlock {
+            door: req
+                .door
+                .ok_or_else(|| AppError::invalid("door", "unlock needs a door"))?,
+            seconds: req.seconds.unwrap_or(DEFAULT_UNLOCK_SECONDS),
+        },
+        "lockdown" => CommandRequest::Lockdown {
+            door: req.door,
+            on: req
+                .on
+                .ok_or_else(|| AppError::invalid("on", "lockdown needs `on`: true or false"))?,
+        },
+        other => {
+            return Err(AppError::invalid(
+                "action",
+                format!("`{other}`: use unlock or lockdown"),
+            ))
+        }
+    };
+    let wait = req.wait.unwrap_or(0);
+    if wait > MAX_WAIT_SECONDS {
+        return Err(AppError::invalid(
+            "wait",
+            format!("0 to {MAX_WAIT_SECONDS} seconds"),
+        ));
+    }
+    let (site, gateway) = d.resolve_gateway(&who, &req.gateway).await?;
+    let mut info = d.send_command(&who, &site, &gateway, &request).await?;
+    if wait > 0 {
+        info = d
+            .wait_for_result(&who, &info.id, Duration::from_secs(wait))
+            .await?;
+    }
+    Ok((StatusCode::ACCEPTED, Json(info)).into_response())
+}
+
+pub(crate) async fn list_commands(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(
+        json!({ "commands": d.list_commands(&who, 100).await? }),
+    ))
+}
+
+pub(crate) async fn command(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    who.require(crate::access::Scope::CommandsWrite)
+        .map_err(crate::error::ServiceError::from)?;
+    Ok(Json(json!(d.command(&who, &id).await?)))
+}

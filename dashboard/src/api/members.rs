@@ -1,0 +1,165 @@
+//! Members and passes: what a booking system or operator creates, issues and revokes.
+
+use super::auth::Caller;
+use super::error::AppError;
+use super::{ApiJson, ApiQuery};
+use crate::member::NewMember;
+use crate::pass::IssuePass;
+use crate::service::Dashboard;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SiteQuery {
+    #[serde(default)]
+    site: Option<String>,
+}
+
+pub(crate) async fn list_members(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<SiteQuery>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(
+        json!({ "members": d.list_members(&who, q.site.as_deref()).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewMemberBody {
+    id: String,
+    name: String,
+    #[serde(default)]
+    email: Option<String>,
+    sites: Vec<String>,
+}
+
+pub(crate) async fn add_member(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiJson(req): ApiJson<NewMemberBody>,
+) -> Result<Response, AppError> {
+    let member = d
+        .add_member(
+            &who,
+            &NewMember {
+                id: req.id,
+                name: req.name,
+                email: req.email,
+                sites: req.sites,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(member)).into_response())
+}
+
+pub(crate) async fn member(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let member = d.member(&who, &id).await?;
+    let passes = d.list_passes(&who, Some(&id), false).await?;
+    Ok(Json(json!({ "member": member, "passes": passes })))
+}
+
+pub(crate) async fn revoke_member(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(d.revoke_member(&who, &id).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PassQuery {
+    #[serde(default)]
+    member: Option<String>,
+    /// Only passes that are neither revoked nor expired.
+    #[serde(default)]
+    valid: Option<bool>,
+}
+
+pub(crate) async fn list_passes(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<PassQuery>,
+) -> Result<Json<Value>, AppError> {
+    let passes = d
+        .list_passes(&who, q.member.as_deref(), q.valid.unwrap_or(false))
+        .await?;
+    Ok(Json(json!({ "passes": passes })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IssueBody {
+    member: String,
+    site: String,
+    #[serde(default)]
+    doors: Vec<String>,
+    /// A time as `bygd pass issue --from` takes it (RFC 3339, or local to the site).
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+    #[serde(default)]
+    schedule: Option<String>,
+    #[serde(default)]
+    device_key: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    booking: Option<String>,
+}
+
+pub(crate) async fn issue_pass(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiJson(req): ApiJson<IssueBody>,
+) -> Result<Response, AppError> {
+    let zone = d.site_zone(&who, &req.site).await?;
+    let now = crate::db::unix_now();
+    let time = |field: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| crate::timetext::parse_time(t, &zone, now))
+            .transpose()
+            .map_err(|e| AppError::invalid(field, e))
+    };
+    let issue = IssuePass {
+        from: time("from", &req.from)?,
+        until: time("until", &req.until)?,
+        member: req.member,
+        site: req.site,
+        doors: req.doors,
+        schedule: req.schedule,
+        device_key: req.device_key,
+        kind: req.kind,
+        booking: req.booking,
+    };
+    let issued = d.issue_pass(&who, &issue).await?;
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+pub(crate) async fn pass(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(d.pass(&who, &id).await?)))
+}
+
+pub(crate) async fn revoke_pass(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(d.revoke_pass(&who, &id).await?)))
+}

@@ -1,0 +1,303 @@
+//! The dashboard's configuration: `dashboard.toml` in its data directory, written by
+//! `bygd init` and overridden by `bygd serve` flags.
+//!
+//! Invariant: a [`DashboardConfig`] that exists is usable: its database URL has a known
+//! scheme, its listen address parses and its MQTT URL (if any) names a broker. Errors name
+//! the file, the key and what was expected.
+
+use bygd_gateway::MqttConfig;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The config file's name inside the data directory.
+pub const CONFIG_FILE: &str = "dashboard.toml";
+/// The issuer key's file name inside the data directory.
+pub const ISSUER_KEY_FILE: &str = "issuer.key";
+/// The SQLite file's name inside the data directory (the default database).
+pub const SQLITE_FILE: &str = "bygd.db";
+/// Where the HTTP API listens unless told otherwise: loopback only, so that a fresh install
+/// is not on the network before its operator puts TLS (a reverse proxy) in front of it.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Seconds between time beacons to each online gateway: often enough that a Pi without a
+/// battery clock is corrected soon after boot, rare enough to cost nothing.
+const DEFAULT_BEACON_SECONDS: u32 = 600;
+/// Hours between re-signed revocation lists: gateways warn when the newest list is older
+/// than 48 hours (their default), so a fresh one every 12 hours leaves room for outages.
+const DEFAULT_REVOCATION_REFRESH_HOURS: u32 = 12;
+
+/// Why the config is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source} (is this a data directory made by `bygd init`?)")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Not TOML, or a key with the wrong type.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A key's value is unusable.
+    #[error("{path}: key `{key}`: {problem}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// What is expected.
+        problem: String,
+    },
+}
+
+/// `dashboard.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// `sqlite:PATH` (the default, in the data directory) or `postgres://USER@HOST/DB`.
+    pub database: String,
+    /// The HTTP API's address.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The address people reach the API at (pass page links are built on it); defaults to
+    /// `http://` + `listen`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Seconds between time beacons to each gateway (0: none).
+    #[serde(default = "default_beacon_seconds")]
+    pub beacon_seconds: u32,
+    /// Hours between freshly signed revocation lists.
+    #[serde(default = "default_revocation_refresh_hours")]
+    pub revocation_refresh_hours: u32,
+    /// The broker; without it `bygd serve` runs the API only and ingests nothing.
+    #[serde(default)]
+    pub mqtt: Option<DashboardMqtt>,
+}
+
+/// The dashboard's MQTT connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardMqtt {
+    /// `mqtt://host:port` or `mqtts://host:port`.
+    pub url: String,
+    /// The MQTT client id. Each dashboard replica needs its own.
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    /// Broker user name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A file holding the broker password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// PEM CA of the broker's certificate (mqtts).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate of the dashboard (mqtts; the broker's ACL lets only it publish
+    /// commands and acks).
+    #[serde(default)]
+    pub client_cert_file: Option<PathBuf>,
+    /// Its private key.
+    #[serde(default)]
+    pub client_key_file: Option<PathBuf>,
+    /// Keep-alive seconds.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_seconds: u32,
+}
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.to_owned()
+}
+fn default_beacon_seconds() -> u32 {
+    DEFAULT_BEACON_SECONDS
+}
+fn default_revocation_refresh_hours() -> u32 {
+    DEFAULT_REVOCATION_REFRESH_HOURS
+}
+fn default_client_id() -> String {
+    "bygd-dashboard".to_owned()
+}
+fn default_keep_alive() -> u32 {
+    30
+}
+
+impl DashboardMqtt {
+    /// A connection to `url` with every other setting at its default.
+    #[must_use]
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            client_id: default_client_id(),
+            username: None,
+            password_file: None,
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
+            keep_alive_seconds: default_keep_alive(),
+        }
+    }
+
+    /// The same settings in the gateway's form, whose address parser and TLS setup both use.
+    #[must_use]
+    pub fn as_gateway_config(&self) -> MqttConfig {
+        MqttConfig {
+            url: self.url.clone(),
+            username: self.username.clone(),
+            password_file: self.password_file.clone(),
+            ca_file: self.ca_file.clone(),
+            client_cert_file: self.client_cert_file.clone(),
+            client_key_file: self.client_key_file.clone(),
+            heartbeat_seconds: 60,
+            keep_alive_seconds: self.keep_alive_seconds,
+        }
+    }
+}
+
+impl DashboardConfig {
+    /// The defaults for a data directory: SQLite inside it, loopback HTTP, no broker.
+    #[must_use]
+    pub fn for_data_dir(dir: &Path) -> Self {
+        Self {
+            database: format!("sqlite:{}", dir.join(SQLITE_FILE).display()),
+            listen: default_listen(),
+            public_url: None,
+            beacon_seconds: default_beacon_seconds(),
+            revocation_refresh_hours: default_revocation_refresh_hours(),
+            mqtt: None,
+        }
+    }
+
+    /// Reads and checks `DIR/dashboard.toml`.
+    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let config: Self = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        config.check(&path)?;
+        Ok(config)
+    }
+
+    /// Checks every key; `path` names the file in errors.
+    pub fn check(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, problem: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            key: key.to_owned(),
+            problem,
+        };
+        if !(self.database.starts_with("sqlite:")
+            || self.database.starts_with("postgres://")
+            || self.database.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database",
+                "expected sqlite:PATH or postgres://USER@HOST/DB".to_owned(),
+            ));
+        }
+        self.listen.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "listen",
+                format!("`{}` is not an address like 127.0.0.1:8080", self.listen),
+            )
+        })?;
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    "public_url",
+                    format!("`{url}` must start with http:// or https://"),
+                ));
+            }
+        }
+        if let Some(mqtt) = &self.mqtt {
+            mqtt.as_gateway_config()
+                .address()
+                .map_err(|problem| invalid("mqtt.url", problem))?;
+            bygd_protocol::GatewayId::new(&mqtt.client_id).map_err(|e| {
+                invalid(
+                    "mqtt.client_id",
+                    format!("{e} (lowercase letters, digits, '-' and '_')"),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The base URL for links.
+    #[must_use]
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The file's text, with a comment for each key.
+    #[must_use]
+    pub fn to_toml(&self) -> String {
+        let mut text = String::from(
+            "# bygd dashboard configuration (written by `bygd init`; `bygd serve` flags override it).\n\
+             # database: sqlite:PATH (embedded, the default) or postgres://USER:PASSWORD@HOST/DB\n\
+             # listen: the HTTP API's address; public_url: how people reach it (pass links)\n\
+             # beacon_seconds: time beacons to gateways; revocation_refresh_hours: re-signed lists\n\
+             # [mqtt]: url (mqtt:// or mqtts://), client_id, username, password_file, ca_file,\n\
+             #         client_cert_file, client_key_file, keep_alive_seconds\n\n",
+        );
+        text.push_str(&toml::to_string_pretty(self).unwrap_or_default());
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_config_reads_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = DashboardConfig::for_data_dir(dir.path());
+        config.mqtt = Some(DashboardMqtt::new("mqtt://127.0.0.1:1883"));
+        std::fs::write(dir.path().join(CONFIG_FILE), config.to_toml()).unwrap();
+        assert_eq!(DashboardConfig::load(dir.path()).unwrap(), config);
+    }
+
+    #[test]
+    fn a_bad_key_is_named_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "database = \"sqlite:/x.db\"\nlisten = \"everywhere\"\n",
+        )
+        .unwrap();
+        let e = DashboardConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("dashboard.toml") && e.contains("`listen`"),
+            "{e}"
+        );
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "database = \"sqlite:/x.db\"\n[mqtt]\nurl = \"http://broker\"\n",
+        )
+        .unwrap();
+        let e = DashboardConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("mqtt.url") && e.contains("mqtt://"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_directory_says_to_run_init() {
+        let e = DashboardConfig::load(Path::new("/nonexistent/bygd"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bygd init"), "{e}");
+    }
+}

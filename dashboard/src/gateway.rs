@@ -1,0 +1,415 @@
+//! Sites and gateways: registering a gateway's key, writing the gateway's config, and what
+//! the dashboard knows of each gateway (online, last seen, doors and their state).
+//!
+//! Invariant: a batch is only ever verified against the key registered here, and a gateway's
+//! chain head only moves in the ingest transaction that stores its events.
+
+use crate::access::{Principal, Scope};
+use crate::db::unix_now;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::{split_list, Dashboard};
+use bygd_protocol::{DoorId, GatewayId, PublicKey, SiteId, Topic, TopicKind, GENESIS_HASH};
+use serde::Serialize;
+
+/// The BCM pins the generated config gives each door in turn (lock, sensor, exit): pins
+/// without a second function on a Raspberry Pi header, so that no default collides with
+/// I2C, SPI or UART. The installer checks them against the wiring.
+const DEFAULT_PINS: [(u8, u8, u8); 4] = [(17, 27, 22), (5, 6, 13), (19, 26, 16), (20, 21, 12)];
+
+/// A gateway as the API and CLI show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayInfo {
+    /// Its site.
+    pub site: String,
+    /// Its id.
+    pub id: String,
+    /// Its public key (hex).
+    pub public_key: String,
+    /// Whether its last status said online (its last will says offline).
+    pub online: bool,
+    /// When anything last came from it (RFC 3339).
+    pub last_seen: Option<String>,
+    /// The last event stored.
+    pub head_seq: u64,
+    /// Its doors: as registered, with the state its last status reported.
+    pub doors: Vec<DoorInfo>,
+    /// The gateway's last status, as it sent it (unsigned: informational only).
+    pub status: Option<serde_json::Value>,
+}
+
+/// A door and its last reported state.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoorInfo {
+    /// The door id.
+    pub id: String,
+    /// Lock released (per the last status).
+    pub released: Option<bool>,
+    /// Door standing open.
+    pub open: Option<bool>,
+    /// In lockdown.
+    pub lockdown: Option<bool>,
+    /// Forced-open alarm.
+    pub forced_open: Option<bool>,
+    /// Held-open alarm.
+    pub held_open: Option<bool>,
+}
+
+/// What `bygd gateway add` registers.
+#[derive(Debug, Clone)]
+pub struct NewGateway {
+    /// The site.
+    pub site: String,
+    /// The gateway id.
+    pub id: String,
+    /// Its public key as `bygd-gateway keygen` printed it.
+    pub public_key: String,
+    /// Its doors.
+    pub doors: Vec<String>,
+    /// The site's time zone, if the site is new.
+    pub time_zone: Option<String>,
+}
+
+/// The time zone a new site gets unless told: bygd's first spaces are in Sweden.
+pub(crate) const DEFAULT_TIME_ZONE: &str = "Europe/Stockholm";
+
+impl Dashboard {
+    /// Creates a site (admins only).
+    pub async fn add_site(&self, who: &Principal, id: &str, time_zone: &str) -> ServiceResult<()> {
+        who.require(Scope::Admin)?;
+        let mut tx = self.begin_write().await?;
+        self.insert_site(&mut tx, who, id, time_zone).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_site(
+        &self,
+        tx: &mut crate::service::Tx,
+        who: &Principal,
+        id: &str,
+        time_zone: &str,
+    ) -> ServiceResult<()> {
+        SiteId::new(id).map_err(|e| ServiceError::invalid("site", e.to_string()))?;
+        crate::timetext::zone(time_zone).map_err(|e| ServiceError::invalid("time_zone", e))?;
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM sites WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut **tx)
+            .await?;
+        if exists.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "site `{id}` already exists"
+            )));
+        }
+        sqlx::query("INSERT INTO sites (id, time_zone, created_at) VALUES ($1, $2, $3)")
+            .bind(id.to_owned())
+            .bind(time_zone.to_owned())
+            .bind(unix_now())
+            .execute(&mut **tx)
+            .await?;
+        Self::record(
+            tx,
+            who,
+            "site.add",
+            id,
+            serde_json::json!({ "time_zone": time_zone }),
+        )
+        .await
+    }
+
+    /// The time zone of `site`, which must exist and be visible to `who`.
+    pub async fn site_zone(
+        &self,
+        who: &Principal,
+        site: &str,
+    ) -> ServiceResult<jiff::tz::TimeZone> {
+        let name: Option<String> = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
+            .bind(site.to_owned())
+            .fetch_optional(&self.db.pool)
+            .await?;
+        match name {
+            Some(name) if who.sees(site) => {
+                crate::timetext::zone(&name).map_err(ServiceError::Internal)
+            }
+            _ => Err(ServiceError::not_found("site", site)),
+        }
+    }
+
+    /// Registers a gateway (and its site, if new). Admins only.
+    pub async fn register_gateway(&self, who: &Principal, new: &NewGateway) -> ServiceResult<()> {
+        who.require(Scope::Admin)?;
+        SiteId::new(&new.site).map_err(|e| ServiceError::invalid("site", e.to_string()))?;
+        GatewayId::new(&new.id).map_err(|e| ServiceError::invalid("id", e.to_string()))?;
+        let key = PublicKey::from_hex(new.public_key.trim()).map_err(|e| {
+            ServiceError::invalid(
+                "public_key",
+                format!("{e}; give the 64 hex digits `bygd-gateway keygen` printed"),
+            )
+        })?;
+        if new.doors.is_empty() {
+            return Err(ServiceError::invalid(
+                "doors",
+                "name at least one door, like `front`",
+            ));
+        }
+        for door in &new.doors {
+            DoorId::new(door)
+                .map_err(|e| ServiceError::invalid("doors", format!("`{door}`: {e}")))?;
+        }
+        let mut tx = self.begin_write().await?;
+        let zone: Option<String> = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
+            .bind(new.site.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        match (zone, &new.time_zone) {
+            (None, zone) => {
+                self.insert_site(
+                    &mut tx,
+                    who,
+                    &new.site,
+                    zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE),
+                )
+                .await?;
+            }
+            (Some(have), Some(want)) if &have != want => {
+                return Err(ServiceError::invalid(
+                    "time_zone",
+                    format!("site `{}` already exists with time zone {have}", new.site),
+                ));
+            }
+            _ => {}
+        }
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT id FROM gateways WHERE site = $1 AND id = $2")
+                .bind(new.site.clone())
+                .bind(new.id.clone())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "gateway `{}/{}` is already registered",
+                new.site, new.id
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO gateways (site, id, public_key, doors, registered_at, head_seq, head_hash, \
+             command_seq, online) VALUES ($1, $2, $3, $4, $5, 0, $6, 0, 0)",
+        )
+        .bind(new.site.clone())
+        .bind(new.id.clone())
+        .bind(key.to_hex())
+        .bind(new.doors.join(","))
+        .bind(unix_now())
+        .bind(hex::encode(GENESIS_HASH))
+        .execute(&mut *tx)
+        .await?;
+        Self::record(
+            &mut tx,
+            who,
+            "gateway.add",
+            &format!("{}/{}", new.site, new.id),
+            serde_json::json!({ "public_key": key.to_hex(), "doors": new.doors }),
+        )
+        .await?;
+        tx.commit().await?;
+        // A new site needs its revocation list on the broker before its first gateway asks.
+        self.refresh_revocation_list(who, &new.site).await?;
+        Ok(())
+    }
+
+    /// Finds a gateway by `site/id`, or by `id` alone when only one site has it.
+    pub async fn resolve_gateway(
+        &self,
+        who: &Principal,
+        name: &str,
+    ) -> ServiceResult<(String, String)> {
+        let rows: Vec<(String, String)> = match name.split_once('/') {
+            Some((site, id)) => {
+                sqlx::query_as("SELECT site, id FROM gateways WHERE site = $1 AND id = $2")
+                    .bind(site.to_owned())
+                    .bind(id.to_owned())
+                    .fetch_all(&self.db.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_as("SELECT site, id FROM gateways WHERE id = $1 ORDER BY site")
+                    .bind(name.to_owned())
+                    .fetch_all(&self.db.pool)
+                    .await?
+            }
+        };
+        let visible: Vec<(String, String)> =
+            rows.into_iter().filter(|(s, _)| who.sees(s)).collect();
+        match visible.as_slice() {
+            [] => Err(ServiceError::not_found("gateway", name)),
+            [one] => Ok(one.clone()),
+            many => Err(ServiceError::invalid(
+                "gateway",
+                format!(
+                    "`{name}` exists at several sites; write SITE/GATEWAY, one of: {}",
+                    many.iter()
+                        .map(|(s, g)| format!("{s}/{g}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Every gateway `who` may see, with doors and state.
+    pub async fn list_gateways(&self, who: &Principal) -> ServiceResult<Vec<GatewayInfo>> {
+        who.require(Scope::GatewaysRead)?;
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<i64>,
+        )> = sqlx::query_as(
+            "SELECT site, id, public_key, doors, head_seq, online, status, last_seen \
+                 FROM gateways ORDER BY site, id",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| who.sees(&row.0))
+            .map(
+                |(site, id, public_key, doors, head, online, status, last_seen)| {
+                    let status: Option<serde_json::Value> =
+                        status.and_then(|s| serde_json::from_str(&s).ok());
+                    let reported = |door: &str| {
+                        status.as_ref().and_then(|s| {
+                            s["doors"]
+                                .as_array()?
+                                .iter()
+                                .find(|d| d["id"] == door)
+                                .cloned()
+                        })
+                    };
+                    let doors = split_list(&doors)
+                        .into_iter()
+                        .map(|door| {
+                            let state = reported(&door);
+                            let flag = |key: &str| state.as_ref().and_then(|s| s[key].as_bool());
+                            DoorInfo {
+                                released: flag("released"),
+                                open: flag("open"),
+                                lockdown: flag("lockdown"),
+                                forced_open: flag("forced_open"),
+                                held_open: flag("held_open"),
+                                id: door,
+                            }
+                        })
+                        .collect();
+                    GatewayInfo {
+                        site,
+                        id,
+                        public_key,
+                        online: online != 0,
+                        last_seen: last_seen.map(crate::timetext::rfc3339),
+                        head_seq: crate::db::from_sql(head),
+                        doors,
+                        status,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// The registered doors of a gateway.
+    pub(crate) async fn gateway_doors(
+        &self,
+        site: &str,
+        gateway: &str,
+    ) -> ServiceResult<Vec<String>> {
+        let doors: Option<String> =
+            sqlx::query_scalar("SELECT doors FROM gateways WHERE site = $1 AND id = $2")
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        doors
+            .map(|d| split_list(&d))
+            .ok_or_else(|| ServiceError::not_found("gateway", format!("{site}/{gateway}")))
+    }
+
+    /// A complete gateway config for a registered gateway: the issuer key to trust, its
+    /// site, id and doors, and the broker. Pins are defaults to check against the wiring.
+    pub async fn gateway_config(
+        &self,
+        who: &Principal,
+        site: &str,
+        gateway: &str,
+        broker_url: Option<&str>,
+    ) -> ServiceResult<String> {
+        who.require(Scope::Admin)?;
+        let zone: String = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
+            .bind(site.to_owned())
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("site", site))?;
+        let doors = self.gateway_doors(site, gateway).await?;
+        let mut text = format!(
+            "# bygd gateway config for {site}/{gateway}, written by `bygd gateway add`.\n\
+             # Every key is documented in deploy/gateway.example.toml. Check it with\n\
+             #   bygd-gateway check-config --config /etc/bygd/gateway.toml\n\
+             # Topics: {event} (out), {cmd} and {ack} (in), {revocations} (in).\n\n\
+             site = \"{site}\"\n\
+             gateway = \"{gateway}\"\n\
+             data_dir = \"/var/lib/bygd\"\n\
+             # The key whose public half was registered (bygd-gateway keygen --out ...).\n\
+             key_file = \"/etc/bygd/gateway.key\"\n\
+             time_zone = \"{zone}\"\n\
+             hardware = \"rppal\"\n\
+             socket = \"/run/bygd/gateway.sock\"\n\n\
+             # The dashboard's issuer key: passes, revocation lists, commands and acks it signs.\n\
+             [[issuer]]\n\
+             public_key = \"{key}\"\n\
+             key_id = \"{key_id}\"\n",
+            event = topic(site, gateway, TopicKind::Event),
+            cmd = topic(site, gateway, TopicKind::Command),
+            ack = topic(site, gateway, TopicKind::Ack),
+            revocations = SiteId::new(site)
+                .map(|site| Topic::Revocations { site }.to_string())
+                .unwrap_or_default(),
+            key = self.issuer.public_key().to_hex(),
+            key_id = self.issuer.id(),
+        );
+        for (i, door) in doors.iter().enumerate() {
+            let (lock, sensor, exit) = DEFAULT_PINS.get(i).copied().unwrap_or((0, 0, 0));
+            if lock == 0 {
+                text.push_str(&format!(
+                    "\n# Door `{door}`: no default pins are left; add its [[door]] section by hand.\n"
+                ));
+                continue;
+            }
+            text.push_str(&format!(
+                "\n# Check the pins (BCM numbers) against the wiring.\n\
+                 [[door]]\nid = \"{door}\"\nlock_pin = {lock}\nsensor_pin = {sensor}\nexit_pin = {exit}\n\
+                 unlock_seconds = 5\nlock_type = \"fail-secure\"\n"
+            ));
+        }
+        match broker_url {
+            Some(url) => text.push_str(&format!(
+                "\n# The broker. With mqtts://, add ca_file, client_cert_file and client_key_file\n\
+                 # (deploy/mosquitto/ explains the per-gateway certificates and ACLs).\n\
+                 [mqtt]\nurl = \"{url}\"\n"
+            )),
+            None => text.push_str(
+                "\n# No broker was named (bygd gateway add --broker mqtts://HOST:8883): the gateway\n\
+                 # works alone until an [mqtt] section with `url` is added.\n",
+            ),
+        }
+        Ok(text)
+    }
+}
+
+fn topic(site: &str, gateway: &str, kind: TopicKind) -> String {
+    match (SiteId::new(site), GatewayId::new(gateway)) {
+        (Ok(site), Ok(gateway)) => Topic::gateway(&site, &gateway, kind).to_string(),
+        _ => String::new(),
+    }
+}

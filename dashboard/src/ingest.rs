@@ -1,0 +1,575 @@
+//! Ingest: a gateway's signed batch in, its events stored once, the head to ack out.
+//!
+//! What SPEC.md section 11 asks of a dashboard: verify the batch under the registered key;
+//! events at or below the stored head must carry the hash stored for their sequence number
+//! (else the log forked) and are skipped; the first new event must follow the stored head;
+//! the new events and the new head are stored in one transaction, keyed by (site, gateway,
+//! seq). A batch that fails is stored nowhere and not acked (the gateway sends it again);
+//! a bad signature or a fork raises an integrity alarm for the gateway.
+//!
+//! Invariant: the stored head only moves forward, by a conditional update in the transaction
+//! that stores its events, so two ingesters (replicas, or a restart racing a redelivery)
+//! never store an event twice or move the head past a gap.
+
+use crate::alarm::kind;
+use crate::db::{from_sql, to_sql, unix_now};
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::{Dashboard, Tx};
+use bygd_protocol::{
+    verify_batch, ChainHead, ClockQuality, CommandOutcome, EventBody, GatewayId, Hash, PublicKey,
+    Rejection, SiteId, VerifiedEvent,
+};
+
+/// Columns per stored event, and rows per `INSERT` statement: 64 rows of 16 parameters stay
+/// far below both backends' parameter limits and keep the statement cache small.
+const EVENT_COLUMNS: usize = 16;
+const ROWS_PER_INSERT: usize = 64;
+/// How often a store is retried when another ingester moved the head meanwhile.
+const HEAD_RACE_RETRIES: usize = 3;
+
+/// What became of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// New events were stored (after skipping `skipped` already stored); ack `head`.
+    Stored {
+        /// The first new sequence number.
+        from: u64,
+        /// The last.
+        to: u64,
+        /// Events already stored, skipped.
+        skipped: usize,
+        /// The stored head now.
+        head: ChainHead,
+    },
+    /// Every event was stored before (a redelivery after a lost ack); ack `head` again.
+    AlreadyStored {
+        /// The stored head.
+        head: ChainHead,
+    },
+    /// The batch starts past the stored head: events in between have not arrived (lost in
+    /// transit; the gateway resends from its last ack). Nothing stored.
+    Gap {
+        /// The stored head's sequence number.
+        head: u64,
+        /// The batch's first.
+        first: u64,
+    },
+    /// Refused, stored nowhere; an alarm says why.
+    Refused {
+        /// The reason, for the log.
+        reason: String,
+    },
+}
+
+fn hash_from_hex(text: &str) -> ServiceResult<Hash> {
+    let bytes = hex::decode(text)
+        .map_err(|_| ServiceError::Internal(format!("stored hash `{text}` is not hex")))?;
+    bytes
+        .try_into()
+        .map_err(|_| ServiceError::Internal(format!("stored hash `{text}` is not 32 bytes")))
+}
+
+/// The indexed columns of an event: kind, outcome, door, member, pass, reason, command.
+type EventColumns = (
+    &'static str,
+    Option<&'static str>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn columns(body: &EventBody) -> EventColumns {
+    let door = |d: &bygd_protocol::DoorId| Some(d.as_str().to_owned());
+    match body {
+        EventBody::EntryGranted {
+            door: d,
+            pass_id,
+            member,
+            ..
+        } => (
+            "entry_granted",
+            Some("granted"),
+            door(d),
+            Some(member.as_str().to_owned()),
+            Some(pass_id.to_string()),
+            None,
+            None,
+        ),
+        EventBody::EntryDenied {
+            door: d,
+            reason,
+            pass_id,
+            member,
+        } => (
+            "entry_denied",
+            Some("denied"),
+            door(d),
+            member.as_ref().map(|m| m.as_str().to_owned()),
+            pass_id.map(|p| p.to_string()),
+            Some(reason.code().to_owned()),
+            None,
+        ),
+        EventBody::DoorOpened { door: d } => ("door_opened", None, door(d), None, None, None, None),
+        EventBody::DoorClosed { door: d } => ("door_closed", None, door(d), None, None, None, None),
+        EventBody::HeldOpen { door: d, .. } => ("held_open", None, door(d), None, None, None, None),
+        EventBody::ForcedOpen { door: d, .. } => {
+            ("forced_open", None, door(d), None, None, None, None)
+        }
+        EventBody::ExitButton { door: d } => ("exit_button", None, door(d), None, None, None, None),
+        EventBody::Lockdown { door: d, .. } => (
+            "lockdown",
+            None,
+            d.as_ref().and_then(door),
+            None,
+            None,
+            None,
+            None,
+        ),
+        EventBody::CommandResult {
+            command, outcome, ..
+        } => (
+            "command_result",
+            None,
+            None,
+            None,
+            None,
+            match outcome {
+                CommandOutcome::Done => None,
+                CommandOutcome::Refused(r) => Some(r.code().to_owned()),
+            },
+            Some(command.to_string()),
+        ),
+        EventBody::GatewayStarted { .. } => ("gateway_started", None, None, None, None, None, None),
+        EventBody::ClockChanged { .. } => ("clock", None, None, None, None, None, None),
+        EventBody::RevocationApplied { .. } => {
+            ("revocation_applied", None, None, None, None, None, None)
+        }
+        EventBody::RevocationRefused { reason, .. } => (
+            "revocation_refused",
+            None,
+            None,
+            None,
+            None,
+            Some(reason.code().to_owned()),
+            None,
+        ),
+        _ => ("other", None, None, None, None, None, None),
+    }
+}
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (site, gateway, seq, time, clock, kind, outcome, door, member, pass_id, \
+         reason, command_id, body, bytes, hash, received_at) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..EVENT_COLUMNS {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * EVENT_COLUMNS + col + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+impl Dashboard {
+    /// Takes one batch from the `event` topic of `site/gateway`.
+    pub async fn ingest_batch(
+        &self,
+        site: &str,
+        gateway: &str,
+        payload: &[u8],
+    ) -> ServiceResult<Ingested> {
+        let (Ok(site_id), Ok(gateway_id)) = (SiteId::new(site), GatewayId::new(gateway)) else {
+            return Ok(Ingested::Refused {
+                reason: format!("`{site}/{gateway}` is not a valid gateway name"),
+            });
+        };
+        let key: Option<String> =
+            sqlx::query_scalar("SELECT public_key FROM gateways WHERE site = $1 AND id = $2")
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        let Some(key) = key else {
+            let detail = "a batch arrived on the topic of a gateway that is not registered (register it with `bygd gateway add`)";
+            self.raise_alarm_now(site, gateway, kind::UNKNOWN_GATEWAY, None, detail)
+                .await?;
+            return Ok(Ingested::Refused {
+                reason: "unregistered gateway".to_owned(),
+            });
+        };
+        let key = PublicKey::from_hex(&key)
+            .map_err(|e| ServiceError::Internal(format!("stored key of {site}/{gateway}: {e}")))?;
+        let batch = match verify_batch(payload, &key, &site_id, &gateway_id) {
+            Ok(batch) => batch,
+            Err(refusal) => {
+                let code = refusal.rejection().code();
+                let detail = format!(
+                    "a batch that does not verify under the gateway's registered key was refused ({code}: {refusal}); \
+                     it may be forged by another client"
+                );
+                self.raise_alarm_now(site, gateway, kind::INTEGRITY, None, &detail)
+                    .await?;
+                return Ok(Ingested::Refused {
+                    reason: code.to_owned(),
+                });
+            }
+        };
+        for _ in 0..HEAD_RACE_RETRIES {
+            if let Some(outcome) = self.store_verified(site, gateway, &batch.events).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(ServiceError::Internal(format!(
+            "the stored head of {site}/{gateway} kept moving while storing a batch"
+        )))
+    }
+
+    /// One attempt at storing; `None` if another ingester moved the head meanwhile.
+    async fn store_verified(
+        &self,
+        site: &str,
+        gateway: &str,
+        events: &[VerifiedEvent],
+    ) -> ServiceResult<Option<Ingested>> {
+        let mut tx = self.begin_write().await?;
+        let (head_seq, head_hash): (i64, String) =
+            sqlx::query_as("SELECT head_seq, head_hash FROM gateways WHERE site = $1 AND id = $2")
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .fetch_one(&mut *tx)
+                .await?;
+        let stored_head = ChainHead {
+            seq: from_sql(head_seq),
+            hash: hash_from_hex(&head_hash)?,
+        };
+        let now = unix_now();
+        // Redelivered events must be the ones stored: anything else is a forked log.
+        let old: Vec<&VerifiedEvent> = events
+            .iter()
+            .filter(|e| e.event.seq <= stored_head.seq)
+            .collect();
+        if let (Some(first), Some(last)) = (old.first(), old.last()) {
+            let stored: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT seq, hash FROM events WHERE site = $1 AND gateway = $2 AND seq >= $3 AND seq <= $4",
+            )
+            .bind(site.to_owned())
+            .bind(gateway.to_owned())
+            .bind(to_sql(first.event.seq))
+            .bind(to_sql(last.event.seq))
+            .fetch_all(&mut *tx)
+            .await?;
+            let stored: std::collections::HashMap<u64, String> = stored
+                .into_iter()
+                .map(|(seq, hash)| (from_sql(seq), hash))
+                .collect();
+            if let Some(differs) = old
+                .iter()
+                .find(|e| stored.get(&e.event.seq) != Some(&hex::encode(e.hash)))
+            {
+                let detail = format!(
+                    "event {} arrived with a different hash than the one stored: the gateway's log forked \
+                     (was its store replaced or restored?); nothing from this batch was stored",
+                    differs.event.seq
+                );
+                Self::raise_alarm(&mut tx, site, gateway, kind::INTEGRITY, None, &detail, now)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Some(Ingested::Refused {
+                    reason: Rejection::ChainBroken.code().to_owned(),
+                }));
+            }
+        }
+        let fresh: Vec<&VerifiedEvent> = events
+            .iter()
+            .filter(|e| e.event.seq > stored_head.seq)
+            .collect();
+        let Some(first) = fresh.first() else {
+            sqlx::query("UPDATE gateways SET last_seen = $1 WHERE site = $2 AND id = $3")
+                .bind(now)
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(Some(Ingested::AlreadyStored { head: stored_head }));
+        };
+        let mut head = match stored_head.follow(&first.event, &first.bytes) {
+            Ok(head) => head,
+            Err(Rejection::SequenceGap) => {
+                tx.rollback().await?;
+                return Ok(Some(Ingested::Gap {
+                    head: stored_head.seq,
+                    first: first.event.seq,
+                }));
+            }
+            Err(reason) => {
+                let detail = format!(
+                    "event {} does not follow the stored event {} ({}): the gateway's log forked; nothing \
+                     from this batch was stored",
+                    first.event.seq,
+                    stored_head.seq,
+                    reason.code()
+                );
+                Self::raise_alarm(&mut tx, site, gateway, kind::INTEGRITY, None, &detail, now)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Some(Ingested::Refused {
+                    reason: reason.code().to_owned(),
+                }));
+            }
+        };
+        // verify_batch checked the links inside the batch; the head just follows them.
+        for e in &fresh[1..] {
+            head = head.follow(&e.event, &e.bytes).map_err(|r| {
+                ServiceError::Internal(format!("a verified batch broke its chain: {r}"))
+            })?;
+        }
+        for chunk in fresh.chunks(ROWS_PER_INSERT) {
+            let sql = insert_sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                let (kind, outcome, door, member, pass, reason, command) = columns(&e.event.body);
+                query = query
+                    .bind(site.to_owned())
+                    .bind(gateway.to_owned())
+                    .bind(to_sql(e.event.seq))
+                    .bind(to_sql(e.event.time.0))
+                    .bind(e.event.clock.name())
+                    .bind(kind)
+                    .bind(outcome)
+                    .bind(door)
+                    .bind(member)
+                    .bind(pass)
+                    .bind(reason)
+                    .bind(command)
+                    .bind(bygd_gateway::event_json(&e.event).to_string())
+                    .bind(hex::encode(&e.bytes))
+                    .bind(hex::encode(e.hash))
+                    .bind(now);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let moved = sqlx::query(
+            "UPDATE gateways SET head_seq = $1, head_hash = $2, last_seen = $3 \
+             WHERE site = $4 AND id = $5 AND head_seq = $6",
+        )
+        .bind(to_sql(head.seq))
+        .bind(hex::encode(head.hash))
+        .bind(now)
+        .bind(site.to_owned())
+        .bind(gateway.to_owned())
+        .bind(head_seq)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        for e in &fresh {
+            self.follow_up(&mut tx, site, gateway, e, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(Ingested::Stored {
+            from: first.event.seq,
+            to: head.seq,
+            skipped: old.len(),
+            head,
+        }))
+    }
+
+    /// What a stored event changes besides the log: command results, door and clock alarms.
+    async fn follow_up(
+        &self,
+        tx: &mut Tx,
+        site: &str,
+        gateway: &str,
+        e: &VerifiedEvent,
+        now: i64,
+    ) -> ServiceResult<()> {
+        match &e.event.body {
+            EventBody::CommandResult {
+                command, outcome, ..
+            } => {
+                let id = command.to_string();
+                let (code, refused) = match outcome {
+                    CommandOutcome::Done => ("done".to_owned(), None),
+                    CommandOutcome::Refused(r) => (r.code().to_owned(), Some(*r)),
+                };
+                let ours: Option<(String, Option<String>)> =
+                    sqlx::query_as("SELECT action, outcome FROM commands WHERE id = $1 AND site = $2 AND gateway = $3")
+                        .bind(id.clone())
+                        .bind(site.to_owned())
+                        .bind(gateway.to_owned())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                match (&ours, refused) {
+                    (Some((_, None)), _) => {
+                        sqlx::query("UPDATE commands SET outcome = $1, outcome_at = $2 WHERE id = $3 AND outcome IS NULL")
+                            .bind(code.clone())
+                            .bind(now)
+                            .bind(id.clone())
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    // A repeat of one of ours that already has its result (sent again after a
+                    // reconnect): the gateway rightly refused it as a replay.
+                    (Some((_, Some(_))), Some(Rejection::ReplayedCommand)) => return Ok(()),
+                    _ => {}
+                }
+                match (ours, refused) {
+                    (_, None) | (Some(_), Some(Rejection::Expired)) => {}
+                    (Some((action, _)), Some(r)) => {
+                        let detail = format!(
+                            "the gateway refused {action} command {id}: {}",
+                            r.describe()
+                        );
+                        Self::raise_alarm(
+                            tx,
+                            site,
+                            gateway,
+                            kind::COMMAND_REFUSED,
+                            None,
+                            &detail,
+                            now,
+                        )
+                        .await?;
+                    }
+                    (None, Some(r)) => {
+                        let detail = format!(
+                            "the gateway refused a command this dashboard never sent ({}: {}); someone else \
+                             published on its command topic",
+                            r.code(),
+                            r.describe()
+                        );
+                        Self::raise_alarm(
+                            tx,
+                            site,
+                            gateway,
+                            kind::COMMAND_REFUSED,
+                            None,
+                            &detail,
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+            }
+            EventBody::ForcedOpen { door, raised } | EventBody::HeldOpen { door, raised } => {
+                let what = if matches!(e.event.body, EventBody::ForcedOpen { .. }) {
+                    (kind::FORCED_OPEN, "forced open")
+                } else {
+                    (kind::HELD_OPEN, "held open")
+                };
+                if *raised {
+                    let detail = format!("door `{door}` {} (event {})", what.1, e.event.seq);
+                    Self::raise_alarm(tx, site, gateway, what.0, Some(door.as_str()), &detail, now)
+                        .await?;
+                } else {
+                    Self::clear_alarm(tx, site, gateway, what.0, Some(door.as_str()), now).await?;
+                }
+            }
+            EventBody::ClockChanged {
+                quality: ClockQuality::Floor,
+                floor,
+            } => {
+                let detail = format!(
+                    "the gateway's clock is behind its last known time; it decides on the floor {} \
+                     and marks its events (check NTP, or fit an RTC module)",
+                    crate::timetext::rfc3339(to_sql(floor.0))
+                );
+                Self::raise_alarm(tx, site, gateway, kind::CLOCK, None, &detail, now).await?;
+            }
+            EventBody::ClockChanged {
+                quality: ClockQuality::Synchronised,
+                ..
+            } => {
+                Self::clear_alarm(tx, site, gateway, kind::CLOCK, None, now).await?;
+            }
+            EventBody::RevocationRefused { version, reason } => {
+                let detail = format!(
+                    "the gateway refused revocation list {}: {}",
+                    version.map_or_else(|| "(undecodable)".to_owned(), |v| format!("v{v}")),
+                    reason.describe()
+                );
+                Self::raise_alarm(
+                    tx,
+                    site,
+                    gateway,
+                    kind::REVOCATION_REFUSED,
+                    None,
+                    &detail,
+                    now,
+                )
+                .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Records a status message: online or offline (with an alarm while offline), last seen.
+    pub async fn take_status(
+        &self,
+        site: &str,
+        gateway: &str,
+        payload: &[u8],
+    ) -> ServiceResult<Option<bool>> {
+        let Ok(status) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            tracing::warn!(site, gateway, "a status message that is not JSON; ignored");
+            return Ok(None);
+        };
+        let Some(online) = status["online"].as_bool() else {
+            tracing::warn!(site, gateway, "a status message without `online`; ignored");
+            return Ok(None);
+        };
+        let now = unix_now();
+        let mut tx = self.begin_write().await?;
+        let was: Option<i64> =
+            sqlx::query_scalar("SELECT online FROM gateways WHERE site = $1 AND id = $2")
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(was) = was else {
+            tx.rollback().await?;
+            tracing::debug!(site, gateway, "status of an unregistered gateway; ignored");
+            return Ok(None);
+        };
+        sqlx::query("UPDATE gateways SET online = $1, status = $2, status_at = $3, last_seen = $3 WHERE site = $4 AND id = $5")
+            .bind(i64::from(online))
+            .bind(status.to_string())
+            .bind(now)
+            .bind(site.to_owned())
+            .bind(gateway.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        if online {
+            Self::clear_alarm(&mut tx, site, gateway, kind::OFFLINE, None, now).await?;
+        } else {
+            Self::raise_alarm(&mut tx, site, gateway, kind::OFFLINE, None, "the gateway is offline (its last will, or it said goodbye); its doors keep working and its events wait in its outbox", now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(online && was == 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_statements_number_every_parameter_once() {
+        let sql = insert_sql(2);
+        assert!(sql.contains("($1, $2,") && sql.contains("$16), ($17,") && sql.ends_with("$32)"));
+    }
+}

@@ -1,0 +1,437 @@
+//! The dashboard's MQTT link: batches and statuses in, acks, commands, revocation lists and
+//! time beacons out. One task owns rumqttc's event loop and only forwards what it reads; the
+//! link task below does the work in order.
+//!
+//! Invariants:
+//! - An event batch is acked (signed ack to the gateway, then the MQTT PUBACK to the broker)
+//!   only after its events are committed. With a persistent session and manual PUBACKs, a
+//!   dashboard killed mid-batch gets the batch again from the broker; a broker that lost it
+//!   is covered by the gateway, which resends everything unacked.
+//! - Commands leave in the order of their numbers, and never retained.
+//! - Each site's newest revocation list is on the broker, retained: republished at every
+//!   connect and whenever a newer one is signed.
+
+use crate::config::DashboardMqtt;
+use crate::error::ServiceResult;
+use crate::ingest::Ingested;
+use crate::service::Dashboard;
+use bygd_protocol::{Ack, GatewayId, SiteId, Topic, TopicKind, UnixTime};
+use rumqttc::{AsyncClient, Event as MqttEvent, Packet, Publish, QoS};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// Requests queued for rumqttc: acks, commands and lists are small and few at a time.
+const CLIENT_QUEUE: usize = 4096;
+/// Messages forwarded by the poller: bounded in practice by the broker's in-flight limit,
+/// since batches are only PUBACKed once stored.
+const NET_QUEUE: usize = 1024;
+/// Largest packet in: batches are at most 128 KiB.
+const MAX_INCOMING_PACKET: usize = 1024 * 1024;
+/// Largest packet out: a full revocation list of a million pass ids is about 17 MB.
+const MAX_OUTGOING_PACKET: usize = 64 * 1024 * 1024;
+/// Waits between connection attempts, doubling up to the maximum.
+const MIN_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often the outbox is looked at without a wake-up (commands queued by another
+/// process, such as a `bygd unlock` beside `bygd serve`).
+const OUTBOX_POLL: Duration = Duration::from_millis(500);
+/// A gap in a gateway's log is normal for a moment (a lost message is resent from the
+/// gateway's outbox within its ack timeout of 15 s); one that lasts this long is an alarm.
+const GAP_ALARM_AFTER: Duration = Duration::from_secs(120);
+/// How often old revocation lists are re-signed and old beacons forgotten.
+const HOUSEKEEPING: Duration = Duration::from_secs(300);
+
+/// What the poller forwards.
+enum Net {
+    Connected,
+    Disconnected(String),
+    Publish(Publish),
+}
+
+/// The link's settings.
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    /// The broker.
+    pub mqtt: DashboardMqtt,
+    /// Seconds between time beacons (0: none).
+    pub beacon_seconds: u32,
+    /// Hours between re-signed revocation lists.
+    pub revocation_refresh_hours: u32,
+}
+
+/// Runs the link until `shutdown` turns true.
+pub(crate) async fn run(
+    dashboard: Dashboard,
+    settings: LinkSettings,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut options = bygd_gateway::mqtt_client_options(
+        &settings.mqtt.client_id,
+        &settings.mqtt.as_gateway_config(),
+    )
+    .map_err(|e| anyhow::anyhow!("mqtt: {e}"))?;
+    // A persistent session: the broker keeps our subscriptions and queues batches while we
+    // are down; PUBACKs are ours to send, after the commit.
+    options.set_clean_session(false);
+    options.set_manual_acks(true);
+    options.set_max_packet_size(MAX_INCOMING_PACKET, MAX_OUTGOING_PACKET);
+    options.set_request_channel_capacity(CLIENT_QUEUE);
+    let (client, mut eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
+    eventloop.network_options.set_tcp_nodelay(true);
+    let (net_tx, mut net) = mpsc::channel(NET_QUEUE);
+    let poller = tokio::spawn(async move {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let report = match eventloop.poll().await {
+                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                    backoff = MIN_BACKOFF;
+                    Some(Net::Connected)
+                }
+                Ok(MqttEvent::Incoming(Packet::Publish(p))) => Some(Net::Publish(p)),
+                Ok(_) => None,
+                Err(e) => {
+                    if net_tx.send(Net::Disconnected(e.to_string())).await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    None
+                }
+            };
+            if let Some(report) = report {
+                if net_tx.send(report).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut link = Link {
+        dashboard,
+        client,
+        connected: false,
+        lists_sent: BTreeMap::new(),
+        gaps: HashMap::new(),
+    };
+    let mut outbox_tick = tokio::time::interval(OUTBOX_POLL);
+    let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+    let beacon_period = Duration::from_secs(u64::from(settings.beacon_seconds.max(1)));
+    let mut beacons = tokio::time::interval_at(Instant::now() + beacon_period, beacon_period);
+    let refresh_age = i64::from(settings.revocation_refresh_hours.max(1)) * 3600;
+    let outbox = link.dashboard.outbox.clone();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            report = net.recv() => match report {
+                None => break,
+                Some(Net::Connected) => {
+                    tracing::info!(broker = %settings.mqtt.url, "dashboard link connected");
+                    link.connected = true;
+                    link.dashboard.link_up.store(true, std::sync::atomic::Ordering::Relaxed);
+                    link.on_connect().await;
+                }
+                Some(Net::Disconnected(why)) => {
+                    if link.connected {
+                        tracing::warn!(broker = %settings.mqtt.url, error = %why, "dashboard link lost; reconnecting");
+                    } else {
+                        tracing::debug!(error = %why, "dashboard link still down");
+                    }
+                    link.connected = false;
+                    link.dashboard.link_up.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                Some(Net::Publish(publish)) => link.on_publish(publish).await,
+            },
+            () = outbox.notified() => link.flush().await,
+            _ = outbox_tick.tick() => link.flush().await,
+            _ = beacons.tick() => {
+                if settings.beacon_seconds > 0 && link.connected {
+                    link.beacon_all().await;
+                }
+            }
+            _ = housekeeping.tick() => {
+                if let Err(e) = link.dashboard.refresh_old_revocation_lists(refresh_age).await {
+                    tracing::error!(error = %e, "cannot re-sign old revocation lists");
+                }
+                if let Err(e) = link.dashboard.forget_old_beacons().await {
+                    tracing::error!(error = %e, "cannot forget old time beacons");
+                }
+            }
+        }
+    }
+    link.dashboard
+        .link_up
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = link.client.try_disconnect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    poller.abort();
+    Ok(())
+}
+
+struct Link {
+    dashboard: Dashboard,
+    client: AsyncClient,
+    connected: bool,
+    /// The revocation list version published per site on this connection.
+    lists_sent: BTreeMap<String, u64>,
+    /// When a gap in a gateway's log was first seen, and the sequence numbers around it.
+    gaps: HashMap<(String, String), (Instant, u64, u64)>,
+}
+
+impl Link {
+    async fn on_connect(&mut self) {
+        let filters = [TopicKind::Event, TopicKind::Status].map(|kind| {
+            rumqttc::SubscribeFilter::new(Topic::all_gateways_filter(kind), QoS::AtLeastOnce)
+        });
+        if let Err(e) = self.client.subscribe_many(filters).await {
+            tracing::error!(error = %e, "cannot subscribe to the gateways' topics");
+        }
+        // A broker that restarted without persistence lost the retained lists, and rumqttc may
+        // have dropped whatever it had queued: send both again.
+        self.lists_sent.clear();
+        match self.dashboard.unanswered().await {
+            Ok(commands) => {
+                for c in commands {
+                    self.publish_command(&c.site, &c.gateway, c.bytes).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read unanswered commands"),
+        }
+        self.flush().await;
+    }
+
+    /// Publishes queued commands and newer revocation lists.
+    async fn flush(&mut self) {
+        if !self.connected {
+            return;
+        }
+        if let Err(e) = self.flush_inner().await {
+            tracing::error!(error = %e, "cannot read the dashboard's outbox");
+        }
+    }
+
+    async fn flush_inner(&mut self) -> ServiceResult<()> {
+        for command in self.dashboard.take_unpublished().await? {
+            if self
+                .publish_command(&command.site, &command.gateway, command.bytes)
+                .await
+            {
+                self.dashboard.mark_published(&command.id).await?;
+                tracing::debug!(
+                    site = command.site,
+                    gateway = command.gateway,
+                    seq = command.seq,
+                    expires = command.expires,
+                    "command published"
+                );
+            } else {
+                // Keep the order: a later command must not overtake this one.
+                break;
+            }
+        }
+        for list in self.dashboard.revocation_lists().await? {
+            if self.lists_sent.get(&list.site) == Some(&list.version) {
+                continue;
+            }
+            let Ok(site) = SiteId::new(&list.site) else {
+                continue;
+            };
+            let topic = Topic::Revocations { site }.to_string();
+            match self
+                .client
+                .publish(topic, QoS::AtLeastOnce, true, list.bytes)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(
+                        site = list.site,
+                        version = list.version,
+                        "revocation list published"
+                    );
+                    self.lists_sent.insert(list.site, list.version);
+                }
+                Err(e) => tracing::warn!(error = %e, "revocation list not published; will retry"),
+            }
+        }
+        Ok(())
+    }
+
+    async fn publish_command(&self, site: &str, gateway: &str, bytes: Vec<u8>) -> bool {
+        let (Ok(site), Ok(gateway)) = (SiteId::new(site), GatewayId::new(gateway)) else {
+            return false;
+        };
+        let topic = Topic::gateway(&site, &gateway, TopicKind::Command).to_string();
+        match self
+            .client
+            .publish(topic, QoS::AtLeastOnce, false, bytes)
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "command not published; will retry");
+                false
+            }
+        }
+    }
+
+    async fn beacon_all(&self) {
+        let system = crate::access::Principal::local_admin();
+        let gateways: Result<Vec<(String, String)>, _> =
+            sqlx::query_as("SELECT site, id FROM gateways WHERE online = 1 ORDER BY site, id")
+                .fetch_all(&self.dashboard.db.pool)
+                .await;
+        match gateways {
+            Ok(gateways) => {
+                for (site, gateway) in gateways {
+                    self.beacon(&system, &site, &gateway).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot list gateways for time beacons"),
+        }
+    }
+
+    async fn beacon(&self, system: &crate::access::Principal, site: &str, gateway: &str) {
+        if let Err(e) = self
+            .dashboard
+            .send_command(
+                system,
+                site,
+                gateway,
+                &crate::command::CommandRequest::TimeBeacon,
+            )
+            .await
+        {
+            tracing::error!(site, gateway, error = %e, "cannot queue a time beacon");
+        }
+    }
+
+    async fn on_publish(&mut self, publish: Publish) {
+        match Topic::parse(&publish.topic) {
+            Some(Topic::Gateway {
+                site,
+                gateway,
+                kind: TopicKind::Event,
+            }) => {
+                self.on_batch(site.as_str(), gateway.as_str(), &publish.payload)
+                    .await;
+            }
+            Some(Topic::Gateway {
+                site,
+                gateway,
+                kind: TopicKind::Status,
+            }) => {
+                match self
+                    .dashboard
+                    .take_status(site.as_str(), gateway.as_str(), &publish.payload)
+                    .await
+                {
+                    Ok(Some(true)) => {
+                        // Just came online: a fresh clock, without waiting for the next round.
+                        let system = crate::access::Principal::local_admin();
+                        self.beacon(&system, site.as_str(), gateway.as_str()).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(site = %site, gateway = %gateway, error = %e, "cannot store a status")
+                    }
+                }
+            }
+            _ => tracing::warn!(
+                topic = publish.topic,
+                "a message on a topic the dashboard does not read; ignored"
+            ),
+        }
+        if let Err(e) = self.client.ack(&publish).await {
+            tracing::debug!(error = %e, "PUBACK not queued");
+        }
+    }
+
+    async fn on_batch(&mut self, site: &str, gateway: &str, payload: &[u8]) {
+        let key = (site.to_owned(), gateway.to_owned());
+        let outcome = match self.dashboard.ingest_batch(site, gateway, payload).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // Not acked: the gateway keeps the events and sends them again.
+                tracing::error!(site, gateway, error = %e, "cannot store a batch; the gateway will resend it");
+                return;
+            }
+        };
+        let head = match outcome {
+            Ingested::Stored {
+                from,
+                to,
+                skipped,
+                head,
+            } => {
+                tracing::debug!(site, gateway, from, to, skipped, "events stored");
+                self.gaps.remove(&key);
+                head
+            }
+            Ingested::AlreadyStored { head } => head,
+            Ingested::Gap { head, first } => {
+                let now = Instant::now();
+                let (since, _, _) = *self.gaps.entry(key).or_insert((now, head, first));
+                tracing::info!(
+                    site,
+                    gateway,
+                    stored = head,
+                    first,
+                    "events missing before this batch; waiting for the gateway to resend"
+                );
+                if now.duration_since(since) >= GAP_ALARM_AFTER {
+                    let detail = format!(
+                        "events {} to {} have not arrived for {} s while later ones did; the gateway does \
+                         not resend them (its log may have been altered)",
+                        head + 1,
+                        first - 1,
+                        now.duration_since(since).as_secs()
+                    );
+                    if let Err(e) = self
+                        .dashboard
+                        .raise_alarm_now(
+                            site,
+                            gateway,
+                            crate::alarm::kind::INTEGRITY,
+                            None,
+                            &detail,
+                        )
+                        .await
+                    {
+                        tracing::error!(error = %e, "cannot store an alarm");
+                    }
+                }
+                return;
+            }
+            Ingested::Refused { reason } => {
+                tracing::warn!(site, gateway, reason, "batch refused");
+                return;
+            }
+        };
+        if head.seq == 0 {
+            return;
+        }
+        let (Ok(site_id), Ok(gateway_id)) = (SiteId::new(site), GatewayId::new(gateway)) else {
+            return;
+        };
+        let ack = Ack {
+            site: site_id.clone(),
+            gateway: gateway_id.clone(),
+            up_to: head.seq,
+            hash: head.hash,
+            issued_at: UnixTime(crate::db::from_sql(crate::db::unix_now())),
+        };
+        let topic = Topic::gateway(&site_id, &gateway_id, TopicKind::Ack).to_string();
+        if let Err(e) = self
+            .client
+            .publish(
+                topic,
+                QoS::AtLeastOnce,
+                false,
+                ack.sign(&self.dashboard.issuer),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "ack not published; the gateway will resend and get it then");
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Members: the people passes are issued to, and the sites they belong to.
+//!
+//! A member is seen only by principals of one of the member's sites. Revoking a member puts
+//! the member id on the revocation list of each of their sites, which refuses every pass of
+//! theirs, issued or still to come, until the gateway gets a list without it.
+
+use crate::access::{Principal, Scope};
+use crate::db::unix_now;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::Dashboard;
+use bygd_protocol::{MemberId, SiteId};
+use serde::Serialize;
+
+/// A member as the API and CLI show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberInfo {
+    /// The id passes carry.
+    pub id: String,
+    /// The member's name, for people.
+    pub name: String,
+    /// E-mail, if given.
+    pub email: Option<String>,
+    /// The sites the member belongs to (those the asker sees).
+    pub sites: Vec<String>,
+    /// When the member was added (RFC 3339).
+    pub created_at: String,
+    /// When revoked, if revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// A new member.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct NewMember {
+    /// The id: lowercase letters, digits, '-' and '_', up to 64 (it travels in every pass).
+    pub id: String,
+    /// The name.
+    pub name: String,
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Sites, at least one.
+    pub sites: Vec<String>,
+}
+
+impl Dashboard {
+    /// Adds a member to some sites.
+    pub async fn add_member(&self, who: &Principal, new: &NewMember) -> ServiceResult<MemberInfo> {
+        who.require(Scope::MembersWrite)?;
+        MemberId::new(&new.id).map_err(|e| {
+            ServiceError::invalid(
+                "id",
+                format!("{e} (lowercase letters, digits, '-' and '_')"),
+            )
+        })?;
+        if new.name.trim().is_empty() || new.name.len() > 200 {
+            return Err(ServiceError::invalid("name", "1 to 200 characters"));
+        }
+        if new.sites.is_empty() {
+            return Err(ServiceError::invalid("sites", "name at least one site"));
+        }
+        let mut tx = self.begin_write().await?;
+        for site in &new.sites {
+            SiteId::new(site)
+                .map_err(|e| ServiceError::invalid("sites", format!("`{site}`: {e}")))?;
+            let known: Option<String> = sqlx::query_scalar("SELECT id FROM sites WHERE id = $1")
+                .bind(site.clone())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() || !who.sees(site) {
+                return Err(ServiceError::not_found("site", site.clone()));
+            }
+        }
+        let taken: Option<String> = sqlx::query_scalar("SELECT id FROM members WHERE id = $1")
+            .bind(new.id.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "member id `{}` is taken; choose another (ids are unique across the network)",
+                new.id
+            )));
+        }
+        let now = unix_now();
+        sqlx::query(
+            "INSERT INTO members (id, name, email, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(new.id.clone())
+        .bind(new.name.trim().to_owned())
+        .bind(new.email.clone())
+        .bind(now)
+        .bind(who.actor.clone())
+        .execute(&mut *tx)
+        .await?;
+        for site in &new.sites {
+            sqlx::query(
+                "INSERT INTO member_sites (member, site) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(new.id.clone())
+            .bind(site.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Self::record(
+            &mut tx,
+            who,
+            "member.add",
+            &new.id,
+            serde_json::json!({ "name": new.name, "sites": new.sites }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.member(who, &new.id).await
+    }
+
+    /// One member, if `who` shares a site with them.
+    pub async fn member(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {
+        who.require(Scope::MembersRead)?;
+        let row: Option<(String, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, name, email, created_at, revoked_at FROM members WHERE id = $1",
+        )
+        .bind(id.to_owned())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some((id, name, email, created_at, revoked_at)) = row else {
+            return Err(ServiceError::not_found("member", id));
+        };
+        let sites = self.member_sites(&id).await?;
+        let visible: Vec<String> = sites.into_iter().filter(|s| who.sees(s)).collect();
+        if visible.is_empty() {
+            return Err(ServiceError::not_found("member", id));
+        }
+        Ok(MemberInfo {
+            id,
+            name,
+            email,
+            sites: visible,
+            created_at: crate::timetext::rfc3339(created_at),
+            revoked_at: revoked_at.map(crate::timetext::rfc3339),
+        })
+    }
+
+    pub(crate) async fn member_sites(&self, id: &str) -> ServiceResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT site FROM member_sites WHERE member = $1 ORDER BY site")
+                .bind(id.to_owned())
+                .fetch_all(&self.db.pool)
+                .await?,
+        )
+    }
+
+    /// The members of `site` (or of every site `who` sees), by id.
+    pub async fn list_members(
+        &self,
+        who: &Principal,
+        site: Option<&str>,
+    ) -> ServiceResult<Vec<MemberInfo>> {
+        who.require(Scope::MembersRead)?;
+        let ids: Vec<(String, String)> =
+            sqlx::query_as("SELECT member, site FROM member_sites ORDER BY member, site")
+                .fetch_all(&self.db.pool)
+                .await?;
+        let mut wanted: Vec<String> = ids
+            .into_iter()
+            .filter(|(_, s)| who.sees(s) && site.is_none_or(|want| want == s))
+            .map(|(m, _)| m)
+            .collect();
+        wanted.dedup();
+        let mut out = Vec::with_capacity(wanted.len());
+        for id in wanted {
+            out.push(self.member(who, &id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Revokes a member at every site they belong to (all must be `who`'s).
+    pub async fn revoke_member(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {
+        who.require(Scope::MembersWrite)?;
+        let member = self.member(who, id).await?;
+        let sites = self.member_sites(id).await?;
+        if let Some(other) = sites.iter().find(|s| !who.sees(s)) {
+            return Err(ServiceError::Conflict(format!(
+                "member `{id}` also belongs to site `{other}`, which {} does not manage; revoke \
+                 their passes instead, or ask an admin of every site",
+                who.actor
+            )));
+        }
+        if member.revoked_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "member `{id}` is already revoked"
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE members SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
+            .bind(unix_now())
+            .bind(who.actor.clone())
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        Self::record(
+            &mut tx,
+            who,
+            "member.revoke",
+            id,
+            serde_json::json!({ "sites": sites }),
+        )
+        .await?;
+        tx.commit().await?;
+        for site in &sites {
+            self.refresh_revocation_list(who, site).await?;
+        }
+        self.member(who, id).await
+    }
+}

@@ -1,0 +1,429 @@
+//! Passes: issuing (signed claims → QR text and links), listing and revoking.
+//!
+//! A pass is self-contained: once issued it opens its doors at its site, within its window
+//! and schedule, until it expires or a revocation list naming it reaches the gateway. So a
+//! revocation here always re-signs the site's list at once; the publisher sends it retained.
+
+use crate::access::{Principal, Scope};
+use crate::db::{from_sql, unix_now};
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::{random_bytes, secret_hash, split_list, Dashboard};
+use bygd_protocol::{
+    encode_qr, DeviceKey, DoorId, MemberId, PassClaims, PassId, PassKind, Presentation, SiteId,
+    SiteScope, UnixTime,
+};
+use serde::{Deserialize, Serialize};
+
+/// How long a pass lasts when no end is given: a membership month.
+pub(crate) const DEFAULT_PASS_DAYS: i64 = 30;
+/// The longest pass issued: longer ones are a typo, and a lost phone should not open a
+/// door for years. Members get a new pass when this runs out.
+const MAX_PASS_SECONDS: i64 = 5 * 366 * 86_400;
+/// How far before "now" a pass without `from` starts: a gateway whose clock is a little
+/// behind must still accept a pass issued a moment ago.
+const DEFAULT_START_SKEW: i64 = 5 * 60;
+
+/// What to issue.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IssuePass {
+    /// The member.
+    pub member: String,
+    /// The site.
+    pub site: String,
+    /// Doors at the site; empty for every door.
+    #[serde(default)]
+    pub doors: Vec<String>,
+    /// Start (Unix seconds); default a few minutes ago.
+    #[serde(default)]
+    pub from: Option<i64>,
+    /// End (Unix seconds); default [`DEFAULT_PASS_DAYS`] from now.
+    #[serde(default)]
+    pub until: Option<i64>,
+    /// Weekly schedule in site time, e.g. `mon-fri 07:00-22:00`.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// The phone's P-256 public key (33-byte compressed SEC1, hex): makes the pass
+    /// device-bound, so a screenshot of its QR code opens nothing.
+    #[serde(default)]
+    pub device_key: Option<String>,
+    /// member, guest, staff or break-glass (default member).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The booking system's reference, stored with the pass.
+    #[serde(default)]
+    pub booking: Option<String>,
+}
+
+/// A pass as the API and CLI show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassInfo {
+    /// The pass id (32 hex digits): in every entry it opens.
+    pub id: String,
+    /// The member.
+    pub member: String,
+    /// The site.
+    pub site: String,
+    /// The doors (empty: every door).
+    pub doors: Vec<String>,
+    /// The kind.
+    pub kind: String,
+    /// Valid from (RFC 3339).
+    pub valid_from: String,
+    /// Valid until (RFC 3339, exclusive).
+    pub valid_until: String,
+    /// Weekly schedule, if any.
+    pub schedule: Option<String>,
+    /// Whether a phone proof is needed.
+    pub device_bound: bool,
+    /// The booking reference.
+    pub booking: Option<String>,
+    /// Who issued it and when.
+    pub issued_by: String,
+    /// When.
+    pub issued_at: String,
+    /// When revoked, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// A pass just issued: the only time its QR text and links are handed out together.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedPass {
+    /// The pass.
+    #[serde(flatten)]
+    pub pass: PassInfo,
+    /// The text its QR code carries (`BYGD1:…`): a credential; give it to the member only.
+    pub qr_text: String,
+    /// The QR version at error correction M.
+    pub qr_version: i16,
+    /// A page showing the QR code, for the member's phone (the link is the credential).
+    pub page_url: String,
+    /// The QR code as PNG.
+    pub png_url: String,
+    /// The QR code as SVG.
+    pub svg_url: String,
+}
+
+/// What the public pass page needs.
+#[derive(Debug, Clone)]
+pub struct PassPage {
+    /// The QR text.
+    pub qr_text: String,
+    /// The member.
+    pub member: String,
+    /// The site.
+    pub site: String,
+    /// Valid until (Unix seconds).
+    pub expires: i64,
+    /// Whether revoked.
+    pub revoked: bool,
+}
+
+type PassRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+);
+
+const PASS_COLUMNS: &str = "id, member, site, doors, kind, not_before, expires, schedule, \
+                            device_key, booking, issued_by, issued_at, revoked_at";
+
+fn pass_info(row: PassRow) -> PassInfo {
+    let (id, member, site, doors, kind, nbf, exp, schedule, device_key, booking, by, at, revoked) =
+        row;
+    PassInfo {
+        id,
+        member,
+        site,
+        doors: split_list(&doors),
+        kind,
+        valid_from: crate::timetext::rfc3339(nbf),
+        valid_until: crate::timetext::rfc3339(exp),
+        schedule,
+        device_bound: device_key.is_some(),
+        booking,
+        issued_by: by,
+        issued_at: crate::timetext::rfc3339(at),
+        revoked_at: revoked.map(crate::timetext::rfc3339),
+    }
+}
+
+impl Dashboard {
+    /// Issues a pass and returns its QR text and links.
+    pub async fn issue_pass(&self, who: &Principal, req: &IssuePass) -> ServiceResult<IssuedPass> {
+        who.require(Scope::PassesWrite)?;
+        let member = self.member(who, &req.member).await.map_err(|e| match e {
+            ServiceError::Forbidden(f) => ServiceError::Forbidden(f),
+            _ => ServiceError::not_found("member", req.member.clone()),
+        })?;
+        if member.revoked_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "member `{}` is revoked; their passes would be refused",
+                member.id
+            )));
+        }
+        // Checks the site exists and is visible.
+        self.site_zone(who, &req.site).await?;
+        if !member.sites.contains(&req.site) {
+            return Err(ServiceError::invalid(
+                "site",
+                format!(
+                    "member `{}` does not belong to site `{}` (their sites: {})",
+                    member.id,
+                    req.site,
+                    member.sites.join(", ")
+                ),
+            ));
+        }
+        let known_doors = self.site_doors(&req.site).await?;
+        let mut doors = Vec::new();
+        for door in &req.doors {
+            let id = DoorId::new(door)
+                .map_err(|e| ServiceError::invalid("doors", format!("`{door}`: {e}")))?;
+            if !known_doors.is_empty() && !known_doors.contains(door) {
+                return Err(ServiceError::invalid(
+                    "doors",
+                    format!(
+                        "site `{}` has no door `{door}`; its doors: {}",
+                        req.site,
+                        known_doors.join(", ")
+                    ),
+                ));
+            }
+            doors.push(id);
+        }
+        let now = unix_now();
+        let from = req.from.unwrap_or(now - DEFAULT_START_SKEW);
+        let until = req.until.unwrap_or(now + DEFAULT_PASS_DAYS * 86_400);
+        if until <= from {
+            return Err(ServiceError::invalid("until", "must be after `from`"));
+        }
+        if until <= now {
+            return Err(ServiceError::invalid("until", "is in the past"));
+        }
+        if until - from > MAX_PASS_SECONDS {
+            return Err(ServiceError::invalid(
+                "until",
+                "a pass lasts at most five years",
+            ));
+        }
+        let schedule = req
+            .schedule
+            .as_deref()
+            .map(crate::timetext::parse_schedule)
+            .transpose()
+            .map_err(|e| ServiceError::invalid("schedule", e))?;
+        let device_key = req
+            .device_key
+            .as_deref()
+            .map(|hex_key| {
+                hex::decode(hex_key.trim())
+                    .ok()
+                    .and_then(|bytes| DeviceKey::from_sec1(&bytes))
+                    .ok_or_else(|| {
+                        ServiceError::invalid(
+                            "device_key",
+                            "expected a P-256 public key: 66 hex digits (compressed SEC1)",
+                        )
+                    })
+            })
+            .transpose()?;
+        let kind = match req.kind.as_deref() {
+            None => PassKind::Member,
+            Some(name) => PassKind::from_name(name).ok_or_else(|| {
+                ServiceError::invalid(
+                    "kind",
+                    format!("`{name}`: use member, guest, staff or break-glass"),
+                )
+            })?,
+        };
+        if req.booking.as_ref().is_some_and(|b| b.len() > 200) {
+            return Err(ServiceError::invalid("booking", "at most 200 characters"));
+        }
+        let pass_id = PassId(random_bytes()?);
+        let claims = PassClaims {
+            member: MemberId::new(&member.id).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            pass_id,
+            not_before: UnixTime(from_sql(from)),
+            expires: UnixTime(from_sql(until)),
+            kind,
+            scope: vec![SiteScope {
+                site: SiteId::new(&req.site)
+                    .map_err(|e| ServiceError::invalid("site", e.to_string()))?,
+                doors,
+            }],
+            schedule: schedule.clone(),
+            device_key: device_key.clone(),
+        };
+        let qr_text = encode_qr(&Presentation {
+            pass: claims.issue(&self.issuer),
+            proof: None,
+        });
+        let qr = crate::qr::QrImage::new(&qr_text).map_err(|e| {
+            ServiceError::invalid("doors", format!("the pass is too large for a QR code: {e}"))
+        })?;
+        let link_secret = hex::encode(random_bytes::<24>()?);
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO passes (id, member, site, doors, kind, not_before, expires, schedule, device_key, \
+             booking, qr_text, page_token, issued_at, issued_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(pass_id.to_string())
+        .bind(member.id.clone())
+        .bind(req.site.clone())
+        .bind(req.doors.join(","))
+        .bind(kind.name())
+        .bind(from)
+        .bind(until)
+        .bind(schedule.as_ref().map(crate::timetext::schedule_text))
+        .bind(device_key.as_ref().map(|k| hex::encode(k.to_sec1())))
+        .bind(req.booking.clone())
+        .bind(qr_text.clone())
+        .bind(secret_hash(&link_secret))
+        .bind(now)
+        .bind(who.actor.clone())
+        .execute(&mut *tx)
+        .await?;
+        Self::record(
+            &mut tx,
+            who,
+            "pass.issue",
+            &pass_id.to_string(),
+            serde_json::json!({
+                "member": member.id, "site": req.site, "doors": req.doors,
+                "from": from, "until": until, "kind": kind.name(), "booking": req.booking,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        let pass = self.pass(who, &pass_id.to_string()).await?;
+        let page_url = format!("{}/p/{link_secret}", self.public_url);
+        Ok(IssuedPass {
+            pass,
+            qr_text,
+            qr_version: qr.version(),
+            png_url: format!("{page_url}/qr.png"),
+            svg_url: format!("{page_url}/qr.svg"),
+            page_url,
+        })
+    }
+
+    /// Every door registered at `site`'s gateways.
+    pub(crate) async fn site_doors(&self, site: &str) -> ServiceResult<Vec<String>> {
+        let lists: Vec<String> = sqlx::query_scalar("SELECT doors FROM gateways WHERE site = $1")
+            .bind(site.to_owned())
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut doors: Vec<String> = lists.iter().flat_map(|l| split_list(l)).collect();
+        doors.sort();
+        doors.dedup();
+        Ok(doors)
+    }
+
+    /// One pass.
+    pub async fn pass(&self, who: &Principal, id: &str) -> ServiceResult<PassInfo> {
+        who.require(Scope::PassesRead)?;
+        let row: Option<PassRow> =
+            sqlx::query_as(&format!("SELECT {PASS_COLUMNS} FROM passes WHERE id = $1"))
+                .bind(id.to_ascii_lowercase())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        match row {
+            Some(row) if who.sees(&row.2) => Ok(pass_info(row)),
+            _ => Err(ServiceError::not_found("pass", id)),
+        }
+    }
+
+    /// Passes, newest first: of one member, or every pass `who` sees; `valid_only` leaves out
+    /// revoked and expired ones.
+    pub async fn list_passes(
+        &self,
+        who: &Principal,
+        member: Option<&str>,
+        valid_only: bool,
+    ) -> ServiceResult<Vec<PassInfo>> {
+        who.require(Scope::PassesRead)?;
+        let rows: Vec<PassRow> = match member {
+            Some(m) => {
+                sqlx::query_as(&format!(
+                "SELECT {PASS_COLUMNS} FROM passes WHERE member = $1 ORDER BY issued_at DESC, id"
+            ))
+                .bind(m.to_owned())
+                .fetch_all(&self.db.pool)
+                .await?
+            }
+            None => {
+                sqlx::query_as(&format!(
+                    "SELECT {PASS_COLUMNS} FROM passes ORDER BY issued_at DESC, id"
+                ))
+                .fetch_all(&self.db.pool)
+                .await?
+            }
+        };
+        let now = unix_now();
+        Ok(rows
+            .into_iter()
+            .filter(|r| who.sees(&r.2))
+            .filter(|r| !valid_only || (r.12.is_none() && r.6 > now))
+            .map(pass_info)
+            .collect())
+    }
+
+    /// Revokes a pass and re-signs its site's revocation list.
+    pub async fn revoke_pass(&self, who: &Principal, id: &str) -> ServiceResult<PassInfo> {
+        who.require(Scope::PassesWrite)?;
+        let pass = self.pass(who, id).await?;
+        if pass.revoked_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "pass `{id}` is already revoked"
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE passes SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
+            .bind(unix_now())
+            .bind(who.actor.clone())
+            .bind(pass.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        Self::record(
+            &mut tx,
+            who,
+            "pass.revoke",
+            &pass.id,
+            serde_json::json!({ "member": pass.member, "site": pass.site }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.refresh_revocation_list(who, &pass.site).await?;
+        self.pass(who, &pass.id).await
+    }
+
+    /// The pass behind a pass page link (the link's secret is the credential).
+    pub async fn pass_page(&self, link_secret: &str) -> ServiceResult<PassPage> {
+        let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT qr_text, member, site, expires, revoked_at FROM passes WHERE page_token = $1",
+        )
+        .bind(secret_hash(link_secret))
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let (qr_text, member, site, expires, revoked) =
+            row.ok_or_else(|| ServiceError::not_found("pass page", "(link)"))?;
+        Ok(PassPage {
+            qr_text,
+            member,
+            site,
+            expires,
+            revoked: revoked.is_some(),
+        })
+    }
+}

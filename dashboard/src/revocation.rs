@@ -1,0 +1,167 @@
+//! Revocation lists: one full, signed list per site, re-signed whenever a pass or member
+//! of the site is revoked and every few hours anyway, and published retained on the site's
+//! revocation topic.
+//!
+//! Invariant: versions only grow. One counter serves every site (a gateway keeps the
+//! highest version per issuer key and refuses older lists), and it is moved in the same
+//! transaction that stores the new list, so two dashboards processes can never sign two
+//! different lists with one version.
+
+use crate::access::Principal;
+use crate::db::{from_sql, unix_now};
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::Dashboard;
+use bygd_protocol::{MemberId, PassId, RevocationList, UnixTime};
+
+/// The list's promised lifetime: gateways use the newest list they have whatever its age,
+/// and the dashboard re-signs far more often; this is what "stale" means to a reader.
+const LIST_LIFETIME_SECONDS: u64 = 7 * 86_400;
+/// How long a revoked pass stays listed after it expired: a gateway whose clock lags (no
+/// RTC, no beacon yet) may still think it valid for a while.
+const EXPIRED_PASS_GRACE_SECONDS: i64 = 7 * 86_400;
+/// The counter that numbers the lists.
+const VERSION_COUNTER: &str = "revocation_version";
+
+/// A site's current list, as stored and published.
+#[derive(Debug, Clone)]
+pub struct StoredList {
+    /// The site.
+    pub site: String,
+    /// Its version.
+    pub version: u64,
+    /// When it was signed.
+    pub issued_at: i64,
+    /// The signed bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Dashboard {
+    /// Signs a new full list for `site` from what is revoked now and stores it; the
+    /// publisher then sends it retained.
+    pub async fn refresh_revocation_list(
+        &self,
+        _who: &Principal,
+        site: &str,
+    ) -> ServiceResult<u64> {
+        let now = unix_now();
+        let mut tx = self.begin_write().await?;
+        let pass_ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM passes WHERE site = $1 AND revoked_at IS NOT NULL AND expires > $2 ORDER BY id",
+        )
+        .bind(site.to_owned())
+        .bind(now - EXPIRED_PASS_GRACE_SECONDS)
+        .fetch_all(&mut *tx)
+        .await?;
+        let members: Vec<String> = sqlx::query_scalar(
+            "SELECT m.id FROM members m JOIN member_sites s ON s.member = m.id \
+             WHERE s.site = $1 AND m.revoked_at IS NOT NULL ORDER BY m.id",
+        )
+        .bind(site.to_owned())
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(VERSION_COUNTER)
+        .execute(&mut *tx)
+        .await?;
+        let version: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
+        )
+        .bind(VERSION_COUNTER)
+        .fetch_one(&mut *tx)
+        .await?;
+        let list = RevocationList {
+            version: from_sql(version),
+            base: None,
+            issued_at: UnixTime(from_sql(now)),
+            expires: UnixTime(from_sql(now)).plus(LIST_LIFETIME_SECONDS),
+            revoked_passes: pass_ids
+                .iter()
+                .map(|id| {
+                    PassId::from_hex(id).ok_or_else(|| {
+                        ServiceError::Internal(format!("stored pass id `{id}` is not hex"))
+                    })
+                })
+                .collect::<ServiceResult<_>>()?,
+            revoked_members: members
+                .iter()
+                .map(|id| {
+                    MemberId::new(id).map_err(|e| {
+                        ServiceError::Internal(format!("stored member id `{id}`: {e}"))
+                    })
+                })
+                .collect::<ServiceResult<_>>()?,
+            restored_passes: Vec::new(),
+            restored_members: Vec::new(),
+        };
+        let bytes = list.sign(&self.issuer);
+        sqlx::query(
+            "INSERT INTO revocation_lists (site, version, issued_at, expires, passes, members, bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (site) DO UPDATE SET version = excluded.version, issued_at = excluded.issued_at, \
+             expires = excluded.expires, passes = excluded.passes, members = excluded.members, \
+             bytes = excluded.bytes",
+        )
+        .bind(site.to_owned())
+        .bind(version)
+        .bind(now)
+        .bind(crate::db::to_sql(list.expires.0))
+        .bind(i64::try_from(pass_ids.len()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(members.len()).unwrap_or(i64::MAX))
+        .bind(hex::encode(&bytes))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            site,
+            version,
+            passes = pass_ids.len(),
+            members = members.len(),
+            "revocation list signed"
+        );
+        self.outbox.notify_one();
+        Ok(from_sql(version))
+    }
+
+    /// Every site's current list.
+    pub async fn revocation_lists(&self) -> ServiceResult<Vec<StoredList>> {
+        let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(
+            "SELECT site, version, issued_at, bytes FROM revocation_lists ORDER BY site",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(site, version, issued_at, bytes)| {
+                Ok(StoredList {
+                    version: from_sql(version),
+                    issued_at,
+                    bytes: hex::decode(&bytes).map_err(|_| {
+                        ServiceError::Internal(format!("stored list of `{site}` is not hex"))
+                    })?,
+                    site,
+                })
+            })
+            .collect()
+    }
+
+    /// Re-signs every site list older than `max_age` seconds (and signs one for sites
+    /// without); returns how many were signed.
+    pub async fn refresh_old_revocation_lists(&self, max_age: i64) -> ServiceResult<usize> {
+        let now = unix_now();
+        let sites: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT s.id, r.issued_at FROM sites s LEFT JOIN revocation_lists r ON r.site = s.id ORDER BY s.id",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut signed = 0;
+        let system = Principal::local_admin();
+        for (site, issued) in sites {
+            if issued.is_none_or(|t| now - t >= max_age) {
+                self.refresh_revocation_list(&system, &site).await?;
+                signed += 1;
+            }
+        }
+        Ok(signed)
+    }
+}

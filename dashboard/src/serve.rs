@@ -1,0 +1,49 @@
+//! `bygd serve`: the HTTP API and the MQTT link, until shutdown.
+//!
+//! Shutdown is a future passed in; it stops the listener (letting requests in flight
+//! finish) and the link, and waits for both.
+
+use crate::link::LinkSettings;
+use crate::service::Dashboard;
+use anyhow::Context as _;
+use std::future::Future;
+
+/// Serves the API on `listener` and runs the link (if `link` is given) until `shutdown`.
+pub async fn serve(
+    dashboard: Dashboard,
+    listener: tokio::net::TcpListener,
+    link: Option<LinkSettings>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Every site has a list on the broker from the start, and lists that aged while the
+    // dashboard was down are re-signed before anything else.
+    let refresh_hours = link.as_ref().map_or(12, |l| l.revocation_refresh_hours);
+    dashboard
+        .refresh_old_revocation_lists(i64::from(refresh_hours.max(1)) * 3600)
+        .await
+        .context("cannot sign the sites' revocation lists")?;
+    let link_task = link.map(|settings| {
+        let dashboard = dashboard.clone();
+        let stop = stop_rx.clone();
+        tokio::spawn(crate::link::run(dashboard, settings, stop))
+    });
+    let mut http_stop = stop_rx.clone();
+    let server = axum::serve(listener, crate::api::app(dashboard.clone())).with_graceful_shutdown(
+        async move {
+            let _ = http_stop.wait_for(|stop| *stop).await;
+        },
+    );
+    let server = tokio::spawn(async move { server.await });
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    server
+        .await
+        .context("the HTTP server panicked")?
+        .context("the HTTP server failed")?;
+    if let Some(task) = link_task {
+        task.await.context("the MQTT link panicked")??;
+    }
+    dashboard.db.close().await;
+    Ok(())
+}

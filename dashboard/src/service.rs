@@ -1,0 +1,233 @@
+//! The dashboard's state and the pieces every service shares: the store, the issuer key,
+//! the audit trail and the wake-up for the MQTT publisher.
+//!
+//! Service calls (`member.rs`, `pass.rs`, `command.rs`, …) are methods on [`Dashboard`];
+//! the HTTP API and the CLI are thin layers over them. Invariant: every write records who
+//! made it in the audit trail, in the same transaction as the write.
+
+use crate::access::{Principal, Role, Sites};
+use crate::config::{DashboardConfig, CONFIG_FILE, ISSUER_KEY_FILE};
+use crate::db::{unix_now, Backend, Db};
+use crate::error::{ServiceError, ServiceResult};
+use bygd_protocol::SecretKey;
+use sha2::{Digest as _, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A transaction on the store.
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// The dashboard: cheap to clone, shared by the API handlers, the ingest and the CLI.
+#[derive(Clone)]
+pub struct Dashboard {
+    /// The SQL store.
+    pub(crate) db: Db,
+    /// The issuer key: signs passes, revocation lists, commands and acks.
+    pub(crate) issuer: Arc<SecretKey>,
+    /// Woken after a command or revocation list is queued, so the MQTT publisher sends it
+    /// at once instead of at its next poll.
+    pub(crate) outbox: Arc<tokio::sync::Notify>,
+    /// The base URL of pass links.
+    pub(crate) public_url: String,
+    /// Whether the MQTT link is connected (for the health check).
+    pub(crate) link_up: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::fmt::Debug for Dashboard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Dashboard")
+            .field("issuer", &self.issuer.id().to_string())
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `bygd init` made.
+#[derive(Debug)]
+pub struct Initialised {
+    /// The data directory.
+    pub dir: PathBuf,
+    /// The issuer's public key, 64 hex digits (gateways pin it).
+    pub issuer_public_key: String,
+    /// Its key id.
+    pub issuer_key_id: String,
+    /// The first admin's name.
+    pub admin: String,
+    /// Their generated password (shown once, stored only as an argon2id hash).
+    pub password: String,
+}
+
+/// `n` random bytes from the OS.
+pub(crate) fn random_bytes<const N: usize>() -> ServiceResult<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes).map_err(|e| {
+        ServiceError::Internal(format!("the system random number generator failed: {e}"))
+    })?;
+    Ok(bytes)
+}
+
+/// A random id as 32 hex digits.
+pub(crate) fn random_hex_id() -> ServiceResult<String> {
+    Ok(hex::encode(random_bytes::<16>()?))
+}
+
+/// SHA-256 of `text` as hex: how secrets (tokens, session ids, link secrets) are kept.
+pub(crate) fn secret_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Splits a comma-separated list, dropping blanks.
+pub(crate) fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Dashboard {
+    /// The dashboard over an open store, with its issuer key.
+    #[must_use]
+    pub fn new(db: Db, issuer: SecretKey, public_url: String) -> Self {
+        Self {
+            db,
+            issuer: Arc::new(issuer),
+            outbox: Arc::new(tokio::sync::Notify::new()),
+            public_url,
+            link_up: Arc::default(),
+        }
+    }
+
+    /// Opens the data directory made by `bygd init`; `database` overrides the config's URL.
+    pub async fn open(
+        dir: &Path,
+        database: Option<&str>,
+    ) -> anyhow::Result<(Self, DashboardConfig)> {
+        use anyhow::Context as _;
+        let mut config = DashboardConfig::load(dir)?;
+        if let Some(url) = database {
+            config.database = url.to_owned();
+        }
+        let issuer = bygd_gateway::read_key(&dir.join(ISSUER_KEY_FILE))
+            .with_context(|| format!("the issuer key in {}", dir.display()))?;
+        let db = Db::connect(&config.database).await?;
+        let public_url = config.public_url();
+        Ok((Self::new(db, issuer, public_url), config))
+    }
+
+    /// `bygd init`: a new data directory with its config, issuer key (mode 0600), database and
+    /// first admin account. Refuses a directory that already holds a dashboard.
+    pub async fn init(
+        dir: &Path,
+        database: Option<&str>,
+        admin: &str,
+    ) -> anyhow::Result<(Self, Initialised)> {
+        use anyhow::Context as _;
+        if dir.join(CONFIG_FILE).exists() || dir.join(ISSUER_KEY_FILE).exists() {
+            anyhow::bail!(
+                "{} already holds a dashboard (it has {CONFIG_FILE} or {ISSUER_KEY_FILE}); \
+                 use it with `bygd serve --data {}`, or give `--data` a new directory",
+                dir.display(),
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let dir = std::fs::canonicalize(dir)?;
+        let mut config = DashboardConfig::for_data_dir(&dir);
+        if let Some(url) = database {
+            config.database = url.to_owned();
+        }
+        config.check(&dir.join(CONFIG_FILE))?;
+        let db = Db::connect(&config.database).await?;
+        let issuer = bygd_gateway::generate_key(&dir.join(ISSUER_KEY_FILE))?;
+        std::fs::write(dir.join(CONFIG_FILE), config.to_toml())
+            .with_context(|| format!("cannot write {}", dir.join(CONFIG_FILE).display()))?;
+        let public_url = config.public_url();
+        let dashboard = Self::new(db, issuer, public_url);
+        let password = crate::account::generate_password()?;
+        dashboard
+            .add_account(
+                &Principal::local_admin(),
+                admin,
+                Role::Admin,
+                &Sites::All,
+                &password,
+            )
+            .await?;
+        let issuer = &dashboard.issuer;
+        let done = Initialised {
+            dir,
+            issuer_public_key: issuer.public_key().to_hex(),
+            issuer_key_id: issuer.id().to_string(),
+            admin: admin.to_owned(),
+            password,
+        };
+        Ok((dashboard, done))
+    }
+
+    /// The issuer's public key (64 hex digits).
+    #[must_use]
+    pub fn issuer_public_key(&self) -> String {
+        self.issuer.public_key().to_hex()
+    }
+
+    /// A transaction that will write: on SQLite it takes the write lock at once, so that two
+    /// processes never deadlock upgrading read locks (the loser would fail instead of wait).
+    pub(crate) async fn begin_write(&self) -> ServiceResult<Tx> {
+        Ok(match self.db.backend {
+            Backend::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.db.pool.begin().await?,
+        })
+    }
+
+    /// Records a write in the audit trail, inside the write's transaction.
+    pub(crate) async fn record(
+        tx: &mut Tx,
+        who: &Principal,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> ServiceResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_trail (id, at, actor, action, target, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(random_hex_id()?)
+        .bind(unix_now())
+        .bind(who.actor.clone())
+        .bind(action.to_owned())
+        .bind(target.to_owned())
+        .bind(detail.to_string())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The audit trail, newest first (admins only).
+    pub async fn trail(
+        &self,
+        who: &Principal,
+        limit: i64,
+    ) -> ServiceResult<Vec<serde_json::Value>> {
+        who.require(crate::access::Scope::Admin)?;
+        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT at, actor, action, target, detail FROM audit_trail ORDER BY at DESC, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, actor, action, target, detail)| {
+                serde_json::json!({
+                    "at": crate::timetext::rfc3339(at),
+                    "actor": actor,
+                    "action": action,
+                    "target": target,
+                    "detail": serde_json::from_str::<serde_json::Value>(&detail).unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+}
