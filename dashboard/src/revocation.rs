@@ -124,6 +124,22 @@ impl Dashboard {
         Ok(from_sql(version))
     }
 
+    /// The signed bytes of `site`'s current list (what is retained on the broker).
+    pub async fn revocation_list_bytes(&self, site: &str) -> ServiceResult<Option<Vec<u8>>> {
+        let bytes: Option<String> =
+            sqlx::query_scalar("SELECT bytes FROM revocation_lists WHERE site = $1")
+                .bind(site.to_owned())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        bytes
+            .map(|b| {
+                hex::decode(b).map_err(|_| {
+                    ServiceError::Internal(format!("stored list of `{site}` is not hex"))
+                })
+            })
+            .transpose()
+    }
+
     /// Every site's current list.
     pub async fn revocation_lists(&self) -> ServiceResult<Vec<StoredList>> {
         let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(

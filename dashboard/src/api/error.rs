@@ -39,6 +39,16 @@ impl AppError {
         }
     }
 
+    /// A 410 for something that existed and no longer does (a revoked pass's QR code).
+    pub(crate) fn gone(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::GONE,
+            code: "gone",
+            message: message.into(),
+            field: None,
+        }
+    }
+
     /// A 404 for a path the API does not have.
     pub(crate) fn no_route() -> Self {
         Self {

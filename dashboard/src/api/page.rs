@@ -26,21 +26,27 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-async fn valid_code(
-    d: &Dashboard,
-    secret: &str,
-) -> Result<(crate::pass::PassPage, QrImage), AppError> {
+async fn code(d: &Dashboard, secret: &str) -> Result<(crate::pass::PassPage, QrImage), AppError> {
     let page = d.pass_page(secret).await?;
     let qr = QrImage::new(&page.qr_text)
         .map_err(|e| crate::error::ServiceError::Internal(e.to_string()))?;
     Ok((page, qr))
 }
 
+/// The code of a pass that still opens doors; a revoked or expired one is gone.
+async fn valid_code(d: &Dashboard, secret: &str) -> Result<QrImage, AppError> {
+    let (page, qr) = code(d, secret).await?;
+    if page.revoked || page.expires <= crate::db::unix_now() {
+        return Err(AppError::gone("this pass was revoked or has expired"));
+    }
+    Ok(qr)
+}
+
 pub(crate) async fn pass_page(
     State(d): State<Dashboard>,
     Path(secret): Path<String>,
 ) -> Result<Response, AppError> {
-    let (page, qr) = valid_code(&d, &secret).await?;
+    let (page, qr) = code(&d, &secret).await?;
     let now = crate::db::unix_now();
     let body = if page.revoked || page.expires <= now {
         format!(
@@ -73,7 +79,7 @@ pub(crate) async fn pass_png(
     State(d): State<Dashboard>,
     Path(secret): Path<String>,
 ) -> Result<Response, AppError> {
-    let (_, qr) = valid_code(&d, &secret).await?;
+    let qr = valid_code(&d, &secret).await?;
     Ok((
         PRIVATE,
         [(header::CONTENT_TYPE, "image/png")],
@@ -86,6 +92,6 @@ pub(crate) async fn pass_svg(
     State(d): State<Dashboard>,
     Path(secret): Path<String>,
 ) -> Result<Response, AppError> {
-    let (_, qr) = valid_code(&d, &secret).await?;
+    let qr = valid_code(&d, &secret).await?;
     Ok((PRIVATE, [(header::CONTENT_TYPE, "image/svg+xml")], qr.svg()).into_response())
 }
