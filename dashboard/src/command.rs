@@ -405,6 +405,16 @@ impl Dashboard {
         Ok(())
     }
 
+    /// How many time beacons gateways confirmed in the last day (the clock sync is working).
+    pub async fn beacons_confirmed(&self) -> ServiceResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM commands WHERE action = 'time' AND outcome = 'done'",
+        )
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok(from_sql(n))
+    }
+
     /// Forgets time beacons older than a day.
     pub(crate) async fn forget_old_beacons(&self) -> ServiceResult<u64> {
         let done = sqlx::query("DELETE FROM commands WHERE action = 'time' AND issued_at < $1")

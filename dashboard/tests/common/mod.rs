@@ -19,13 +19,13 @@ use sqlx::Connection as _;
 use tower::ServiceExt as _;
 
 /// The test site and gateway.
-pub const SITE: &str = "byn";
-pub const GATEWAY: &str = "gw1";
+pub(crate) const SITE: &str = "byn";
+pub(crate) const GATEWAY: &str = "gw1";
 
 /// A database for one test.
-pub struct TestDb {
-    pub name: &'static str,
-    pub url: String,
+pub(crate) struct TestDb {
+    pub(crate) name: &'static str,
+    pub(crate) url: String,
     /// For PostgreSQL: the server URL and the database to drop afterwards.
     drop: Option<(String, String)>,
     _dir: tempfile::TempDir,
@@ -55,7 +55,7 @@ impl Drop for TestDb {
 }
 
 /// The backends to run a test on: SQLite always, PostgreSQL when configured.
-pub async fn backends(test: &str) -> Vec<TestDb> {
+pub(crate) async fn backends(test: &str) -> Vec<TestDb> {
     let mut out = vec![sqlite()];
     match std::env::var("BYGD_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => out.push(postgres(&url).await),
@@ -70,7 +70,7 @@ pub async fn backends(test: &str) -> Vec<TestDb> {
     out
 }
 
-pub fn sqlite() -> TestDb {
+pub(crate) fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     TestDb {
         name: "sqlite",
@@ -81,7 +81,7 @@ pub fn sqlite() -> TestDb {
 }
 
 /// A fresh database on the server `base` points at.
-pub async fn postgres(base: &str) -> TestDb {
+pub(crate) async fn postgres(base: &str) -> TestDb {
     sqlx::any::install_default_drivers();
     let name = format!("bygd_test_{}_{}", std::process::id(), hex::encode(rand16()));
     let mut conn = sqlx::AnyConnection::connect(base)
@@ -108,7 +108,7 @@ fn rand16() -> [u8; 8] {
 
 /// A new dashboard (init'ed data directory) on `db`, with one registered gateway whose key is
 /// [`gateway_key`] and doors front and workshop.
-pub async fn dashboard(db: &TestDb) -> (Dashboard, tempfile::TempDir, String) {
+pub(crate) async fn dashboard(db: &TestDb) -> (Dashboard, tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let (dashboard, done) = Dashboard::init(&dir.path().join("data"), Some(&db.url), "admin")
         .await
@@ -130,16 +130,16 @@ pub async fn dashboard(db: &TestDb) -> (Dashboard, tempfile::TempDir, String) {
 }
 
 /// The stand-in gateway's key.
-pub fn gateway_key() -> SecretKey {
+pub(crate) fn gateway_key() -> SecretKey {
     SecretKey::from_seed(&[0x77; 32])
 }
 
 /// A key that is not the gateway's.
-pub fn forger_key() -> SecretKey {
+pub(crate) fn forger_key() -> SecretKey {
     SecretKey::from_seed(&[0x66; 32])
 }
 
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -147,13 +147,13 @@ pub fn now() -> u64 {
 }
 
 /// A gateway's log as a test writes it: events chained from genesis, batched and signed.
-pub struct Log {
-    pub head: ChainHead,
-    pub events: Vec<Vec<u8>>,
+pub(crate) struct Log {
+    pub(crate) head: ChainHead,
+    pub(crate) events: Vec<Vec<u8>>,
 }
 
 impl Log {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             head: ChainHead::default(),
             events: Vec::new(),
@@ -161,7 +161,7 @@ impl Log {
     }
 
     /// Appends an event at `time` and returns its sequence number.
-    pub fn push(&mut self, time: u64, clock: ClockQuality, body: EventBody) -> u64 {
+    pub(crate) fn push(&mut self, time: u64, clock: ClockQuality, body: EventBody) -> u64 {
         let (event, bytes, head) = self.head.append(UnixTime(time), clock, body);
         self.head = head;
         self.events.push(bytes);
@@ -169,7 +169,7 @@ impl Log {
     }
 
     /// Appends a granted entry of `member` at `door`.
-    pub fn grant(&mut self, time: u64, door: &str, member: &str) -> u64 {
+    pub(crate) fn grant(&mut self, time: u64, door: &str, member: &str) -> u64 {
         self.push(
             time,
             ClockQuality::Synchronised,
@@ -184,7 +184,7 @@ impl Log {
     }
 
     /// Appends a denied entry.
-    pub fn deny(&mut self, time: u64, door: &str, member: &str) -> u64 {
+    pub(crate) fn deny(&mut self, time: u64, door: &str, member: &str) -> u64 {
         self.push(
             time,
             ClockQuality::Synchronised,
@@ -198,7 +198,7 @@ impl Log {
     }
 
     /// Events `from..=to` (1-based) signed as a batch with `key`.
-    pub fn batch(&self, from: u64, to: u64, key: &SecretKey) -> Vec<u8> {
+    pub(crate) fn batch(&self, from: u64, to: u64, key: &SecretKey) -> Vec<u8> {
         let events: Vec<&[u8]> = self.events[(from - 1) as usize..to as usize]
             .iter()
             .map(Vec::as_slice)
@@ -213,24 +213,24 @@ impl Log {
 }
 
 /// An HTTP response, read whole.
-pub struct Reply {
-    pub status: u16,
-    pub headers: axum::http::HeaderMap,
-    pub body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The error code of an error reply.
-    pub fn code(&self) -> String {
+    pub(crate) fn code(&self) -> String {
         self.json()["error"]["code"]
             .as_str()
             .unwrap_or_else(|| panic!("no error code in {}", self.text()))
@@ -239,7 +239,7 @@ impl Reply {
 }
 
 /// Sends one request to a fresh app over `dashboard`.
-pub async fn call(
+pub(crate) async fn call(
     dashboard: &Dashboard,
     method: &str,
     path: &str,
@@ -257,7 +257,7 @@ pub async fn call(
 }
 
 /// As [`call`], with the body's bytes as given (for malformed JSON).
-pub async fn call_raw(
+pub(crate) async fn call_raw(
     dashboard: &Dashboard,
     method: &str,
     path: &str,
@@ -296,7 +296,7 @@ pub async fn call_raw(
 }
 
 /// Logs in over the API and returns the session token.
-pub async fn login(dashboard: &Dashboard, name: &str, password: &str) -> String {
+pub(crate) async fn login(dashboard: &Dashboard, name: &str, password: &str) -> String {
     let reply = call(
         dashboard,
         "POST",

@@ -1,0 +1,371 @@
+//! The dashboard's MQTT link against real brokers (rumqttd in this process, mosquitto as a
+//! process) with a real gateway (the gateway crate's daemon, simulated doors) beside it:
+//! entries arrive and are acked, revocations and commands reach the door, forgeries raise
+//! alarms.
+
+mod common;
+
+use bygd_dashboard::config::DashboardMqtt;
+use bygd_dashboard::{CommandRequest, Dashboard, LinkSettings, Principal};
+use bygd_gateway::{Config, Request, RunOptions, SimAction};
+use bygd_protocol::{Topic, TopicKind};
+use bygd_testkit::{Broker, Mosquitto, Rumqttd};
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long anything may take to cross the broker: far more than it needs.
+const ARRIVAL: Duration = Duration::from_secs(20);
+
+/// A dashboard serving with its link, and a gateway, both on one broker.
+struct Site {
+    dashboard: Dashboard,
+    socket: PathBuf,
+    gateway_key: bygd_protocol::SecretKey,
+    stop: Vec<tokio::sync::oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+fn gateway_config(dir: &Path, issuer: &str, broker: &str) -> PathBuf {
+    let text = format!(
+        "site = \"{SITE}\"\ngateway = \"{GATEWAY}\"\ndata_dir = \"{d}/data\"\nkey_file = \"{d}/gateway.key\"\n\
+         time_zone = \"Europe/Stockholm\"\nhardware = \"simulated\"\nsocket = \"{d}/gw.sock\"\n\
+         [[issuer]]\npublic_key = \"{issuer}\"\n\
+         [[door]]\nid = \"front\"\nlock_pin = 17\nsensor_pin = 27\nexit_pin = 22\nunlock_seconds = 3\n\
+         [[door]]\nid = \"workshop\"\nlock_pin = 5\nsensor_pin = 6\nexit_pin = 13\nunlock_seconds = 3\n\
+         [mqtt]\nurl = \"{broker}\"\nheartbeat_seconds = 1\nkeep_alive_seconds = 5\n",
+        d = dir.display()
+    );
+    let path = dir.join("gateway.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+impl Site {
+    async fn start(broker: &dyn Broker) -> Self {
+        let dash_dir = tempfile::tempdir().unwrap();
+        let gw_dir = tempfile::tempdir().unwrap();
+        let (dashboard, _) = Dashboard::init(&dash_dir.path().join("data"), None, "admin")
+            .await
+            .unwrap();
+        let gateway_key = bygd_gateway::generate_key(&gw_dir.path().join("gateway.key")).unwrap();
+        dashboard
+            .register_gateway(
+                &Principal::local_admin(),
+                &bygd_dashboard::NewGateway {
+                    site: SITE.into(),
+                    id: GATEWAY.into(),
+                    public_key: gateway_key.public_key().to_hex(),
+                    doors: vec!["front".into(), "workshop".into()],
+                    time_zone: None,
+                },
+            )
+            .await
+            .unwrap();
+        let mut mqtt = DashboardMqtt::new(&broker.url());
+        mqtt.client_id = format!("dashboard-{}", std::process::id());
+        mqtt.keep_alive_seconds = 5;
+        let link = LinkSettings {
+            mqtt,
+            beacon_seconds: 2,
+            revocation_refresh_hours: 12,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (stop_dash, dash_rx) = tokio::sync::oneshot::channel::<()>();
+        let dash_task = tokio::spawn(bygd_dashboard::serve(
+            dashboard.clone(),
+            listener,
+            Some(link),
+            async move {
+                let _ = dash_rx.await;
+            },
+        ));
+        let config = Config::load(&gateway_config(
+            gw_dir.path(),
+            &dashboard.issuer_public_key(),
+            &broker.url(),
+        ))
+        .unwrap();
+        let socket = config.socket.clone();
+        let (stop_gw, gw_rx) = tokio::sync::oneshot::channel::<()>();
+        let gw_task = tokio::spawn(bygd_gateway::run(
+            config,
+            RunOptions {
+                accept_fresh_store: false,
+                observer: None,
+            },
+            async move {
+                let _ = gw_rx.await;
+            },
+        ));
+        let site = Self {
+            dashboard,
+            socket,
+            gateway_key,
+            stop: vec![stop_gw, stop_dash],
+            tasks: vec![gw_task, dash_task],
+            _dirs: (dash_dir, gw_dir),
+        };
+        site.wait("the gateway online at the dashboard", |s| async move {
+            s.dashboard
+                .list_gateways(&Principal::local_admin())
+                .await
+                .unwrap()[0]
+                .online
+        })
+        .await;
+        site
+    }
+
+    async fn ask(&self, request: &Request) -> Value {
+        let deadline = Instant::now() + ARRIVAL;
+        loop {
+            match bygd_gateway::request(&self.socket, request).await {
+                Ok(v) => return v,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("the gateway's socket: {e}"),
+            }
+        }
+    }
+
+    async fn present(&self, door: &str, text: &str) -> Value {
+        self.ask(&Request::Present {
+            door: door.into(),
+            text: text.into(),
+        })
+        .await
+    }
+
+    async fn wait<'a, F, Fut>(&'a self, what: &str, mut condition: F)
+    where
+        F: FnMut(&'a Self) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + ARRIVAL;
+        while !condition(self).await {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn stop(mut self) {
+        for stop in self.stop.drain(..) {
+            let _ = stop.send(());
+        }
+        for task in self.tasks.drain(..) {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+async fn issue(d: &Dashboard, member: &str) -> bygd_dashboard::IssuedPass {
+    let admin = Principal::local_admin();
+    if d.member(&admin, member).await.is_err() {
+        d.add_member(
+            &admin,
+            &bygd_dashboard::NewMember {
+                id: member.into(),
+                name: member.into(),
+                email: None,
+                sites: vec![SITE.into()],
+            },
+        )
+        .await
+        .unwrap();
+    }
+    d.issue_pass(
+        &admin,
+        &bygd_dashboard::IssuePass {
+            member: member.into(),
+            site: SITE.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn scenario(broker: &mut dyn Broker) {
+    let site = Site::start(broker).await;
+    let d = site.dashboard.clone();
+    let admin = Principal::local_admin();
+
+    // A member enters: the entry reaches the dashboard, and the ack empties the outbox.
+    let pass = issue(&d, "anna").await;
+    let decision = site.present("front", &pass.qr_text).await;
+    assert_eq!(decision["decision"], "granted", "{decision}");
+    site.wait("the entry at the dashboard", |s| async move {
+        s.dashboard
+            .audit(&Principal::local_admin(), &Default::default())
+            .await
+            .unwrap()
+            .entries
+            .iter()
+            .any(|e| e.member.as_deref() == Some("anna") && e.outcome.as_deref() == Some("granted"))
+    })
+    .await;
+    site.wait("the gateway's outbox emptied by the ack", |s| async move {
+        s.ask(&Request::Status).await["core"]["outbox"] == 0
+    })
+    .await;
+
+    // An operator revokes the pass: the signed list reaches the gateway and the next
+    // presentation is denied.
+    d.revoke_pass(&admin, &pass.pass.id).await.unwrap();
+    site.wait("the revocation applied at the gateway", |s| {
+        let text = pass.qr_text.clone();
+        async move { s.present("front", &text).await["reason"] == "revoked" }
+    })
+    .await;
+
+    // An unlock from afar: the door releases and the result comes back.
+    let sent = d
+        .send_command(
+            &admin,
+            SITE,
+            GATEWAY,
+            &CommandRequest::Unlock {
+                door: "workshop".into(),
+                seconds: 3,
+            },
+        )
+        .await
+        .unwrap();
+    let done = d.wait_for_result(&admin, &sent.id, ARRIVAL).await.unwrap();
+    assert_eq!(done.status, "done", "{done:?}");
+    let status = site.ask(&Request::Status).await;
+    assert_eq!(
+        status["simulated_lock_released"]["workshop"], true,
+        "{status}"
+    );
+
+    // Time beacons go out to online gateways and are carried out.
+    site.wait("a time beacon carried out", |s| async move {
+        s.dashboard.beacons_confirmed().await.unwrap() > 0
+    })
+    .await;
+
+    // A forced door raises a door alarm at the dashboard.
+    site.wait("the front door locked again", |s| async move {
+        s.ask(&Request::Status).await["simulated_lock_released"]["front"] == false
+    })
+    .await;
+    site.ask(&Request::Sim {
+        door: "front".into(),
+        action: SimAction::Open,
+    })
+    .await;
+    site.wait("the forced-open alarm", |s| async move {
+        s.dashboard
+            .list_alarms(&Principal::local_admin(), true, 50)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.kind == "forced_open" && a.door.as_deref() == Some("front"))
+    })
+    .await;
+
+    // Another client publishes a batch on the gateway's topic, signed with its own key:
+    // an integrity alarm, nothing stored.
+    let before = d
+        .audit(
+            &admin,
+            &bygd_dashboard::EntryFilter {
+                all_events: true,
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .entries
+        .len();
+    let mut log = Log::new();
+    log.grant(now(), "front", "mallory");
+    publish(
+        broker,
+        &Topic::gateway(
+            &bygd_protocol::SiteId::new(SITE).unwrap(),
+            &bygd_protocol::GatewayId::new(GATEWAY).unwrap(),
+            TopicKind::Event,
+        )
+        .to_string(),
+        log.batch(1, 1, &forger_key()),
+    )
+    .await;
+    site.wait("the integrity alarm", |s| async move {
+        s.dashboard
+            .list_alarms(&Principal::local_admin(), true, 50)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.kind == "integrity")
+    })
+    .await;
+    let entries = d
+        .audit(
+            &admin,
+            &bygd_dashboard::EntryFilter {
+                all_events: true,
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .entries;
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.member.as_deref() == Some("mallory")),
+        "a forged entry was stored"
+    );
+    assert!(entries.len() >= before);
+    let _ = &site.gateway_key;
+    site.stop().await;
+}
+
+/// Publishes one message as a client of its own.
+async fn publish(broker: &dyn Broker, topic: &str, payload: Vec<u8>) {
+    let mut options = rumqttc::MqttOptions::new(
+        format!("intruder-{}", std::process::id()),
+        "127.0.0.1",
+        broker.port(),
+    );
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+    client
+        .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + ARRIVAL;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await {
+            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)))) => break,
+            _ if Instant::now() > deadline => panic!("the intruder's publish was not acked"),
+            _ => {}
+        }
+    }
+    let _ = client.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_revocations_commands_and_forgeries_cross_rumqttd() {
+    let mut broker = Rumqttd::start();
+    scenario(&mut broker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_revocations_commands_and_forgeries_cross_mosquitto() {
+    let Some(mut broker) =
+        Mosquitto::start("entries_revocations_commands_and_forgeries_cross_mosquitto")
+    else {
+        return;
+    };
+    scenario(&mut broker).await;
+}
