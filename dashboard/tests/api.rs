@@ -461,7 +461,7 @@ async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
                 .iter()
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>(),
-            [id.clone()]
+            std::slice::from_ref(&id)
         );
         let again = call(
             &d,
@@ -791,7 +791,7 @@ async fn entries_filter_and_page_without_gaps_or_repeats_and_export_as_csv() {
         let since = call(
             &d,
             "GET",
-            &format!("/api/v1/entries?since=%2B0m&limit=1000"),
+            "/api/v1/entries?since=%2B0m&limit=1000",
             Some(&s),
             None,
         )
