@@ -1,0 +1,313 @@
+//! The `bygd` commands as an operator types them: the real binary on a real data directory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BYGD: &str = env!("CARGO_BIN_EXE_bygd");
+
+fn bygd(data: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(BYGD);
+    command
+        .args(args)
+        .env("BYGD_DATA", data)
+        .env_remove("BYGD_DATABASE_URL")
+        .env("BYGD_LOG", "warn");
+    command.output().unwrap()
+}
+
+fn ok(data: &Path, args: &[&str]) -> (String, String) {
+    let out = bygd(data, args);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        out.status.success(),
+        "bygd {args:?} failed ({:?}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    (stdout, stderr)
+}
+
+fn fails(data: &Path, args: &[&str], code: i32) -> String {
+    let out = bygd(data, args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "bygd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_operator_sets_up_a_site_issues_and_revokes_a_pass_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dashboard");
+    let (init, _) = ok(&data, &["init"]);
+    assert!(
+        init.contains("issuer public key:") && init.contains("password (shown once):"),
+        "{init}"
+    );
+    let key_mode = std::fs::metadata(data.join("issuer.key")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key_mode.permissions()) & 0o777,
+        0o600
+    );
+    let again = fails(&data, &["init"], 2);
+    assert!(again.contains("already holds a dashboard"), "{again}");
+
+    let gateway_key = bygd_protocol::SecretKey::from_seed(&[5; 32])
+        .public_key()
+        .to_hex();
+    let config = dir.path().join("gw1.toml");
+    ok(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            "byn",
+            "--id",
+            "gw1",
+            "--public-key",
+            &gateway_key,
+            "--doors",
+            "front,workshop",
+            "--broker",
+            "mqtts://broker.example.org:8883",
+            "--out",
+            config.to_str().unwrap(),
+        ],
+    );
+    // The written config is one the gateway accepts, trusting this dashboard's key.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let issuer = init
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("issuer public key:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(text.contains(&issuer), "{text}");
+    let gateway = bygd_gateway::Config::load(&config).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        (
+            gateway.site.as_str(),
+            gateway.gateway.as_str(),
+            gateway.doors.len()
+        ),
+        ("byn", "gw1", 2)
+    );
+    assert_eq!(
+        gateway.mqtt.as_ref().unwrap().url,
+        "mqtts://broker.example.org:8883"
+    );
+    let dup = fails(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            "byn",
+            "--id",
+            "gw1",
+            "--public-key",
+            &gateway_key,
+        ],
+        2,
+    );
+    assert!(dup.contains("already registered"), "{dup}");
+    let bad_key = fails(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            "byn",
+            "--id",
+            "gw2",
+            "--public-key",
+            "abc",
+        ],
+        2,
+    );
+    assert!(
+        bad_key.contains("public_key") && bad_key.contains("keygen"),
+        "{bad_key}"
+    );
+
+    ok(
+        &data,
+        &[
+            "member",
+            "add",
+            "--id",
+            "anna",
+            "--name",
+            "Anna Lindqvist",
+            "--site",
+            "byn",
+        ],
+    );
+    let png = dir.path().join("anna.png");
+    let svg = dir.path().join("anna.svg");
+    let (qr_text, issued) = ok(
+        &data,
+        &[
+            "pass",
+            "issue",
+            "--member",
+            "anna",
+            "--site",
+            "byn",
+            "--doors",
+            "front",
+            "--until",
+            "+30d",
+            "--schedule",
+            "mon-fri 07:00-22:00",
+            "--png",
+            png.to_str().unwrap(),
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        qr_text.trim().starts_with("BYGD1:"),
+        "stdout is the QR text alone: {qr_text}"
+    );
+    assert!(issued.contains("Pass page"), "{issued}");
+    assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    let bad_until = fails(
+        &data,
+        &[
+            "pass", "issue", "--member", "anna", "--site", "byn", "--until", "tomorrow",
+        ],
+        2,
+    );
+    assert!(
+        bad_until.contains("--until") && bad_until.contains("2026-12-24"),
+        "{bad_until}"
+    );
+    let bad_door = fails(
+        &data,
+        &[
+            "pass", "issue", "--member", "anna", "--site", "byn", "--doors", "cellar",
+        ],
+        2,
+    );
+    assert!(
+        bad_door.contains("front, workshop"),
+        "the error lists the doors there are: {bad_door}"
+    );
+
+    let (list, _) = ok(&data, &["pass", "list", "--member", "anna"]);
+    let id = list.split_whitespace().next().unwrap().to_owned();
+    let (revoked, _) = ok(&data, &["pass", "revoke", &id]);
+    assert!(revoked.contains("Revoked pass"), "{revoked}");
+    let (valid, _) = ok(&data, &["pass", "list", "--valid"]);
+    assert!(
+        valid.trim().is_empty(),
+        "a revoked pass is listed as valid: {valid}"
+    );
+
+    let (_, audit) = ok(&data, &["audit", "--site", "byn"]);
+    assert!(audit.contains("No entries match"), "{audit}");
+    let (csv, _) = ok(&data, &["audit", "--csv"]);
+    assert_eq!(
+        csv.trim(),
+        "time,site,gateway,seq,door,kind,outcome,member,pass_id,reason,clock"
+    );
+
+    // Without `bygd serve` a command waits in the outbox; the operator is told why.
+    let queued = fails(
+        &data,
+        &[
+            "unlock",
+            "--gateway",
+            "gw1",
+            "--door",
+            "front",
+            "--wait",
+            "0",
+        ],
+        1,
+    );
+    assert!(queued.contains("bygd serve"), "{queued}");
+
+    let (account, _) = ok(
+        &data,
+        &[
+            "account", "add", "--name", "olle", "--role", "operator", "--sites", "byn",
+        ],
+    );
+    assert!(account.contains("password (shown once)"), "{account}");
+    let (token, _) = ok(
+        &data,
+        &[
+            "token",
+            "create",
+            "--name",
+            "booking",
+            "--scopes",
+            "passes:write,members:write",
+            "--sites",
+            "byn",
+            "--expires",
+            "+90d",
+        ],
+    );
+    assert!(token.trim().starts_with("bygd_"), "{token}");
+    let bad_scope = fails(
+        &data,
+        &["token", "create", "--name", "x", "--scopes", "everything"],
+        2,
+    );
+    assert!(bad_scope.contains("members:read"), "{bad_scope}");
+}
+
+#[test]
+fn a_missing_data_directory_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = fails(&dir.path().join("nothing"), &["member", "list"], 2);
+    assert!(err.contains("bygd init"), "{err}");
+    let out = Command::new(BYGD)
+        .args(["member", "list"])
+        .env_remove("BYGD_DATA")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--data"));
+}
+
+#[test]
+fn every_command_explains_itself_with_an_example() {
+    for args in [
+        vec!["init"],
+        vec!["serve"],
+        vec!["gateway", "add"],
+        vec!["member", "add"],
+        vec!["member", "revoke"],
+        vec!["pass", "issue"],
+        vec!["pass", "revoke"],
+        vec!["unlock"],
+        vec!["lockdown"],
+        vec!["audit"],
+        vec!["alarms"],
+        vec!["account", "add"],
+        vec!["token", "create"],
+        vec!["demo"],
+    ] {
+        let mut full = args.clone();
+        full.push("--help");
+        let out = Command::new(BYGD).args(&full).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            help.contains("Example"),
+            "`bygd {} --help` has no example:\n{help}",
+            args.join(" ")
+        );
+    }
+}
