@@ -41,7 +41,6 @@ CREATE TABLE events (
     pass_id     TEXT,
     reason      TEXT,                   -- a rejection code
     command_id  TEXT,
-    body        TEXT NOT NULL,          -- the event as JSON
     bytes       TEXT NOT NULL,          -- the exact signed bytes, hex
     hash        TEXT NOT NULL,
     received_at BIGINT NOT NULL,
@@ -125,6 +124,7 @@ CREATE TABLE commands (
     bytes        TEXT NOT NULL,
     requested_by TEXT NOT NULL,
     published_at BIGINT,
+    sends        BIGINT NOT NULL,       -- times handed to the broker (a repeat after a reconnect)
     outcome      TEXT,                  -- done, a rejection code, or not_sent
     outcome_at   BIGINT,
     UNIQUE (site, gateway, seq)

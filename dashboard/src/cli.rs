@@ -42,6 +42,18 @@ pub struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// The log filter unless `BYGD_LOG` says otherwise: the demo prints its own story, so
+    /// only problems are logged beside it; the service logs what it does.
+    #[must_use]
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Demo { .. } => "warn,rumqttd=error,rumqttc=error",
+            _ => "warn,bygd_dashboard=info,rumqttd=error",
+        }
+    }
+}
+
 /// Where the dashboard's files are.
 #[derive(Debug, Clone, Args)]
 struct DataArgs {
@@ -76,6 +88,9 @@ enum Command {
         /// Stop after the walkthrough instead of waiting for Ctrl-C.
         #[arg(long)]
         once: bool,
+        /// Use this MQTT broker instead of starting one in the process.
+        #[arg(long, value_name = "URL")]
+        mqtt: Option<String>,
     },
     /// Create a data directory: config, issuer key, database and the first admin account.
     ///
@@ -249,6 +264,15 @@ enum GatewayCommand {
     List {
         #[command(flatten)]
         data: DataArgs,
+    },
+    /// Check a gateway's stored log end to end: every event's hash and link, no gaps.
+    ///
+    /// Exit status 0 if intact, 1 if not. Example: bygd gateway verify --data DIR byn/gw1
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+        /// SITE/GATEWAY, or GATEWAY when only one site has that id.
+        gateway: String,
     },
 }
 
@@ -443,8 +467,8 @@ fn pretty(value: &impl serde::Serialize) -> anyhow::Result<()> {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let me = Principal::local_admin();
     match cli.command {
-        Command::Demo { data, once } => {
-            crate::demo::run(crate::demo::DemoOptions { data, once }).await?;
+        Command::Demo { data, once, mqtt } => {
+            crate::demo::run(crate::demo::DemoOptions { data, once, mqtt }).await?;
         }
         Command::Init {
             data,
@@ -581,6 +605,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     g.head_seq,
                     doors.join(", ")
                 );
+            }
+        }
+        Command::Gateway(GatewayCommand::Verify { data, gateway }) => {
+            let dashboard = data.open().await?;
+            let (site, gateway) = dashboard.resolve_gateway(&me, &gateway).await?;
+            let report = dashboard.verify_stored_chain(&me, &site, &gateway).await?;
+            match report.problem {
+                None => println!("{site}/{gateway}: {} events, chain intact", report.events),
+                Some(problem) => {
+                    println!(
+                        "{site}/{gateway}: BROKEN after {} events: {problem}",
+                        report.events
+                    );
+                    return Ok(ExitCode::from(1));
+                }
             }
         }
         Command::Member(MemberCommand::Add {

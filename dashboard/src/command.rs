@@ -249,7 +249,7 @@ impl Dashboard {
         let bytes = command.sign(&self.issuer);
         sqlx::query(
             "INSERT INTO commands (id, site, gateway, seq, action, door, seconds, turn_on, issued_at, \
-             expires, bytes, requested_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             expires, bytes, requested_by, sends) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0)",
         )
         .bind(id.to_string())
         .bind(site.to_owned())
@@ -395,9 +395,9 @@ impl Dashboard {
             .collect()
     }
 
-    /// Records that a command was handed to the broker.
+    /// Records that a command was handed to the broker (again).
     pub(crate) async fn mark_published(&self, id: &str) -> ServiceResult<()> {
-        sqlx::query("UPDATE commands SET published_at = $1 WHERE id = $2 AND published_at IS NULL")
+        sqlx::query("UPDATE commands SET published_at = COALESCE(published_at, $1), sends = sends + 1 WHERE id = $2")
             .bind(unix_now())
             .bind(id.to_owned())
             .execute(&self.db.pool)

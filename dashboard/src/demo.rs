@@ -1,57 +1,56 @@
-//! `bygd demo`: a door gateway with simulated hardware, a fresh issuer key and a member pass,
-//! in one process with nothing to install.
+//! `bygd demo`: the whole system in one process with nothing to install: an MQTT broker
+//! (rumqttd, in process, unless `--mqtt` names one), the dashboard on SQLite, and a door
+//! gateway with two simulated doors, all in a fresh directory.
 //!
-//! It shows what bygd does at a door today: the pass is checked locally (signature, validity,
-//! door), the decision is logged durably before the simulated relay moves, door events and
-//! alarms are logged, and a signed revocation list makes the next presentation fail. The
-//! dashboard service and the MQTT uplink are not built yet; the demo says so.
+//! It walks through one entry (pass issued at the dashboard, checked at the door, logged,
+//! sent over MQTT, stored and acked), shows the door log live, and prints the exact commands
+//! to present the pass, revoke it at the dashboard and see the door refuse it.
 
+use crate::access::Principal;
+use crate::config::{DashboardConfig, DashboardMqtt, CONFIG_FILE};
+use crate::gateway::NewGateway;
+use crate::member::NewMember;
+use crate::pass::IssuePass;
+use crate::service::Dashboard;
 use anyhow::Context as _;
 use bygd_gateway::{Config, Request, RunOptions, SimAction};
-use bygd_protocol::{
-    encode_qr, DoorId, MemberId, PassClaims, PassId, PassKind, Presentation, RevocationList,
-    SecretKey, SiteId, SiteScope, UnixTime,
-};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The demo pass's validity: a typical membership month.
-const PASS_DAYS: u64 = 30;
-/// Seconds per day.
-const DAY: u64 = 86_400;
-/// How long the demo waits for its gateway to answer before giving up.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// The demo's site, gateway and member.
+const SITE: &str = "demo";
+const GATEWAY: &str = "gw1";
+const MEMBER: &str = "demo-member";
+/// How long the demo waits for its parts to come up or for an entry to arrive before it
+/// says what is wrong.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the simulated member holds the door open in the walkthrough.
 const DOOR_OPEN_FOR: Duration = Duration::from_millis(1500);
+/// The port the demo's dashboard prefers (the one `bygd serve` uses by default); another is
+/// taken if it is busy.
+const PREFERRED_LISTEN: &str = "127.0.0.1:8080";
+/// Payload limit of the in-process broker: far above a batch or a revocation list.
+const BROKER_MAX_PAYLOAD: usize = 64 * 1024 * 1024;
 
 /// What `bygd demo` was asked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DemoOptions {
     /// Where to keep the demo's files; a fresh temporary directory if `None`.
     pub data: Option<PathBuf>,
     /// Stop after the walkthrough instead of waiting for Ctrl-C.
     pub once: bool,
+    /// Use this broker instead of starting one.
+    pub mqtt: Option<String>,
 }
 
-fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
-    let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("the system random number generator failed: {e}"))?;
-    Ok(bytes)
-}
-
-fn unix_now() -> UnixTime {
-    UnixTime(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
+fn unix_now() -> u64 {
+    crate::db::from_sql(crate::db::unix_now())
 }
 
 fn prepare_dir(data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     let dir = match data {
         Some(dir) => dir,
-        None => std::env::temp_dir().join(format!("bygd-demo-{}", unix_now().0)),
+        None => std::env::temp_dir().join(format!("bygd-demo-{}", unix_now())),
     };
     if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
         anyhow::bail!(
@@ -63,11 +62,59 @@ fn prepare_dir(data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(std::fs::canonicalize(&dir)?)
 }
 
-fn write_config(dir: &Path, issuer: &SecretKey) -> anyhow::Result<PathBuf> {
+/// Starts rumqttd on a free loopback port; it lives as long as the process.
+fn start_broker() -> anyhow::Result<String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let connections = rumqttd::ConnectionSettings {
+        connection_timeout_ms: 60_000,
+        max_payload_size: BROKER_MAX_PAYLOAD,
+        max_inflight_count: 100,
+        auth: None,
+        external_auth: None,
+        dynamic_filters: true,
+    };
+    let server = rumqttd::ServerSettings {
+        name: "demo".into(),
+        listen: ([127, 0, 0, 1], port).into(),
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections,
+    };
+    let config = rumqttd::Config {
+        router: rumqttd::RouterConfig {
+            max_connections: 100,
+            max_outgoing_packet_count: 200,
+            max_segment_size: 100 * 1024 * 1024,
+            max_segment_count: 10,
+            ..Default::default()
+        },
+        v4: Some([("demo".to_owned(), server)].into_iter().collect()),
+        ..Default::default()
+    };
+    std::thread::Builder::new()
+        .name("demo-broker".into())
+        .spawn(move || {
+            if let Err(e) = rumqttd::Broker::new(config).start() {
+                eprintln!("the demo's broker stopped: {e}");
+            }
+        })?;
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("the demo's broker did not start on port {port}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(format!("mqtt://127.0.0.1:{port}"))
+}
+
+fn write_gateway_config(dir: &Path, issuer: &str, broker: &str) -> anyhow::Result<PathBuf> {
     let text = format!(
         r#"# Written by `bygd demo`. Every key is documented in deploy/gateway.example.toml.
-site = "demo"
-gateway = "gw1"
+site = "{SITE}"
+gateway = "{GATEWAY}"
 data_dir = "{dir}/data"
 key_file = "{dir}/gateway.key"
 time_zone = "Europe/Stockholm"
@@ -75,7 +122,7 @@ hardware = "simulated"
 socket = "{dir}/gateway.sock"
 
 [[issuer]]
-public_key = "{key}"
+public_key = "{issuer}"
 
 [[door]]
 id = "front"
@@ -90,35 +137,17 @@ lock_pin = 5
 sensor_pin = 6
 exit_pin = 13
 unlock_seconds = 5
+
+[mqtt]
+url = "{broker}"
+heartbeat_seconds = 10
+keep_alive_seconds = 10
 "#,
         dir = dir.display(),
-        key = issuer.public_key().to_hex()
     );
     let path = dir.join("gateway.toml");
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
-}
-
-fn print_qr(text: &str) {
-    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
-        Ok(code) => {
-            let version = match code.version() {
-                qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
-            };
-            let art = code
-                .render::<qrcode::render::unicode::Dense1x2>()
-                .dark_color(qrcode::render::unicode::Dense1x2::Light)
-                .light_color(qrcode::render::unicode::Dense1x2::Dark)
-                .quiet_zone(true)
-                .build();
-            println!("{art}");
-            println!(
-                "  (QR version {version}, error correction M, {} characters)",
-                text.len()
-            );
-        }
-        Err(e) => println!("  (cannot draw the QR code here: {e})"),
-    }
 }
 
 async fn ask(socket: &Path, request: &Request) -> anyhow::Result<serde_json::Value> {
@@ -129,82 +158,129 @@ async fn ask(socket: &Path, request: &Request) -> anyhow::Result<serde_json::Val
     Ok(reply)
 }
 
+async fn wait_for<F, Fut>(what: &str, mut ready: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = tokio::time::Instant::now();
+    while !ready().await {
+        if started.elapsed() > START_TIMEOUT {
+            anyhow::bail!("timed out after {START_TIMEOUT:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// Runs the demo until Ctrl-C (or after the walkthrough with `once`).
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let dir = prepare_dir(options.data)?;
+    let admin = Principal::local_admin();
     println!(
-        "bygd demo: one door gateway with simulated hardware, in {}",
+        "bygd demo: an MQTT broker, the dashboard and a door gateway with two simulated doors,"
+    );
+    println!(
+        "all in this process; their files are in {}\n",
         dir.display()
     );
-    println!("(The dashboard service and the MQTT uplink are not built yet: this demo runs the gateway alone.)\n");
 
-    let issuer = bygd_gateway::generate_key(&dir.join("issuer.key"))?;
-    bygd_gateway::generate_key(&dir.join("gateway.key"))?;
-    let config_path = write_config(&dir, &issuer)?;
-    let config = Config::load(&config_path)?;
-    let zone = config.time_zone.clone();
-    let socket = config.socket.clone();
-
-    let now = unix_now();
-    let pass = PassClaims {
-        member: MemberId::new("demo-member")?,
-        pass_id: PassId(random_bytes()?),
-        not_before: now.minus(60),
-        expires: now.plus(PASS_DAYS * DAY),
-        kind: PassKind::Member,
-        scope: vec![SiteScope {
-            site: SiteId::new("demo")?,
-            doors: vec![DoorId::new("front")?, DoorId::new("workshop")?],
-        }],
-        schedule: None,
-        device_key: None,
+    let broker = match options.mqtt {
+        Some(url) => url,
+        None => start_broker()?,
     };
-    let text = encode_qr(&Presentation {
-        pass: pass.issue(&issuer),
-        proof: None,
-    });
-    std::fs::write(dir.join("pass.txt"), format!("{text}\n"))?;
-    let revocation = RevocationList {
-        version: 1,
-        issued_at: now,
-        expires: now.plus(7 * DAY),
-        revoked_passes: vec![pass.pass_id],
-        ..Default::default()
+    let listener = match tokio::net::TcpListener::bind(PREFERRED_LISTEN).await {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
     };
-    let revocation_file = dir.join("revoke-demo-pass.cose");
-    std::fs::write(&revocation_file, revocation.sign(&issuer))?;
+    let address = listener.local_addr()?;
 
-    println!(
-        "Issuer key {} signed a pass for member `demo-member`:",
-        issuer.id()
-    );
-    println!(
-        "  pass {} , doors front and workshop, valid {PASS_DAYS} days\n",
-        pass.pass_id
-    );
-    print_qr(&text);
-    println!("  QR text saved in {}\n", dir.join("pass.txt").display());
+    // The dashboard: its data directory as `bygd init` makes it, set to this broker and port.
+    let dashboard_dir = dir.join("dashboard");
+    let (mut dashboard, init) = Dashboard::init(&dashboard_dir, None, "admin").await?;
+    let mut config = DashboardConfig::load(&dashboard_dir)?;
+    config.listen = address.to_string();
+    let mut mqtt = DashboardMqtt::new(&broker);
+    mqtt.client_id = "bygd-demo-dashboard".into();
+    mqtt.keep_alive_seconds = 10;
+    config.mqtt = Some(mqtt.clone());
+    std::fs::write(dashboard_dir.join(CONFIG_FILE), config.to_toml())?;
+    dashboard.public_url = config.public_url();
 
+    // The gateway: its own key, registered at the dashboard like `bygd gateway add` does.
+    let gateway_dir = dir.join("gateway");
+    let gateway_key = bygd_gateway::generate_key(&gateway_dir.join("gateway.key"))?;
+    dashboard
+        .register_gateway(
+            &admin,
+            &NewGateway {
+                site: SITE.into(),
+                id: GATEWAY.into(),
+                public_key: gateway_key.public_key().to_hex(),
+                doors: vec!["front".into(), "workshop".into()],
+                time_zone: Some("Europe/Stockholm".into()),
+            },
+        )
+        .await?;
+    let config_path = write_gateway_config(&gateway_dir, &dashboard.issuer_public_key(), &broker)?;
+    let gateway_config = Config::load(&config_path)?;
+    let zone = gateway_config.time_zone.clone();
+    let socket = gateway_config.socket.clone();
+
+    // A member and a pass, issued at the dashboard.
+    dashboard
+        .add_member(
+            &admin,
+            &NewMember {
+                id: MEMBER.into(),
+                name: "Demo Member".into(),
+                email: None,
+                sites: vec![SITE.into()],
+            },
+        )
+        .await?;
+    let issued = dashboard
+        .issue_pass(
+            &admin,
+            &IssuePass {
+                member: MEMBER.into(),
+                site: SITE.into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let pass_file = dir.join("pass.txt");
+    std::fs::write(&pass_file, format!("{}\n", issued.qr_text))?;
+
+    let (stop_dashboard, dashboard_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::serve::serve(
+        dashboard.clone(),
+        listener,
+        Some(crate::link::LinkSettings {
+            mqtt,
+            beacon_seconds: 60,
+            revocation_refresh_hours: 12,
+        }),
+        async move {
+            let _ = dashboard_stopped.await;
+        },
+    ));
     let (observer, mut events) = tokio::sync::broadcast::channel(256);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_gateway, gateway_stopped) = tokio::sync::oneshot::channel::<()>();
     let gateway = tokio::spawn(bygd_gateway::run(
-        config,
+        gateway_config,
         RunOptions {
             accept_fresh_store: false,
             observer: Some(observer),
         },
         async move {
-            let _ = stop_rx.await;
+            let _ = gateway_stopped.await;
         },
     ));
-    let printer_zone = zone.clone();
     let printer = tokio::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(event) => println!(
-                    "  [door log] {}",
-                    bygd_gateway::event_line(&event, &printer_zone)
-                ),
+                Ok(event) => println!("  [door log] {}", bygd_gateway::event_line(&event, &zone)),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     println!("  [door log] ({n} events not shown)")
                 }
@@ -213,21 +289,56 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         }
     });
 
-    let started = tokio::time::Instant::now();
-    while ask(&socket, &Request::Status).await.is_err() {
-        if gateway.is_finished() || started.elapsed() > START_TIMEOUT {
-            let outcome = gateway.await;
-            anyhow::bail!("the demo gateway did not start: {outcome:?}");
+    wait_for("the gateway's control socket", || async {
+        ask(&socket, &Request::Status).await.is_ok()
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "the demo gateway did not start (is {} writable?)",
+            dir.display()
+        )
+    })?;
+    wait_for(
+        "the gateway to connect to the dashboard through the broker",
+        || async {
+            dashboard
+                .list_gateways(&admin)
+                .await
+                .is_ok_and(|g| g.iter().any(|g| g.online))
+        },
+    )
+    .await
+    .with_context(|| format!("the broker at {broker} did not connect them"))?;
+
+    println!(
+        "\nThe dashboard (issuer key {}) issued a pass for member `{MEMBER}`:",
+        init.issuer_key_id
+    );
+    println!(
+        "  pass {}, doors front and workshop, valid 30 days",
+        issued.pass.id
+    );
+    match crate::qr::QrImage::new(&issued.qr_text) {
+        Ok(qr) => {
+            println!("{}", qr.terminal());
+            println!(
+                "  (QR version {}, error correction M, {} characters; also on the pass page {})",
+                qr.version(),
+                issued.qr_text.len(),
+                issued.page_url
+            );
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        Err(e) => println!("  (cannot draw the QR code here: {e})"),
     }
+    println!("  QR text saved in {}\n", pass_file.display());
 
     println!("Walkthrough: the member holds the phone to the reader at `front`.");
     let decision = ask(
         &socket,
         &Request::Present {
             door: "front".into(),
-            text: text.clone(),
+            text: issued.qr_text.clone(),
         },
     )
     .await?;
@@ -250,37 +361,69 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         },
     )
     .await?;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let status = ask(&socket, &Request::Status).await?;
-    let released = status["simulated_lock_released"]["front"]
-        .as_bool()
-        .unwrap_or(true);
+    let seq = decision["seq"].as_u64().unwrap_or(0);
+    wait_for("the entry to reach the dashboard", || async {
+        dashboard
+            .audit(&admin, &Default::default())
+            .await
+            .is_ok_and(|p| p.entries.iter().any(|e| e.seq == seq))
+    })
+    .await?;
     println!(
-        "  the door closed again and the lock is {}\n",
-        if released { "still released" } else { "locked" }
+        "  the dashboard verified and stored the entry (event {seq}) and acked it to the gateway"
     );
+    wait_for("the door to relock", || async {
+        ask(&socket, &Request::Status)
+            .await
+            .is_ok_and(|s| s["simulated_lock_released"]["front"] == false)
+    })
+    .await?;
+    println!("  the door closed again and the lock is locked\n");
 
-    let config_arg = config_path.display();
-    println!("Try it yourself in another terminal (each step prints a JSON decision):");
-    println!("  1. present the pass at the workshop door:");
-    println!("     cargo run --release -p bygd-gateway -- present --config {config_arg} --door workshop \"$(cat {})\"", dir.join("pass.txt").display());
-    println!("  2. revoke it (a signed revocation list, as the dashboard will send it):");
-    println!(
-        "     cargo run --release -p bygd-gateway -- revocations --config {config_arg} {}",
-        revocation_file.display()
+    let gateway_cmd = format!(
+        "cargo run --release -p bygd-gateway -- present --config {}",
+        config_path.display()
     );
-    println!("  3. present it again: the same command as step 1 now says \"denied\", reason \"revoked\".");
-    println!("  Also: `sim --door front open` (a forced-open alarm), `status`, `log`, `verify-log`, `lockdown on`.\n");
+    let data = dashboard_dir.display();
+    println!("Try it yourself in another terminal:");
+    println!("  1. present the pass at the workshop door (prints the decision as JSON):");
+    println!(
+        "     {gateway_cmd} --door workshop \"$(cat {})\"",
+        pass_file.display()
+    );
+    println!("  2. revoke it at the dashboard (it signs a new revocation list; the broker brings it to the door):");
+    println!(
+        "     cargo run --release -- pass revoke --data {data} {}",
+        issued.pass.id
+    );
+    println!(
+        "  3. present it again: the command of step 1 now says \"denied\", reason \"revoked\"."
+    );
+    println!("  4. see who entered, as the dashboard stored it:");
+    println!("     cargo run --release -- audit --data {data}");
+    println!(
+        "  More: `cargo run --release -- unlock --data {data} --gateway {GATEWAY} --door front`,"
+    );
+    println!("        `... -- alarms --data {data}`, `... -p bygd-gateway -- sim --config {} --door front open`.", config_path.display());
+    println!(
+        "  The dashboard's API is at http://{address}/api/v1 (described at /api/v1/openapi.json);"
+    );
+    println!(
+        "  log in as `admin` with the password {} (shown once).\n",
+        init.password
+    );
 
     if options.once {
         println!("Stopping (--once).");
     } else {
         println!("Live door log below. Press Ctrl-C to stop.");
         let _ = tokio::signal::ctrl_c().await;
-        println!("\nStopping: relocking doors and closing the log.");
+        println!("\nStopping: relocking doors, closing the log and the dashboard.");
     }
-    let _ = stop_tx.send(());
+    let _ = stop_gateway.send(());
     gateway.await.context("the demo gateway panicked")??;
+    let _ = stop_dashboard.send(());
+    server.await.context("the demo dashboard panicked")??;
     printer.abort();
     println!("Stopped. The demo's files stay in {}", dir.display());
     Ok(())

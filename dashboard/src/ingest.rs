@@ -20,12 +20,35 @@ use bygd_protocol::{
     Rejection, SiteId, VerifiedEvent,
 };
 
-/// Columns per stored event, and rows per `INSERT` statement: 64 rows of 16 parameters stay
+/// Columns per stored event, and rows per `INSERT` statement: 64 rows of 15 parameters stay
 /// far below both backends' parameter limits and keep the statement cache small.
-const EVENT_COLUMNS: usize = 16;
+const EVENT_COLUMNS: usize = 15;
 const ROWS_PER_INSERT: usize = 64;
 /// How often a store is retried when another ingester moved the head meanwhile.
 const HEAD_RACE_RETRIES: usize = 3;
+
+/// Events read per query while checking a stored chain.
+const VERIFY_PAGE: u64 = 10_000;
+
+/// The result of checking a stored chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainReport {
+    /// Events that verified, from 1.
+    pub events: u64,
+    /// The first problem found, if any.
+    pub problem: Option<String>,
+}
+
+/// A batch after its signature check.
+enum Prepared {
+    /// Refused before storing: the reason, and the alarm to raise.
+    Refused {
+        reason: String,
+        alarm: Option<(&'static str, String)>,
+    },
+    /// Verified; to be stored.
+    Verified(bygd_protocol::Batch),
+}
 
 /// What became of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,10 +182,13 @@ fn columns(body: &EventBody) -> EventColumns {
     }
 }
 
-fn insert_sql(rows: usize) -> String {
+/// The multi-row `INSERT` for `rows` events. SQLite gets anonymous `?` parameters: it looks
+/// each `$N` name up by a linear scan, which makes a statement of a thousand `$N` parameters
+/// cost more than all the rest of ingest together (measured by the ingest benchmark).
+fn insert_sql(rows: usize, backend: crate::db::Backend) -> String {
     let mut sql = String::from(
         "INSERT INTO events (site, gateway, seq, time, clock, kind, outcome, door, member, pass_id, \
-         reason, command_id, body, bytes, hash, received_at) VALUES ",
+         reason, command_id, bytes, hash, received_at) VALUES ",
     );
     for row in 0..rows {
         if row > 0 {
@@ -173,7 +199,12 @@ fn insert_sql(rows: usize) -> String {
             if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * EVENT_COLUMNS + col + 1));
+            match backend {
+                crate::db::Backend::Sqlite => sql.push('?'),
+                crate::db::Backend::Postgres => {
+                    sql.push_str(&format!("${}", row * EVENT_COLUMNS + col + 1))
+                }
+            }
         }
         sql.push(')');
     }
@@ -188,71 +219,128 @@ impl Dashboard {
         gateway: &str,
         payload: &[u8],
     ) -> ServiceResult<Ingested> {
-        let (Ok(site_id), Ok(gateway_id)) = (SiteId::new(site), GatewayId::new(gateway)) else {
-            return Ok(Ingested::Refused {
-                reason: format!("`{site}/{gateway}` is not a valid gateway name"),
-            });
-        };
-        let key: Option<String> =
-            sqlx::query_scalar("SELECT public_key FROM gateways WHERE site = $1 AND id = $2")
+        let mut outcomes = self.ingest_batches(&[(site, gateway, payload)]).await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| ServiceError::Internal("a batch without an outcome".to_owned()))
+    }
+
+    /// Takes several batches (site, gateway, payload), in order, in one transaction: a
+    /// backlog arriving after an outage costs one commit per group instead of one per batch.
+    /// Returns one outcome per batch.
+    pub async fn ingest_batches(
+        &self,
+        batches: &[(&str, &str, &[u8])],
+    ) -> ServiceResult<Vec<Ingested>> {
+        let mut keys: std::collections::HashMap<(String, String), Option<PublicKey>> =
+            std::collections::HashMap::new();
+        let mut prepared = Vec::with_capacity(batches.len());
+        for &(site, gateway, payload) in batches {
+            let (Ok(site_id), Ok(gateway_id)) = (SiteId::new(site), GatewayId::new(gateway)) else {
+                prepared.push(Prepared::Refused {
+                    reason: format!("`{site}/{gateway}` is not a valid gateway name"),
+                    alarm: None,
+                });
+                continue;
+            };
+            let name = (site.to_owned(), gateway.to_owned());
+            if !keys.contains_key(&name) {
+                let key: Option<String> = sqlx::query_scalar(
+                    "SELECT public_key FROM gateways WHERE site = $1 AND id = $2",
+                )
                 .bind(site.to_owned())
                 .bind(gateway.to_owned())
                 .fetch_optional(&self.db.pool)
                 .await?;
-        let Some(key) = key else {
-            let detail = "a batch arrived on the topic of a gateway that is not registered (register it with `bygd gateway add`)";
-            self.raise_alarm_now(site, gateway, kind::UNKNOWN_GATEWAY, None, detail)
-                .await?;
-            return Ok(Ingested::Refused {
-                reason: "unregistered gateway".to_owned(),
-            });
-        };
-        let key = PublicKey::from_hex(&key)
-            .map_err(|e| ServiceError::Internal(format!("stored key of {site}/{gateway}: {e}")))?;
-        let batch = match verify_batch(payload, &key, &site_id, &gateway_id) {
-            Ok(batch) => batch,
-            Err(refusal) => {
-                let code = refusal.rejection().code();
-                let detail = format!(
-                    "a batch that does not verify under the gateway's registered key was refused ({code}: {refusal}); \
-                     it may be forged by another client"
-                );
-                self.raise_alarm_now(site, gateway, kind::INTEGRITY, None, &detail)
-                    .await?;
-                return Ok(Ingested::Refused {
-                    reason: code.to_owned(),
+                let key = key
+                    .map(|k| {
+                        PublicKey::from_hex(&k).map_err(|e| {
+                            ServiceError::Internal(format!("stored key of {site}/{gateway}: {e}"))
+                        })
+                    })
+                    .transpose()?;
+                keys.insert(name.clone(), key);
+            }
+            let Some(Some(key)) = keys.get(&name) else {
+                prepared.push(Prepared::Refused {
+                    reason: "unregistered gateway".to_owned(),
+                    alarm: Some((kind::UNKNOWN_GATEWAY, "a batch arrived on the topic of a gateway that is not registered (register it with `bygd gateway add`)".to_owned())),
                 });
-            }
-        };
-        for _ in 0..HEAD_RACE_RETRIES {
-            if let Some(outcome) = self.store_verified(site, gateway, &batch.events).await? {
-                return Ok(outcome);
-            }
+                continue;
+            };
+            prepared.push(match verify_batch(payload, key, &site_id, &gateway_id) {
+                Ok(batch) => Prepared::Verified(batch),
+                Err(refusal) => {
+                    let code = refusal.rejection().code();
+                    Prepared::Refused {
+                        reason: code.to_owned(),
+                        alarm: Some((
+                            kind::INTEGRITY,
+                            format!(
+                                "a batch that does not verify under the gateway's registered key was refused \
+                                 ({code}: {refusal}); it may be forged by another client"
+                            ),
+                        )),
+                    }
+                }
+            });
         }
-        Err(ServiceError::Internal(format!(
-            "the stored head of {site}/{gateway} kept moving while storing a batch"
-        )))
+        'attempt: for _ in 0..HEAD_RACE_RETRIES {
+            let mut tx = self.begin_write().await?;
+            let now = unix_now();
+            let mut outcomes = Vec::with_capacity(prepared.len());
+            for (p, &(site, gateway, _)) in prepared.iter().zip(batches) {
+                match p {
+                    Prepared::Refused { reason, alarm } => {
+                        if let Some((kind, detail)) = alarm {
+                            Self::raise_alarm(&mut tx, site, gateway, kind, None, detail, now)
+                                .await?;
+                        }
+                        outcomes.push(Ingested::Refused {
+                            reason: reason.clone(),
+                        });
+                    }
+                    Prepared::Verified(batch) => match self
+                        .store_in(&mut tx, site, gateway, &batch.events, now)
+                        .await?
+                    {
+                        Some(outcome) => outcomes.push(outcome),
+                        None => {
+                            tx.rollback().await?;
+                            continue 'attempt;
+                        }
+                    },
+                }
+            }
+            tx.commit().await?;
+            return Ok(outcomes);
+        }
+        Err(ServiceError::Internal(
+            "a gateway's stored head kept moving while storing its batches (another ingester?)"
+                .to_owned(),
+        ))
     }
 
-    /// One attempt at storing; `None` if another ingester moved the head meanwhile.
-    async fn store_verified(
+    /// Stores one verified batch inside `tx`; `None` if another ingester moved the head
+    /// meanwhile (the caller rolls back and tries again).
+    async fn store_in(
         &self,
+        tx: &mut Tx,
         site: &str,
         gateway: &str,
         events: &[VerifiedEvent],
+        now: i64,
     ) -> ServiceResult<Option<Ingested>> {
-        let mut tx = self.begin_write().await?;
         let (head_seq, head_hash): (i64, String) =
             sqlx::query_as("SELECT head_seq, head_hash FROM gateways WHERE site = $1 AND id = $2")
                 .bind(site.to_owned())
                 .bind(gateway.to_owned())
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
         let stored_head = ChainHead {
             seq: from_sql(head_seq),
             hash: hash_from_hex(&head_hash)?,
         };
-        let now = unix_now();
         // Redelivered events must be the ones stored: anything else is a forked log.
         let old: Vec<&VerifiedEvent> = events
             .iter()
@@ -266,7 +354,7 @@ impl Dashboard {
             .bind(gateway.to_owned())
             .bind(to_sql(first.event.seq))
             .bind(to_sql(last.event.seq))
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
             let stored: std::collections::HashMap<u64, String> = stored
                 .into_iter()
@@ -281,9 +369,7 @@ impl Dashboard {
                      (was its store replaced or restored?); nothing from this batch was stored",
                     differs.event.seq
                 );
-                Self::raise_alarm(&mut tx, site, gateway, kind::INTEGRITY, None, &detail, now)
-                    .await?;
-                tx.commit().await?;
+                Self::raise_alarm(tx, site, gateway, kind::INTEGRITY, None, &detail, now).await?;
                 return Ok(Some(Ingested::Refused {
                     reason: Rejection::ChainBroken.code().to_owned(),
                 }));
@@ -298,15 +384,13 @@ impl Dashboard {
                 .bind(now)
                 .bind(site.to_owned())
                 .bind(gateway.to_owned())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-            tx.commit().await?;
             return Ok(Some(Ingested::AlreadyStored { head: stored_head }));
         };
         let mut head = match stored_head.follow(&first.event, &first.bytes) {
             Ok(head) => head,
             Err(Rejection::SequenceGap) => {
-                tx.rollback().await?;
                 return Ok(Some(Ingested::Gap {
                     head: stored_head.seq,
                     first: first.event.seq,
@@ -320,9 +404,7 @@ impl Dashboard {
                     stored_head.seq,
                     reason.code()
                 );
-                Self::raise_alarm(&mut tx, site, gateway, kind::INTEGRITY, None, &detail, now)
-                    .await?;
-                tx.commit().await?;
+                Self::raise_alarm(tx, site, gateway, kind::INTEGRITY, None, &detail, now).await?;
                 return Ok(Some(Ingested::Refused {
                     reason: reason.code().to_owned(),
                 }));
@@ -335,7 +417,7 @@ impl Dashboard {
             })?;
         }
         for chunk in fresh.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql(chunk.len());
+            let sql = insert_sql(chunk.len(), self.db.backend);
             let mut query = sqlx::query(&sql);
             for e in chunk {
                 let (kind, outcome, door, member, pass, reason, command) = columns(&e.event.body);
@@ -352,12 +434,11 @@ impl Dashboard {
                     .bind(pass)
                     .bind(reason)
                     .bind(command)
-                    .bind(bygd_gateway::event_json(&e.event).to_string())
                     .bind(hex::encode(&e.bytes))
                     .bind(hex::encode(e.hash))
                     .bind(now);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut **tx).await?;
         }
         let moved = sqlx::query(
             "UPDATE gateways SET head_seq = $1, head_hash = $2, last_seen = $3 \
@@ -369,16 +450,14 @@ impl Dashboard {
         .bind(site.to_owned())
         .bind(gateway.to_owned())
         .bind(head_seq)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if moved.rows_affected() != 1 {
-            tx.rollback().await?;
             return Ok(None);
         }
         for e in &fresh {
-            self.follow_up(&mut tx, site, gateway, e, now).await?;
+            self.follow_up(tx, site, gateway, e, now).await?;
         }
-        tx.commit().await?;
         Ok(Some(Ingested::Stored {
             from: first.event.seq,
             to: head.seq,
@@ -405,63 +484,44 @@ impl Dashboard {
                     CommandOutcome::Done => ("done".to_owned(), None),
                     CommandOutcome::Refused(r) => (r.code().to_owned(), Some(*r)),
                 };
-                let ours: Option<(String, Option<String>)> =
-                    sqlx::query_as("SELECT action, outcome FROM commands WHERE id = $1 AND site = $2 AND gateway = $3")
+                let ours: Option<(String, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT action, outcome, sends FROM commands WHERE id = $1 AND site = $2 AND gateway = $3",
+                )
+                .bind(id.clone())
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some((_, None, _)) = &ours {
+                    sqlx::query("UPDATE commands SET outcome = $1, outcome_at = $2 WHERE id = $3 AND outcome IS NULL")
+                        .bind(code.clone())
+                        .bind(now)
                         .bind(id.clone())
-                        .bind(site.to_owned())
-                        .bind(gateway.to_owned())
-                        .fetch_optional(&mut **tx)
+                        .execute(&mut **tx)
                         .await?;
-                match (&ours, refused) {
-                    (Some((_, None)), _) => {
-                        sqlx::query("UPDATE commands SET outcome = $1, outcome_at = $2 WHERE id = $3 AND outcome IS NULL")
-                            .bind(code.clone())
-                            .bind(now)
-                            .bind(id.clone())
-                            .execute(&mut **tx)
-                            .await?;
-                    }
-                    // A repeat of one of ours that already has its result (sent again after a
-                    // reconnect): the gateway rightly refused it as a replay.
-                    (Some((_, Some(_))), Some(Rejection::ReplayedCommand)) => return Ok(()),
-                    _ => {}
                 }
-                match (ours, refused) {
-                    (_, None) | (Some(_), Some(Rejection::Expired)) => {}
-                    (Some((action, _)), Some(r)) => {
-                        let detail = format!(
-                            "the gateway refused {action} command {id}: {}",
-                            r.describe()
-                        );
-                        Self::raise_alarm(
-                            tx,
-                            site,
-                            gateway,
-                            kind::COMMAND_REFUSED,
-                            None,
-                            &detail,
-                            now,
-                        )
-                        .await?;
+                let detail = match (ours, refused) {
+                    (_, None) | (Some(_), Some(Rejection::Expired)) => None,
+                    // One of ours that this dashboard sent more than once (again after a
+                    // reconnect): the gateway rightly refused the repeat.
+                    (Some((_, Some(_), sends)), Some(Rejection::ReplayedCommand)) if sends > 1 => None,
+                    (Some((action, _, _)), Some(Rejection::ReplayedCommand)) => Some(format!(
+                        "the gateway refused a replay of {action} command {id}, which this dashboard sent once: \
+                         someone re-published it on the command topic"
+                    )),
+                    (Some((action, _, _)), Some(r)) => {
+                        Some(format!("the gateway refused {action} command {id}: {}", r.describe()))
                     }
-                    (None, Some(r)) => {
-                        let detail = format!(
-                            "the gateway refused a command this dashboard never sent ({}: {}); someone else \
-                             published on its command topic",
-                            r.code(),
-                            r.describe()
-                        );
-                        Self::raise_alarm(
-                            tx,
-                            site,
-                            gateway,
-                            kind::COMMAND_REFUSED,
-                            None,
-                            &detail,
-                            now,
-                        )
+                    (None, Some(r)) => Some(format!(
+                        "the gateway refused a command this dashboard never sent ({}: {}); someone else \
+                         published on its command topic",
+                        r.code(),
+                        r.describe()
+                    )),
+                };
+                if let Some(detail) = detail {
+                    Self::raise_alarm(tx, site, gateway, kind::COMMAND_REFUSED, None, &detail, now)
                         .await?;
-                    }
                 }
             }
             EventBody::ForcedOpen { door, raised } | EventBody::HeldOpen { door, raised } => {
@@ -517,6 +577,98 @@ impl Dashboard {
         Ok(())
     }
 
+    /// Checks the stored log of a gateway from its first event to its stored head: sequence
+    /// numbers without gaps, each event's hash over its exact stored bytes, each link to the
+    /// event before. Proves that nothing stored was changed, dropped or invented since.
+    pub async fn verify_stored_chain(
+        &self,
+        who: &crate::access::Principal,
+        site: &str,
+        gateway: &str,
+    ) -> ServiceResult<ChainReport> {
+        who.require(crate::access::Scope::EntriesRead)?;
+        if !who.sees(site) {
+            return Err(ServiceError::not_found(
+                "gateway",
+                format!("{site}/{gateway}"),
+            ));
+        }
+        let (head_seq, head_hash): (i64, String) =
+            sqlx::query_as("SELECT head_seq, head_hash FROM gateways WHERE site = $1 AND id = $2")
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .fetch_optional(&self.db.pool)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("gateway", format!("{site}/{gateway}")))?;
+        let mut head = ChainHead::default();
+        let mut problem = None;
+        'pages: loop {
+            let rows: Vec<(i64, String, String)> = sqlx::query_as(
+                "SELECT seq, bytes, hash FROM events WHERE site = $1 AND gateway = $2 AND seq > $3 \
+                 ORDER BY seq LIMIT $4",
+            )
+            .bind(site.to_owned())
+            .bind(gateway.to_owned())
+            .bind(to_sql(head.seq))
+            .bind(to_sql(VERIFY_PAGE))
+            .fetch_all(&self.db.pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for (seq, bytes, hash) in rows {
+                let seq = from_sql(seq);
+                let Ok(bytes) = hex::decode(&bytes) else {
+                    problem = Some(format!("event {seq}: its stored bytes are not hex"));
+                    break 'pages;
+                };
+                let event = match bygd_protocol::Event::decode(&bytes) {
+                    Ok(event) if event.seq == seq => event,
+                    Ok(event) => {
+                        problem = Some(format!(
+                            "the event stored as {seq} says it is {}",
+                            event.seq
+                        ));
+                        break 'pages;
+                    }
+                    Err(e) => {
+                        problem = Some(format!("event {seq} does not decode: {e}"));
+                        break 'pages;
+                    }
+                };
+                match head.follow(&event, &bytes) {
+                    Ok(next) if hex::encode(next.hash) == hash => head = next,
+                    Ok(_) => {
+                        problem = Some(format!(
+                            "event {seq}: its stored hash is not the hash of its bytes"
+                        ));
+                        break 'pages;
+                    }
+                    Err(r) => {
+                        problem = Some(format!(
+                            "event {seq} does not follow event {}: {}",
+                            head.seq,
+                            r.code()
+                        ));
+                        break 'pages;
+                    }
+                }
+            }
+        }
+        if problem.is_none()
+            && (to_sql(head.seq) != head_seq || hex::encode(head.hash) != head_hash)
+        {
+            problem = Some(format!(
+                "the chain ends at event {} but the stored head is {head_seq}",
+                head.seq
+            ));
+        }
+        Ok(ChainReport {
+            events: head.seq,
+            problem,
+        })
+    }
+
     /// Records a status message: online or offline (with an alarm while offline), last seen.
     pub async fn take_status(
         &self,
@@ -569,7 +721,9 @@ mod tests {
 
     #[test]
     fn insert_statements_number_every_parameter_once() {
-        let sql = insert_sql(2);
-        assert!(sql.contains("($1, $2,") && sql.contains("$16), ($17,") && sql.ends_with("$32)"));
+        let sql = insert_sql(2, crate::db::Backend::Postgres);
+        assert!(sql.contains("($1, $2,") && sql.contains("$15), ($16,") && sql.ends_with("$30)"));
+        let sql = insert_sql(2, crate::db::Backend::Sqlite);
+        assert_eq!(sql.matches('?').count(), 2 * EVENT_COLUMNS);
     }
 }

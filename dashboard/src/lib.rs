@@ -55,7 +55,7 @@ pub use db::{Backend, Db, DbError};
 pub use entry::{Entry, EntryFilter, EntryPage};
 pub use error::{ServiceError, ServiceResult};
 pub use gateway::{GatewayInfo, NewGateway};
-pub use ingest::Ingested;
+pub use ingest::{ChainReport, Ingested};
 pub use link::LinkSettings;
 pub use member::NewMember;
 pub use pass::{IssuePass, IssuedPass, PassInfo};

@@ -43,6 +43,20 @@ const GAP_ALARM_AFTER: Duration = Duration::from_secs(120);
 /// How often old revocation lists are re-signed and old beacons forgotten.
 const HOUSEKEEPING: Duration = Duration::from_secs(300);
 
+/// Batches stored in one transaction at most: a backlog of hours drains in commits of this
+/// many batches (up to 16,384 events), and a single batch still waits for nobody.
+const MAX_GROUP: usize = 64;
+
+fn is_batch(publish: &Publish) -> bool {
+    matches!(
+        Topic::parse(&publish.topic),
+        Some(Topic::Gateway {
+            kind: TopicKind::Event,
+            ..
+        })
+    )
+}
+
 /// What the poller forwards.
 enum Net {
     Connected,
@@ -140,6 +154,35 @@ pub(crate) async fn run(
                     link.connected = false;
                     link.dashboard.link_up.store(false, std::sync::atomic::Ordering::Relaxed);
                 }
+                Some(Net::Publish(publish)) if is_batch(&publish) => {
+                    // A backlog arrives as many batches at once: store them together.
+                    let mut group = vec![publish];
+                    let mut after = None;
+                    while group.len() < MAX_GROUP {
+                        match net.try_recv() {
+                            Ok(Net::Publish(next)) if is_batch(&next) => group.push(next),
+                            Ok(other) => {
+                                after = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    link.on_batches(group).await;
+                    match after {
+                        Some(Net::Publish(publish)) => link.on_publish(publish).await,
+                        Some(Net::Connected) => {
+                            link.connected = true;
+                            link.dashboard.link_up.store(true, std::sync::atomic::Ordering::Relaxed);
+                            link.on_connect().await;
+                        }
+                        Some(Net::Disconnected(_)) => {
+                            link.connected = false;
+                            link.dashboard.link_up.store(false, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        None => {}
+                    }
+                }
                 Some(Net::Publish(publish)) => link.on_publish(publish).await,
             },
             () = outbox.notified() => link.flush().await,
@@ -192,7 +235,11 @@ impl Link {
         match self.dashboard.unanswered().await {
             Ok(commands) => {
                 for c in commands {
-                    self.publish_command(&c.site, &c.gateway, c.bytes).await;
+                    if self.publish_command(&c.site, &c.gateway, c.bytes).await {
+                        if let Err(e) = self.dashboard.mark_published(&c.id).await {
+                            tracing::error!(error = %e, "cannot record a command sent again");
+                        }
+                    }
                 }
             }
             Err(e) => tracing::error!(error = %e, "cannot read unanswered commands"),
@@ -308,12 +355,11 @@ impl Link {
     async fn on_publish(&mut self, publish: Publish) {
         match Topic::parse(&publish.topic) {
             Some(Topic::Gateway {
-                site,
-                gateway,
                 kind: TopicKind::Event,
+                ..
             }) => {
-                self.on_batch(site.as_str(), gateway.as_str(), &publish.payload)
-                    .await;
+                self.on_batches(vec![publish]).await;
+                return;
             }
             Some(Topic::Gateway {
                 site,
@@ -346,16 +392,55 @@ impl Link {
         }
     }
 
-    async fn on_batch(&mut self, site: &str, gateway: &str, payload: &[u8]) {
-        let key = (site.to_owned(), gateway.to_owned());
-        let outcome = match self.dashboard.ingest_batch(site, gateway, payload).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                // Not acked: the gateway keeps the events and sends them again.
-                tracing::error!(site, gateway, error = %e, "cannot store a batch; the gateway will resend it");
-                return;
+    /// Stores a group of batches, acks each gateway's new head once, then PUBACKs them all.
+    async fn on_batches(&mut self, group: Vec<Publish>) {
+        let names: Vec<(String, String)> = group
+            .iter()
+            .map(|p| match Topic::parse(&p.topic) {
+                Some(Topic::Gateway { site, gateway, .. }) => {
+                    (site.to_string(), gateway.to_string())
+                }
+                _ => (String::new(), String::new()),
+            })
+            .collect();
+        let batches: Vec<(&str, &str, &[u8])> = names
+            .iter()
+            .zip(&group)
+            .map(|((s, g), p)| (s.as_str(), g.as_str(), &p.payload[..]))
+            .collect();
+        match self.dashboard.ingest_batches(&batches).await {
+            Ok(outcomes) => {
+                let mut acks: BTreeMap<(String, String), bygd_protocol::ChainHead> =
+                    BTreeMap::new();
+                for ((site, gateway), outcome) in names.iter().zip(outcomes) {
+                    if let Some(head) = self.after_batch(site, gateway, outcome).await {
+                        acks.insert((site.clone(), gateway.clone()), head);
+                    }
+                }
+                for ((site, gateway), head) in acks {
+                    self.ack(&site, &gateway, head).await;
+                }
             }
-        };
+            // Not acked: the gateways keep the events and send them again.
+            Err(e) => {
+                tracing::error!(error = %e, batches = group.len(), "cannot store batches; the gateways will resend them")
+            }
+        }
+        for publish in &group {
+            if let Err(e) = self.client.ack(publish).await {
+                tracing::debug!(error = %e, "PUBACK not queued");
+            }
+        }
+    }
+
+    /// Logs what became of a batch; returns the head to ack, if any.
+    async fn after_batch(
+        &mut self,
+        site: &str,
+        gateway: &str,
+        outcome: Ingested,
+    ) -> Option<bygd_protocol::ChainHead> {
+        let key = (site.to_owned(), gateway.to_owned());
         let head = match outcome {
             Ingested::Stored {
                 from,
@@ -400,16 +485,18 @@ impl Link {
                         tracing::error!(error = %e, "cannot store an alarm");
                     }
                 }
-                return;
+                return None;
             }
             Ingested::Refused { reason } => {
                 tracing::warn!(site, gateway, reason, "batch refused");
-                return;
+                return None;
             }
         };
-        if head.seq == 0 {
-            return;
-        }
+        (head.seq > 0).then_some(head)
+    }
+
+    /// Publishes the signed ack of `head` to a gateway.
+    async fn ack(&self, site: &str, gateway: &str, head: bygd_protocol::ChainHead) {
         let (Ok(site_id), Ok(gateway_id)) = (SiteId::new(site), GatewayId::new(gateway)) else {
             return;
         };

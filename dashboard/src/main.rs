@@ -7,7 +7,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = bygd_dashboard::cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("BYGD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,bygd_dashboard=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.default_log_filter()));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -166,6 +166,12 @@ impl Dashboard {
         Ok((dashboard, done))
     }
 
+    /// Whether the MQTT link is connected now.
+    #[must_use]
+    pub fn link_connected(&self) -> bool {
+        self.link_up.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The issuer's public key (64 hex digits).
     #[must_use]
     pub fn issuer_public_key(&self) -> String {

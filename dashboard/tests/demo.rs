@@ -1,10 +1,11 @@
-//! The README's first command: `bygd demo` runs a gateway, opens a door with a fresh pass,
-//! relocks it, and stops cleanly (here with `--once`, as Ctrl-C would).
+//! The README's first command: `bygd demo` starts a broker, the dashboard and a gateway,
+//! opens a door with a fresh pass, sees the entry stored at the dashboard, relocks, and stops
+//! cleanly (here with `--once`, as Ctrl-C would).
 
 use std::process::Command;
 
 #[test]
-fn the_demo_opens_a_door_with_its_pass_and_relocks_it() {
+fn the_demo_opens_a_door_and_the_dashboard_stores_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let output = Command::new(env!("CARGO_BIN_EXE_bygd"))
@@ -15,22 +16,41 @@ fn the_demo_opens_a_door_with_its_pass_and_relocks_it() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    for expected in [
+        r#""decision":"granted""#,
+        "front: GRANTED demo-member",
+        "the dashboard verified and stored the entry",
+        "the lock is locked",
+        "pass revoke --data",
+        "log in as `admin` with the password",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "`{expected}` missing from:\n{stdout}"
+        );
+    }
     assert!(
-        stdout.contains(r#""decision":"granted""#),
-        "no grant in:\n{stdout}"
+        stderr.trim().is_empty(),
+        "the demo logged problems:\n{stderr}"
     );
-    assert!(
-        stdout.contains("front: GRANTED demo-member"),
-        "grant not logged live:\n{stdout}"
-    );
-    assert!(
-        stdout.contains("the lock is locked"),
-        "door did not relock:\n{stdout}"
-    );
-    assert!(data.join("pass.txt").is_file() && data.join("revoke-demo-pass.cose").is_file());
-    // The QR text printed is a bygd pass.
     let pass = std::fs::read_to_string(data.join("pass.txt")).unwrap();
     assert!(pass.starts_with("BYGD1:"));
+    // Its dashboard is a real data directory the other commands work on.
+    let audit = Command::new(env!("CARGO_BIN_EXE_bygd"))
+        .args(["audit", "--json", "--data"])
+        .arg(data.join("dashboard"))
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    assert!(
+        lines.contains(r#""member":"demo-member""#) && lines.contains(r#""outcome":"granted""#),
+        "{lines}"
+    );
 }
 
 #[test]
