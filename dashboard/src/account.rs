@@ -290,6 +290,12 @@ impl Dashboard {
                 "1 to 100 characters saying what the token is for",
             ));
         }
+        if expires_at.is_some_and(|t| t <= unix_now()) {
+            return Err(ServiceError::invalid(
+                "expires",
+                "is in the past; give a future time like +90d",
+            ));
+        }
         if scopes.is_empty() {
             return Err(ServiceError::invalid(
                 "scopes",
@@ -352,6 +358,18 @@ impl Dashboard {
     /// Revokes a token at once.
     pub async fn revoke_token(&self, who: &Principal, id: &str) -> ServiceResult<()> {
         who.require(Scope::Admin)?;
+        let sites: Option<String> =
+            sqlx::query_scalar("SELECT sites FROM api_tokens WHERE id = $1")
+                .bind(id.to_owned())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        // A site-limited admin manages only tokens within its sites.
+        if !sites
+            .and_then(|s| Sites::parse(&s).ok())
+            .is_some_and(|s| who.sites.covers(&s))
+        {
+            return Err(ServiceError::not_found("token", id));
+        }
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
@@ -380,6 +398,7 @@ impl Dashboard {
             .await?;
         Ok(rows
             .into_iter()
+            .filter(|row| Sites::parse(&row.3).is_ok_and(|s| who.sites.covers(&s)))
             .map(
                 |(id, name, scopes, sites, created_by, created_at, expires, revoked, used)| {
                     TokenInfo {

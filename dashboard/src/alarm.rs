@@ -157,16 +157,19 @@ impl Dashboard {
             i64,
             i64,
             Option<i64>,
-        )> = sqlx::query_as(if open_only {
-            "SELECT id, site, gateway, kind, door, detail, first_at, last_at, count, cleared_at \
-                 FROM alarms WHERE cleared_at IS NULL ORDER BY last_at DESC, id LIMIT $1"
-        } else {
-            "SELECT id, site, gateway, kind, door, detail, first_at, last_at, count, cleared_at \
-                 FROM alarms ORDER BY last_at DESC, id LIMIT $1"
-        })
-        .bind(limit)
-        .fetch_all(&self.db.pool)
-        .await?;
+        )> = {
+            let (sites, site_ids) = crate::service::site_condition(who, "site", 2);
+            let sql = format!(
+                "SELECT id, site, gateway, kind, door, detail, first_at, last_at, count, cleared_at \
+                 FROM alarms WHERE {}{sites} ORDER BY last_at DESC, id LIMIT $1",
+                if open_only { "cleared_at IS NULL" } else { "1 = 1" }
+            );
+            let mut query = sqlx::query_as(&sql).bind(limit);
+            for site in site_ids {
+                query = query.bind(site);
+            }
+            query.fetch_all(&self.db.pool).await?
+        };
         Ok(rows
             .into_iter()
             .filter(|r| who.sees(&r.1))

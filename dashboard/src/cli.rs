@@ -48,7 +48,7 @@ impl Cli {
     #[must_use]
     pub fn default_log_filter(&self) -> &'static str {
         match self.command {
-            Command::Demo { .. } => "warn,rumqttd=error,rumqttc=error",
+            Command::Demo { .. } => "warn,rumqttd=off,rumqttc=error,bygd_dashboard::alarm=error",
             _ => "warn,bygd_dashboard=info,rumqttd=error",
         }
     }

@@ -301,12 +301,16 @@ impl Dashboard {
         limit: i64,
     ) -> ServiceResult<Vec<CommandInfo>> {
         who.require(Scope::CommandsWrite)?;
-        let rows: Vec<CommandRow> = sqlx::query_as(&format!(
-            "SELECT {COMMAND_COLUMNS} FROM commands WHERE action <> 'time' ORDER BY issued_at DESC, seq DESC LIMIT $1"
-        ))
-        .bind(limit)
-        .fetch_all(&self.db.pool)
-        .await?;
+        let (sites, site_ids) = crate::service::site_condition(who, "site", 2);
+        let sql = format!(
+            "SELECT {COMMAND_COLUMNS} FROM commands WHERE action <> 'time'{sites} \
+             ORDER BY issued_at DESC, seq DESC LIMIT $1"
+        );
+        let mut query = sqlx::query_as::<_, CommandRow>(&sql).bind(limit);
+        for site in site_ids {
+            query = query.bind(site);
+        }
+        let rows = query.fetch_all(&self.db.pool).await?;
         let now = unix_now();
         Ok(rows
             .into_iter()

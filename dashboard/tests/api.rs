@@ -1042,3 +1042,94 @@ async fn every_write_is_in_the_audit_trail_with_who_made_it() {
         assert!(rows.iter().any(|(a, _)| a == "account.add"));
     }
 }
+
+#[tokio::test]
+async fn limits_count_only_what_a_site_limited_caller_may_see() {
+    for db in backends("limits_count_only_what_a_site_limited_caller_may_see").await {
+        let (d, _dir, password) = dashboard(&db).await;
+        let admin = Principal::local_admin();
+        d.register_gateway(
+            &admin,
+            &bygd_dashboard::NewGateway {
+                site: "klit".into(),
+                id: "gw1".into(),
+                public_key: forger_key().public_key().to_hex(),
+                doors: vec!["hoveddor".into()],
+                time_zone: None,
+            },
+        )
+        .await
+        .unwrap();
+        // One alarm at byn, then many newer ones at klit.
+        d.take_status(SITE, GATEWAY, br#"{"online": false}"#)
+            .await
+            .unwrap();
+        for i in 0..5 {
+            let mut log = Log::new();
+            log.grant(now(), "hoveddor", "mads");
+            d.ingest_batch(
+                "klit",
+                &format!("gw{}", i + 5),
+                &log.batch(1, 1, &gateway_key()),
+            )
+            .await
+            .unwrap();
+        }
+        let s = admin_session(&d, &password).await;
+        call(&d, "POST", "/api/v1/accounts", Some(&s), Some(json!({"name": "olle", "role": "operator", "sites": "byn", "password": "olle-password-123"}))).await;
+        let olle = login(&d, "olle", "olle-password-123").await;
+        let alarms = call(&d, "GET", "/api/v1/alarms?limit=2", Some(&olle), None)
+            .await
+            .json();
+        let sites: Vec<&str> = alarms["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["site"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            sites,
+            ["byn"],
+            "{}: the limit was spent on alarms olle may not see",
+            db.name
+        );
+        // A site-limited admin manages its own sites' tokens only, and not the network's trail.
+        call(&d, "POST", "/api/v1/accounts", Some(&s), Some(json!({"name": "kim", "role": "admin", "sites": "klit", "password": "kim-password-1234"}))).await;
+        let kim = login(&d, "kim", "kim-password-1234").await;
+        let byn_token = call(
+            &d,
+            "POST",
+            "/api/v1/tokens",
+            Some(&s),
+            Some(json!({"name": "b", "scopes": ["entries:read"], "sites": "byn"})),
+        )
+        .await
+        .json();
+        let listed = call(&d, "GET", "/api/v1/tokens", Some(&kim), None)
+            .await
+            .json();
+        assert!(listed["tokens"].as_array().unwrap().is_empty(), "{listed}");
+        let revoke = call(
+            &d,
+            "DELETE",
+            &format!("/api/v1/tokens/{}", byn_token["id"].as_str().unwrap()),
+            Some(&kim),
+            None,
+        )
+        .await;
+        assert_eq!(revoke.status, 404);
+        assert_eq!(
+            call(&d, "GET", "/api/v1/trail", Some(&kim), None)
+                .await
+                .status,
+            409
+        );
+        let past = call(&d, "POST", "/api/v1/tokens", Some(&s), Some(json!({"name": "old", "scopes": ["entries:read"], "expires": "2020-01-01T00:00:00Z"}))).await;
+        assert_eq!(past.json()["error"]["field"], "expires");
+        let wrong = call(&d, "PUT", "/api/v1/members", Some(&s), None).await;
+        assert_eq!(
+            (wrong.status, wrong.code().as_str()),
+            (405, "method_not_allowed")
+        );
+    }
+}

@@ -59,6 +59,16 @@ impl AppError {
         }
     }
 
+    /// A 405 for a path the API has, asked with a method it does not take.
+    pub(crate) fn wrong_method() -> Self {
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "method_not_allowed",
+            message: "this endpoint does not take that method; see /api/v1/openapi.json".to_owned(),
+            field: None,
+        }
+    }
+
     /// The code, for tests.
     #[must_use]
     pub fn code(&self) -> &'static str {

@@ -52,6 +52,8 @@ async fn filter(
     who: &crate::access::Principal,
     q: EntryQuery,
 ) -> Result<EntryFilter, AppError> {
+    who.require(crate::access::Scope::EntriesRead)
+        .map_err(crate::error::ServiceError::from)?;
     // Local dates are read in the site's zone when one site is asked for, else in UTC.
     let zone = match &q.site {
         Some(site) => d.site_zone(who, site).await?,

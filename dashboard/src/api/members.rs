@@ -125,6 +125,8 @@ pub(crate) async fn issue_pass(
     Caller(who): Caller,
     ApiJson(req): ApiJson<IssueBody>,
 ) -> Result<Response, AppError> {
+    who.require(crate::access::Scope::PassesWrite)
+        .map_err(crate::error::ServiceError::from)?;
     let zone = d.site_zone(&who, &req.site).await?;
     let now = crate::db::unix_now();
     let time = |field: &str, text: &Option<String>| {

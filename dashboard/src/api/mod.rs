@@ -102,5 +102,6 @@ pub fn app(dashboard: Dashboard) -> Router {
         .route("/p/{secret}/qr.png", get(page::pass_png))
         .route("/p/{secret}/qr.svg", get(page::pass_svg))
         .fallback(|| async { AppError::no_route() })
+        .method_not_allowed_fallback(|| async { AppError::wrong_method() })
         .with_state(dashboard)
 }
