@@ -458,6 +458,25 @@ impl Dashboard {
         for e in &fresh {
             self.follow_up(tx, site, gateway, e, now).await?;
         }
+        // Decisions on the clock floor: the gateway's clock is behind what it has seen.
+        if let Some(behind) = fresh
+            .iter()
+            .rev()
+            .find(|e| e.event.clock == ClockQuality::Floor)
+        {
+            let detail = format!(
+                "the gateway's clock is behind its last known time; it decided on its floor ({}) \
+                 and flags those events (event {} the latest); check NTP, or fit an RTC module",
+                crate::timetext::rfc3339(to_sql(behind.event.time.0)),
+                behind.event.seq
+            );
+            Self::raise_alarm(tx, site, gateway, kind::CLOCK, None, &detail, now).await?;
+        } else if fresh
+            .last()
+            .is_some_and(|e| e.event.clock == ClockQuality::Synchronised)
+        {
+            Self::clear_alarm(tx, site, gateway, kind::CLOCK, None, now).await?;
+        }
         Ok(Some(Ingested::Stored {
             from: first.event.seq,
             to: head.seq,
@@ -537,23 +556,6 @@ impl Dashboard {
                 } else {
                     Self::clear_alarm(tx, site, gateway, what.0, Some(door.as_str()), now).await?;
                 }
-            }
-            EventBody::ClockChanged {
-                quality: ClockQuality::Floor,
-                floor,
-            } => {
-                let detail = format!(
-                    "the gateway's clock is behind its last known time; it decides on the floor {} \
-                     and marks its events (check NTP, or fit an RTC module)",
-                    crate::timetext::rfc3339(to_sql(floor.0))
-                );
-                Self::raise_alarm(tx, site, gateway, kind::CLOCK, None, &detail, now).await?;
-            }
-            EventBody::ClockChanged {
-                quality: ClockQuality::Synchronised,
-                ..
-            } => {
-                Self::clear_alarm(tx, site, gateway, kind::CLOCK, None, now).await?;
             }
             EventBody::RevocationRefused { version, reason } => {
                 let detail = format!(
