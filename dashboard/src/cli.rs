@@ -690,10 +690,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let zone = dashboard.site_zone(&me, &site).await?;
             let now = crate::db::unix_now();
             let time = |flag: &str, text: &Option<String>| {
-                text.as_deref()
-                    .map(|t| crate::timetext::parse_time(t, &zone, now))
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+                crate::timetext::parse_field(flag, text.as_deref(), &zone, now)
+                    .map_err(|(flag, e)| anyhow::anyhow!("--{flag}: {e}"))
             };
             let issued = dashboard
                 .issue_pass(
@@ -835,10 +833,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let now = crate::db::unix_now();
             let time = |flag: &str, text: &Option<String>| {
-                text.as_deref()
-                    .map(|t| crate::timetext::parse_time(t, &zone, now))
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+                crate::timetext::parse_field(flag, text.as_deref(), &zone, now)
+                    .map_err(|(flag, e)| anyhow::anyhow!("--{flag}: {e}"))
             };
             let (site, gateway) = match gateway {
                 Some(name) => {

@@ -93,6 +93,20 @@ pub(crate) struct Unpublished {
     pub(crate) bytes: Vec<u8>,
 }
 
+/// An outbox row as the link needs it.
+fn unpublished(row: (String, String, String, i64, i64, String)) -> ServiceResult<Unpublished> {
+    let (id, site, gateway, seq, expires, bytes) = row;
+    Ok(Unpublished {
+        bytes: hex::decode(&bytes)
+            .map_err(|_| ServiceError::Internal(format!("stored command {id} is not hex")))?,
+        id,
+        site,
+        gateway,
+        seq: from_sql(seq),
+        expires,
+    })
+}
+
 type CommandRow = (
     String,
     String,
@@ -356,20 +370,7 @@ impl Dashboard {
         )
         .fetch_all(&self.db.pool)
         .await?;
-        rows.into_iter()
-            .map(|(id, site, gateway, seq, expires, bytes)| {
-                Ok(Unpublished {
-                    bytes: hex::decode(&bytes).map_err(|_| {
-                        ServiceError::Internal(format!("stored command {id} is not hex"))
-                    })?,
-                    id,
-                    site,
-                    gateway,
-                    seq: from_sql(seq),
-                    expires,
-                })
-            })
-            .collect()
+        rows.into_iter().map(unpublished).collect()
     }
 
     /// Commands published on the broker but not answered and still valid: sent again after
@@ -383,20 +384,7 @@ impl Dashboard {
         .bind(unix_now())
         .fetch_all(&self.db.pool)
         .await?;
-        rows.into_iter()
-            .map(|(id, site, gateway, seq, expires, bytes)| {
-                Ok(Unpublished {
-                    bytes: hex::decode(&bytes).map_err(|_| {
-                        ServiceError::Internal(format!("stored command {id} is not hex"))
-                    })?,
-                    id,
-                    site,
-                    gateway,
-                    seq: from_sql(seq),
-                    expires,
-                })
-            })
-            .collect()
+        rows.into_iter().map(unpublished).collect()
     }
 
     /// Records that a command was handed to the broker (again).

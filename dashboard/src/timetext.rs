@@ -52,6 +52,18 @@ pub(crate) fn parse_time(text: &str, zone: &TimeZone, now: i64) -> Result<i64, S
         .map_err(|e| format!("`{text}` does not exist in the site's time zone: {e}"))
 }
 
+/// An optional time field: `None` stays `None`; a bad one says which field.
+pub(crate) fn parse_field(
+    field: &str,
+    text: Option<&str>,
+    zone: &TimeZone,
+    now: i64,
+) -> Result<Option<i64>, (String, String)> {
+    text.map(|t| parse_time(t, zone, now))
+        .transpose()
+        .map_err(|e| (field.to_owned(), e))
+}
+
 /// `time` (Unix seconds) as `2026-12-24 08:00:00 CET` in `zone`.
 #[must_use]
 pub(crate) fn format_time(time: i64, zone: &TimeZone) -> String {

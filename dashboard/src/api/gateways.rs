@@ -61,10 +61,8 @@ async fn filter(
     };
     let now = crate::db::unix_now();
     let time = |field: &str, text: &Option<String>| {
-        text.as_deref()
-            .map(|t| crate::timetext::parse_time(t, &zone, now))
-            .transpose()
-            .map_err(|e| AppError::invalid(field, e))
+        crate::timetext::parse_field(field, text.as_deref(), &zone, now)
+            .map_err(|(field, e)| AppError::invalid(&field, e))
     };
     let (site, gateway) = match q.gateway {
         Some(name) => {

@@ -130,10 +130,8 @@ pub(crate) async fn issue_pass(
     let zone = d.site_zone(&who, &req.site).await?;
     let now = crate::db::unix_now();
     let time = |field: &str, text: &Option<String>| {
-        text.as_deref()
-            .map(|t| crate::timetext::parse_time(t, &zone, now))
-            .transpose()
-            .map_err(|e| AppError::invalid(field, e))
+        crate::timetext::parse_field(field, text.as_deref(), &zone, now)
+            .map_err(|(field, e)| AppError::invalid(&field, e))
     };
     let issue = IssuePass {
         from: time("from", &req.from)?,
