@@ -24,12 +24,48 @@ pub const ARRIVAL: Duration = Duration::from_secs(60);
 /// How often conditions are polled.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Where the workspace's binaries are, built once per test process: `cargo test --workspace`
-/// has built them already (then this is a no-op); `cargo test -p bygd-tests` builds them.
+/// The newest modification time of the files the binaries are built from.
+fn newest_source(workspace: &Path) -> std::time::SystemTime {
+    fn walk(dir: &Path, newest: &mut std::time::SystemTime) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, newest);
+            } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(modified);
+            }
+        }
+    }
+    let mut newest = std::time::UNIX_EPOCH;
+    for part in [
+        "protocol/src",
+        "firmware/src",
+        "gateway/src",
+        "dashboard/src",
+        "dashboard/migrations",
+        "dashboard/openapi.json",
+        "Cargo.lock",
+    ] {
+        let path = workspace.join(part);
+        if path.is_dir() {
+            walk(&path, &mut newest);
+        } else if let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) {
+            newest = newest.max(modified);
+        }
+    }
+    newest
+}
+
+/// Where the workspace's binaries are. `cargo test --workspace` builds them before any test
+/// runs; if one is missing or older than its sources (`cargo test -p bygd-tests` alone),
+/// they are built once here.
 #[must_use]
 pub fn binary(name: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("the test's own path");
         // target/<profile>/deps/<test> → target/<profile>
         let dir = exe
@@ -40,19 +76,30 @@ pub fn binary(name: &str) -> PathBuf {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("the workspace");
-        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build
-            .current_dir(workspace)
-            .args(["build", "--workspace", "--bins"]);
-        if dir.ends_with("release") {
-            build.arg("--release");
+        let newest = newest_source(workspace);
+        let fresh = ["bygd", "bygd-gateway"].iter().all(|b| {
+            std::fs::metadata(dir.join(b))
+                .and_then(|m| m.modified())
+                .is_ok_and(|built| built >= newest)
+        });
+        if !fresh {
+            eprintln!(
+                "building the binaries the end-to-end tests start (cargo build --workspace --bins)"
+            );
+            let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            build
+                .current_dir(workspace)
+                .args(["build", "--workspace", "--bins"]);
+            if dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let out = build.output().expect("run cargo build");
+            assert!(
+                out.status.success(),
+                "cargo build --workspace --bins failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        let out = build.output().expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build --workspace --bins failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         dir
     });
     let path = dir.join(name);
@@ -333,6 +380,18 @@ impl Dashboard {
     /// One HTTP request to the API; `None` if it does not answer.
     #[must_use]
     pub fn http(&self, method: &str, path: &str, token: Option<&str>) -> Option<(u16, Value)> {
+        self.http_json(method, path, token, None)
+    }
+
+    /// One HTTP request with an optional JSON body; `None` if the API does not answer.
+    #[must_use]
+    pub fn http_json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Option<(u16, Value)> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -340,9 +399,12 @@ impl Dashboard {
         let auth = token
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
+        let body = body.map(Value::to_string).unwrap_or_default();
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
         )
         .ok()?;
         let mut reply = String::new();

@@ -166,6 +166,20 @@ fn a_member_enters_and_the_entry_shows_in_bygd_audit_within_seconds() {
         || site.context(),
     );
     eprintln!("the entry reached `bygd audit` in {:?}", started.elapsed());
+    // The same entry through the HTTP API, as an operator logged in.
+    let login = serde_json::json!({"name": "admin", "password": site.dashboard.password});
+    let (status, session) = site
+        .dashboard
+        .http_json("POST", "/api/v1/session", None, Some(&login))
+        .expect("the API answers");
+    assert_eq!(status, 200, "{session}");
+    let token = session["token"].as_str().expect("a session token");
+    let (status, page) = site
+        .dashboard
+        .http("GET", "/api/v1/entries?member=anna", Some(token))
+        .expect("the API answers");
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["entries"][0]["outcome"], "granted", "{page}");
     // And through the HTTP API with a session.
     let login = format!(
         r#"{{"name":"admin","password":"{}"}}"#,
