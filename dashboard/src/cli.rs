@@ -858,18 +858,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limit: Some(limit.clamp(1, crate::entry::MAX_PAGE)),
                 cursor: None,
             };
-            let entries = if csv {
-                dashboard.audit_all(&me, &filter).await?
-            } else {
-                dashboard.audit(&me, &filter).await?.entries
-            };
             let mut out = std::io::stdout().lock();
             if csv {
+                // Every match, a page at a time: an export of millions never sits in memory.
                 out.write_all(CSV_HEADER.as_bytes())?;
-                for e in &entries {
-                    out.write_all(csv_line(e).as_bytes())?;
+                let mut filter = EntryFilter {
+                    limit: Some(crate::entry::MAX_PAGE),
+                    ..filter
+                };
+                loop {
+                    let page = dashboard.audit(&me, &filter).await?;
+                    for e in &page.entries {
+                        out.write_all(csv_line(e).as_bytes())?;
+                    }
+                    match page.next {
+                        Some(next) => filter.cursor = Some(next),
+                        None => break,
+                    }
                 }
-            } else if json {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let entries = dashboard.audit(&me, &filter).await?.entries;
+            if json {
                 for e in &entries {
                     writeln!(out, "{}", serde_json::to_string(e)?)?;
                 }

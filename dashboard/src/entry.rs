@@ -239,25 +239,6 @@ impl Dashboard {
             .map(|e| format!("{}.{}.{}.{}", e.unix_time, e.site, e.gateway, to_sql(e.seq)));
         Ok(EntryPage { entries, next })
     }
-
-    /// Every entry matching `filter` (all pages), for exports.
-    pub async fn audit_all(
-        &self,
-        who: &Principal,
-        filter: &EntryFilter,
-    ) -> ServiceResult<Vec<Entry>> {
-        let mut filter = filter.clone();
-        filter.limit = Some(MAX_PAGE);
-        let mut all = Vec::new();
-        loop {
-            let page = self.audit(who, &filter).await?;
-            all.extend(page.entries);
-            match page.next {
-                Some(next) => filter.cursor = Some(next),
-                None => return Ok(all),
-            }
-        }
-    }
 }
 
 /// One CSV field, quoted when it must be.

@@ -276,26 +276,25 @@ impl Link {
                 break;
             }
         }
-        for list in self.dashboard.revocation_lists().await? {
-            if self.lists_sent.get(&list.site) == Some(&list.version) {
+        for (site_name, version) in self.dashboard.revocation_versions().await? {
+            if self.lists_sent.get(&site_name) == Some(&version) {
                 continue;
             }
-            let Ok(site) = SiteId::new(&list.site) else {
+            let (Ok(site), Some(bytes)) = (
+                SiteId::new(&site_name),
+                self.dashboard.revocation_list_bytes(&site_name).await?,
+            ) else {
                 continue;
             };
             let topic = Topic::Revocations { site }.to_string();
             match self
                 .client
-                .publish(topic, QoS::AtLeastOnce, true, list.bytes)
+                .publish(topic, QoS::AtLeastOnce, true, bytes)
                 .await
             {
                 Ok(()) => {
-                    tracing::info!(
-                        site = list.site,
-                        version = list.version,
-                        "revocation list published"
-                    );
-                    self.lists_sent.insert(list.site, list.version);
+                    tracing::info!(site = site_name, version, "revocation list published");
+                    self.lists_sent.insert(site_name, version);
                 }
                 Err(e) => tracing::warn!(error = %e, "revocation list not published; will retry"),
             }

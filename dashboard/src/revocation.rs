@@ -22,19 +22,6 @@ const EXPIRED_PASS_GRACE_SECONDS: i64 = 7 * 86_400;
 /// The counter that numbers the lists.
 const VERSION_COUNTER: &str = "revocation_version";
 
-/// A site's current list, as stored and published.
-#[derive(Debug, Clone)]
-pub struct StoredList {
-    /// The site.
-    pub site: String,
-    /// Its version.
-    pub version: u64,
-    /// When it was signed.
-    pub issued_at: i64,
-    /// The signed bytes.
-    pub bytes: Vec<u8>,
-}
-
 impl Dashboard {
     /// Signs a new full list for `site` from what is revoked now and stores it; the
     /// publisher then sends it retained.
@@ -140,25 +127,16 @@ impl Dashboard {
             .transpose()
     }
 
-    /// Every site's current list.
-    pub async fn revocation_lists(&self) -> ServiceResult<Vec<StoredList>> {
-        let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(
-            "SELECT site, version, issued_at, bytes FROM revocation_lists ORDER BY site",
-        )
-        .fetch_all(&self.db.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(site, version, issued_at, bytes)| {
-                Ok(StoredList {
-                    version: from_sql(version),
-                    issued_at,
-                    bytes: hex::decode(&bytes).map_err(|_| {
-                        ServiceError::Internal(format!("stored list of `{site}` is not hex"))
-                    })?,
-                    site,
-                })
-            })
-            .collect()
+    /// The version of every site's current list (cheap: the publisher asks twice a second).
+    pub(crate) async fn revocation_versions(&self) -> ServiceResult<Vec<(String, u64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT site, version FROM revocation_lists ORDER BY site")
+                .fetch_all(&self.db.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(site, v)| (site, from_sql(v)))
+            .collect())
     }
 
     /// Re-signs every site list older than `max_age` seconds (and signs one for sites
