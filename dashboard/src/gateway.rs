@@ -212,7 +212,7 @@ impl Dashboard {
         .await?;
         tx.commit().await?;
         // A new site needs its revocation list on the broker before its first gateway asks.
-        self.refresh_revocation_list(who, &new.site).await?;
+        self.refresh_revocation_list(&new.site).await?;
         Ok(())
     }
 

@@ -124,7 +124,6 @@ pub(crate) async fn run(
     let mut link = Link {
         dashboard,
         client,
-        connected: false,
         lists_sent: BTreeMap::new(),
         gaps: HashMap::new(),
     };
@@ -139,21 +138,6 @@ pub(crate) async fn run(
             _ = shutdown.changed() => break,
             report = net.recv() => match report {
                 None => break,
-                Some(Net::Connected) => {
-                    tracing::info!(broker = %settings.mqtt.url, "dashboard link connected");
-                    link.connected = true;
-                    link.dashboard.link_up.store(true, std::sync::atomic::Ordering::Relaxed);
-                    link.on_connect().await;
-                }
-                Some(Net::Disconnected(why)) => {
-                    if link.connected {
-                        tracing::warn!(broker = %settings.mqtt.url, error = %why, "dashboard link lost; reconnecting");
-                    } else {
-                        tracing::debug!(error = %why, "dashboard link still down");
-                    }
-                    link.connected = false;
-                    link.dashboard.link_up.store(false, std::sync::atomic::Ordering::Relaxed);
-                }
                 Some(Net::Publish(publish)) if is_batch(&publish) => {
                     // A backlog arrives as many batches at once: store them together.
                     let mut group = vec![publish];
@@ -169,26 +153,16 @@ pub(crate) async fn run(
                         }
                     }
                     link.on_batches(group).await;
-                    match after {
-                        Some(Net::Publish(publish)) => link.on_publish(publish).await,
-                        Some(Net::Connected) => {
-                            link.connected = true;
-                            link.dashboard.link_up.store(true, std::sync::atomic::Ordering::Relaxed);
-                            link.on_connect().await;
-                        }
-                        Some(Net::Disconnected(_)) => {
-                            link.connected = false;
-                            link.dashboard.link_up.store(false, std::sync::atomic::Ordering::Relaxed);
-                        }
-                        None => {}
+                    if let Some(after) = after {
+                        link.on_net(after, &settings.mqtt.url).await;
                     }
                 }
-                Some(Net::Publish(publish)) => link.on_publish(publish).await,
+                Some(other) => link.on_net(other, &settings.mqtt.url).await,
             },
             () = outbox.notified() => link.flush().await,
             _ = outbox_tick.tick() => link.flush().await,
             _ = beacons.tick() => {
-                if settings.beacon_seconds > 0 && link.connected {
+                if settings.beacon_seconds > 0 && link.connected() {
                     link.beacon_all().await;
                 }
             }
@@ -214,7 +188,6 @@ pub(crate) async fn run(
 struct Link {
     dashboard: Dashboard,
     client: AsyncClient,
-    connected: bool,
     /// The revocation list version published per site on this connection.
     lists_sent: BTreeMap<String, u64>,
     /// When a gap in a gateway's log was first seen, and the sequence numbers around it.
@@ -222,6 +195,39 @@ struct Link {
 }
 
 impl Link {
+    /// Whether the broker connection is up (also what the health check reports).
+    fn connected(&self) -> bool {
+        self.dashboard
+            .link_up
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set_connected(&self, up: bool) {
+        self.dashboard
+            .link_up
+            .store(up, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// One report of the poller.
+    async fn on_net(&mut self, report: Net, broker: &str) {
+        match report {
+            Net::Connected => {
+                tracing::info!(broker, "dashboard link connected");
+                self.set_connected(true);
+                self.on_connect().await;
+            }
+            Net::Disconnected(why) => {
+                if self.connected() {
+                    tracing::warn!(broker, error = %why, "dashboard link lost; reconnecting");
+                } else {
+                    tracing::debug!(error = %why, "dashboard link still down");
+                }
+                self.set_connected(false);
+            }
+            Net::Publish(publish) => self.on_publish(publish).await,
+        }
+    }
+
     async fn on_connect(&mut self) {
         let filters = [TopicKind::Event, TopicKind::Status].map(|kind| {
             rumqttc::SubscribeFilter::new(Topic::all_gateways_filter(kind), QoS::AtLeastOnce)
@@ -249,7 +255,7 @@ impl Link {
 
     /// Publishes queued commands and newer revocation lists.
     async fn flush(&mut self) {
-        if !self.connected {
+        if !self.connected() {
             return;
         }
         if let Err(e) = self.flush_inner().await {

@@ -206,7 +206,7 @@ impl Dashboard {
         .await?;
         tx.commit().await?;
         for site in &sites {
-            self.refresh_revocation_list(who, site).await?;
+            self.refresh_revocation_list(site).await?;
         }
         self.member(who, id).await
     }

@@ -404,7 +404,7 @@ impl Dashboard {
         )
         .await?;
         tx.commit().await?;
-        self.refresh_revocation_list(who, &pass.site).await?;
+        self.refresh_revocation_list(&pass.site).await?;
         self.pass(who, &pass.id).await
     }
 

@@ -7,7 +7,6 @@
 //! transaction that stores the new list, so two dashboards processes can never sign two
 //! different lists with one version.
 
-use crate::access::Principal;
 use crate::db::{from_sql, unix_now};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Dashboard;
@@ -25,11 +24,7 @@ const VERSION_COUNTER: &str = "revocation_version";
 impl Dashboard {
     /// Signs a new full list for `site` from what is revoked now and stores it; the
     /// publisher then sends it retained.
-    pub async fn refresh_revocation_list(
-        &self,
-        _who: &Principal,
-        site: &str,
-    ) -> ServiceResult<u64> {
+    pub async fn refresh_revocation_list(&self, site: &str) -> ServiceResult<u64> {
         let now = unix_now();
         let mut tx = self.begin_write().await?;
         let pass_ids: Vec<String> = sqlx::query_scalar(
@@ -149,10 +144,9 @@ impl Dashboard {
         .fetch_all(&self.db.pool)
         .await?;
         let mut signed = 0;
-        let system = Principal::local_admin();
         for (site, issued) in sites {
             if issued.is_none_or(|t| now - t >= max_age) {
-                self.refresh_revocation_list(&system, &site).await?;
+                self.refresh_revocation_list(&site).await?;
                 signed += 1;
             }
         }
