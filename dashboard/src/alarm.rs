@@ -30,6 +30,11 @@ pub(crate) mod kind {
     pub(crate) const REVOCATION_REFUSED: &str = "revocation_refused";
     /// The gateway's clock was behind its floor: it decided on the floor.
     pub(crate) const CLOCK: &str = "clock";
+    /// A message on a gateway's topic that is not what a gateway sends (too large, not a
+    /// status): someone else may hold the gateway's broker credentials.
+    pub(crate) const BAD_MESSAGE: &str = "bad_message";
+    /// A gateway online for a while still holds an older revocation list than its site's.
+    pub(crate) const REVOCATION_LAG: &str = "revocation_lag";
 }
 
 /// An alarm as listed.

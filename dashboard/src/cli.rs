@@ -523,6 +523,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 mqtt,
                 beacon_seconds: config.beacon_seconds,
                 revocation_refresh_hours: config.revocation_refresh_hours,
+                revocation_lag_alarm_minutes: config.revocation_lag_alarm_minutes,
             });
             eprintln!(
                 "bygd serve: API on http://{} (OpenAPI at /api/v1/openapi.json), {}",

@@ -25,6 +25,9 @@ const DEFAULT_BEACON_SECONDS: u32 = 600;
 /// Hours between re-signed revocation lists: gateways warn when the newest list is older
 /// than 48 hours (their default), so a fresh one every 12 hours leaves room for outages.
 const DEFAULT_REVOCATION_REFRESH_HOURS: u32 = 12;
+/// Half an hour: far longer than a list takes to reach an online gateway (seconds), short
+/// enough that a pass revoked for cause is not honoured at a held-back door for an evening.
+const DEFAULT_REVOCATION_LAG_ALARM_MINUTES: u32 = 30;
 
 /// Why the config is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +79,11 @@ pub struct DashboardConfig {
     /// Hours between freshly signed revocation lists.
     #[serde(default = "default_revocation_refresh_hours")]
     pub revocation_refresh_hours: u32,
+    /// Minutes an online gateway may hold an older revocation list than its site's before an
+    /// alarm (0: never). A gateway gets a new list within seconds while online; one that does
+    /// not is being fed old lists or none (a broker that withholds them, a broken ACL).
+    #[serde(default = "default_revocation_lag_alarm_minutes")]
+    pub revocation_lag_alarm_minutes: u32,
     /// The broker; without it `bygd serve` runs the API only and ingests nothing.
     #[serde(default)]
     pub mqtt: Option<DashboardMqtt>,
@@ -119,6 +127,9 @@ fn default_beacon_seconds() -> u32 {
 }
 fn default_revocation_refresh_hours() -> u32 {
     DEFAULT_REVOCATION_REFRESH_HOURS
+}
+fn default_revocation_lag_alarm_minutes() -> u32 {
+    DEFAULT_REVOCATION_LAG_ALARM_MINUTES
 }
 fn default_client_id() -> String {
     "bygd-dashboard".to_owned()
@@ -169,6 +180,7 @@ impl DashboardConfig {
             public_url: None,
             beacon_seconds: default_beacon_seconds(),
             revocation_refresh_hours: default_revocation_refresh_hours(),
+            revocation_lag_alarm_minutes: default_revocation_lag_alarm_minutes(),
             mqtt: None,
         }
     }
@@ -250,6 +262,7 @@ impl DashboardConfig {
              # database: sqlite:PATH (embedded, the default) or postgres://USER:PASSWORD@HOST/DB\n\
              # listen: the HTTP API's address; public_url: how people reach it (pass links)\n\
              # beacon_seconds: time beacons to gateways; revocation_refresh_hours: re-signed lists\n\
+             # revocation_lag_alarm_minutes: alarm when an online gateway holds an old list (0: off)\n\
              # [mqtt]: url (mqtt:// or mqtts://), client_id, username, password_file, ca_file,\n\
              #         client_cert_file, client_key_file, keep_alive_seconds\n\n",
         );

@@ -26,11 +26,18 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The migrations, embedded so that the binary needs no files beside it.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial schema",
-    include_str!("../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial schema",
+        include_str!("../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "revocation lag",
+        include_str!("../migrations/0002_revocation_lag.sql"),
+    ),
+];
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -260,6 +260,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             mqtt,
             beacon_seconds: 60,
             revocation_refresh_hours: 12,
+            revocation_lag_alarm_minutes: 30,
         }),
         async move {
             let _ = dashboard_stopped.await;

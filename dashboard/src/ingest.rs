@@ -211,6 +211,11 @@ fn insert_sql(rows: usize, backend: crate::db::Backend) -> String {
     sql
 }
 
+/// The largest status message kept: a gateway's status with 32 doors is about 4 KB; the
+/// status is stored as it came, so a larger one (noise from a client holding the gateway's
+/// credentials) is dropped before it reaches the database.
+const MAX_STATUS_BYTES: usize = 64 * 1024;
+
 impl Dashboard {
     /// Takes one batch from the `event` topic of `site/gateway`.
     pub async fn ingest_batch(
@@ -495,6 +500,19 @@ impl Dashboard {
         now: i64,
     ) -> ServiceResult<()> {
         match &e.event.body {
+            EventBody::RevocationApplied { version } => {
+                // What the gateway holds, from its signed log: the freeze check compares it
+                // with the site's current list.
+                sqlx::query(
+                    "UPDATE gateways SET list_version = $1 WHERE site = $2 AND id = $3 \
+                     AND (list_version IS NULL OR list_version < $1)",
+                )
+                .bind(to_sql(*version))
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .execute(&mut **tx)
+                .await?;
+            }
             EventBody::CommandResult {
                 command, outcome, ..
             } => {
@@ -671,6 +689,23 @@ impl Dashboard {
         })
     }
 
+    /// Logs a status message that is not one, with an alarm if the gateway is registered (a
+    /// name nobody registered gets no row: anyone able to publish could invent any number).
+    async fn refuse_status(&self, site: &str, gateway: &str, detail: &str) -> ServiceResult<()> {
+        tracing::warn!(site, gateway, detail, "status message dropped");
+        let registered: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM gateways WHERE site = $1 AND id = $2")
+                .bind(site.to_owned())
+                .bind(gateway.to_owned())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        if registered.is_some() {
+            self.raise_alarm_now(site, gateway, kind::BAD_MESSAGE, None, detail)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Records a status message: online or offline (with an alarm while offline), last seen.
     pub async fn take_status(
         &self,
@@ -678,14 +713,25 @@ impl Dashboard {
         gateway: &str,
         payload: &[u8],
     ) -> ServiceResult<Option<bool>> {
-        let Ok(status) = serde_json::from_slice::<serde_json::Value>(payload) else {
-            tracing::warn!(site, gateway, "a status message that is not JSON; ignored");
+        if payload.len() > MAX_STATUS_BYTES {
+            let detail = format!(
+                "a status message of {} bytes on the gateway's status topic was dropped (a gateway \
+                 sends well under {MAX_STATUS_BYTES}); another client may hold the gateway's broker \
+                 credentials",
+                payload.len()
+            );
+            self.refuse_status(site, gateway, &detail).await?;
+            return Ok(None);
+        }
+        let status = serde_json::from_slice::<serde_json::Value>(payload).ok();
+        let Some(online) = status.as_ref().and_then(|s| s["online"].as_bool()) else {
+            let detail =
+                "a status message that is not a gateway's status (JSON with `online`) was \
+                          dropped; another client may hold the gateway's broker credentials";
+            self.refuse_status(site, gateway, detail).await?;
             return Ok(None);
         };
-        let Some(online) = status["online"].as_bool() else {
-            tracing::warn!(site, gateway, "a status message without `online`; ignored");
-            return Ok(None);
-        };
+        let status = status.unwrap_or_default();
         let now = unix_now();
         let mut tx = self.begin_write().await?;
         let was: Option<i64> =
@@ -699,14 +745,19 @@ impl Dashboard {
             tracing::debug!(site, gateway, "status of an unregistered gateway; ignored");
             return Ok(None);
         };
-        sqlx::query("UPDATE gateways SET online = $1, status = $2, status_at = $3, last_seen = $3 WHERE site = $4 AND id = $5")
-            .bind(i64::from(online))
-            .bind(status.to_string())
-            .bind(now)
-            .bind(site.to_owned())
-            .bind(gateway.to_owned())
-            .execute(&mut *tx)
-            .await?;
+        // online_since: kept while online, set when it comes online, cleared when it goes.
+        sqlx::query(
+            "UPDATE gateways SET online = $1, status = $2, status_at = $3, last_seen = $3, \
+             online_since = CASE WHEN $1 = 0 THEN NULL WHEN online = 1 AND online_since IS NOT NULL \
+             THEN online_since ELSE $3 END WHERE site = $4 AND id = $5",
+        )
+        .bind(i64::from(online))
+        .bind(status.to_string())
+        .bind(now)
+        .bind(site.to_owned())
+        .bind(gateway.to_owned())
+        .execute(&mut *tx)
+        .await?;
         if online {
             Self::clear_alarm(&mut tx, site, gateway, kind::OFFLINE, None, now).await?;
         } else {

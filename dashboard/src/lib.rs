@@ -11,6 +11,7 @@
 //! - `gateway`: sites, gateway registration, the gateway config it writes, gateway state.
 //! - `member`, `pass`: members and their passes (QR text, links), revocation.
 //! - `revocation`: the signed revocation list of each site.
+//! - `revocation_lag`: freeze detection, gateways held on an old list.
 //! - `command`: unlock, lockdown and time beacons to one gateway, and their results.
 //! - `ingest`: a batch in, its events stored once, the head to ack out; statuses.
 //! - `alarm`: integrity, door, clock and offline alarms.
@@ -44,11 +45,13 @@ mod member;
 mod pass;
 mod qr;
 mod revocation;
+mod revocation_lag;
 mod serve;
 mod service;
 mod timetext;
 
 pub use access::{Principal, Role, Scope, Sites};
+pub use alarm::AlarmInfo;
 pub use api::app;
 pub use command::{CommandInfo, CommandRequest};
 pub use db::{Backend, Db, DbError};
@@ -59,5 +62,6 @@ pub use ingest::{ChainReport, Ingested};
 pub use link::LinkSettings;
 pub use member::NewMember;
 pub use pass::{IssuePass, IssuedPass, PassInfo};
+pub use revocation_lag::LagReport;
 pub use serve::serve;
 pub use service::{Dashboard, Initialised};

@@ -27,8 +27,14 @@ const CLIENT_QUEUE: usize = 4096;
 /// Messages forwarded by the poller: bounded in practice by the broker's in-flight limit,
 /// since batches are only PUBACKed once stored.
 const NET_QUEUE: usize = 1024;
-/// Largest packet in: batches are at most 128 KiB.
-const MAX_INCOMING_PACKET: usize = 1024 * 1024;
+/// Largest packet in: the largest packet MQTT can express (a remaining length of
+/// 268,435,455 bytes plus a 5-byte fixed header). rumqttc drops the connection on a packet
+/// over its limit, and the broker hands a queued or retained message back at every
+/// reconnect, so any smaller limit would let one client with write access to a topic the
+/// dashboard reads (a stolen gateway certificate) keep the dashboard off the broker for
+/// every site. What is too large for its topic is dropped and alarmed after it arrived; the
+/// broker's own cap (`deploy/mosquitto`: 20 MiB) keeps such messages from costing much.
+const MAX_INCOMING_PACKET: usize = 268_435_455 + 5;
 /// Largest packet out: a full revocation list of a million pass ids is about 17 MB.
 const MAX_OUTGOING_PACKET: usize = 64 * 1024 * 1024;
 /// Waits between connection attempts, doubling up to the maximum.
@@ -73,6 +79,8 @@ pub struct LinkSettings {
     pub beacon_seconds: u32,
     /// Hours between re-signed revocation lists.
     pub revocation_refresh_hours: u32,
+    /// Minutes an online gateway may lag its site's revocation list before an alarm (0: never).
+    pub revocation_lag_alarm_minutes: u32,
 }
 
 /// Runs the link until `shutdown` turns true.
@@ -129,6 +137,8 @@ pub(crate) async fn run(
     };
     let mut outbox_tick = tokio::time::interval(OUTBOX_POLL);
     let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+    let mut lag_checks = tokio::time::interval(crate::revocation_lag::CHECK_EVERY);
+    let max_lag = i64::from(settings.revocation_lag_alarm_minutes) * 60;
     let beacon_period = Duration::from_secs(u64::from(settings.beacon_seconds.max(1)));
     let mut beacons = tokio::time::interval_at(Instant::now() + beacon_period, beacon_period);
     let refresh_age = i64::from(settings.revocation_refresh_hours.max(1)) * 3600;
@@ -164,6 +174,13 @@ pub(crate) async fn run(
             _ = beacons.tick() => {
                 if settings.beacon_seconds > 0 && link.connected() {
                     link.beacon_all().await;
+                }
+            }
+            _ = lag_checks.tick() => {
+                if max_lag > 0 {
+                    if let Err(e) = link.dashboard.check_revocation_lag(crate::db::unix_now(), max_lag).await {
+                        tracing::error!(error = %e, "cannot check gateways' revocation lists");
+                    }
                 }
             }
             _ = housekeeping.tick() => {

@@ -71,6 +71,7 @@ impl Site {
             mqtt,
             beacon_seconds: 2,
             revocation_refresh_hours: 12,
+            revocation_lag_alarm_minutes: 30,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (stop_dash, dash_rx) = tokio::sync::oneshot::channel::<()>();
@@ -296,6 +297,7 @@ async fn scenario(broker: &mut dyn Broker) {
         )
         .to_string(),
         log.batch(1, 1, &forger_key()),
+        false,
     )
     .await;
     site.wait("the integrity alarm", |s| async move {
@@ -326,21 +328,65 @@ async fn scenario(broker: &mut dyn Broker) {
         "a forged entry was stored"
     );
     assert!(entries.len() >= before);
+
+    // A client holding the gateway's broker credentials publishes 2 MiB of noise on the
+    // gateway's status topic (retained: handed out again at every subscription) and on its
+    // event topic (QoS 1: handed out again at every reconnect until PUBACKed). Both are
+    // dropped with alarms, and the link stays up: later entries still arrive.
+    let name = |kind| {
+        Topic::gateway(
+            &bygd_protocol::SiteId::new(SITE).unwrap(),
+            &bygd_protocol::GatewayId::new(GATEWAY).unwrap(),
+            kind,
+        )
+        .to_string()
+    };
+    let noise = vec![0x5a; 2 * 1024 * 1024];
+    publish(broker, &name(TopicKind::Status), noise.clone(), true).await;
+    publish(broker, &name(TopicKind::Event), noise, false).await;
+    site.wait("the alarms for both noise messages", |s| async move {
+        let alarms = s
+            .dashboard
+            .list_alarms(&Principal::local_admin(), true, 50)
+            .await
+            .unwrap();
+        alarms.iter().any(|a| a.kind == "bad_message")
+            && alarms
+                .iter()
+                .any(|a| a.kind == "integrity" && a.detail.contains("too_large"))
+    })
+    .await;
+    let late = issue(&d, "bertil").await;
+    let decision = site.present("front", &late.qr_text).await;
+    assert_eq!(decision["decision"], "granted", "{decision}");
+    site.wait(
+        "an entry after the noise at the dashboard",
+        |s| async move {
+            s.dashboard
+                .audit(&Principal::local_admin(), &Default::default())
+                .await
+                .unwrap()
+                .entries
+                .iter()
+                .any(|e| e.member.as_deref() == Some("bertil"))
+        },
+    )
+    .await;
     let _ = &site.gateway_key;
     site.stop().await;
 }
 
 /// Publishes one message as a client of its own.
-async fn publish(broker: &dyn Broker, topic: &str, payload: Vec<u8>) {
+async fn publish(broker: &dyn Broker, topic: &str, payload: Vec<u8>, retain: bool) {
     let mut options = rumqttc::MqttOptions::new(
         format!("intruder-{}", std::process::id()),
         "127.0.0.1",
         broker.port(),
     );
-    options.set_max_packet_size(1 << 20, 1 << 20);
+    options.set_max_packet_size(1 << 20, 4 << 20);
     let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
     client
-        .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+        .publish(topic, rumqttc::QoS::AtLeastOnce, retain, payload)
         .await
         .unwrap();
     let deadline = Instant::now() + ARRIVAL;

@@ -78,7 +78,10 @@ pub(crate) enum UplinkError {
 }
 
 fn options(config: &Config, mqtt: &MqttConfig) -> Result<MqttOptions, UplinkError> {
-    let mut options = client_options(config.gateway.as_str(), mqtt).map_err(UplinkError::Config)?;
+    // The network-unique identity: a bare gateway id would collide with the same id at
+    // another site, and the two would take each other's MQTT session over.
+    let identity = bygd_protocol::broker_identity(&config.site, &config.gateway);
+    let mut options = client_options(&identity, mqtt).map_err(UplinkError::Config)?;
     // A persistent session: the broker keeps our subscriptions and queues QoS 1 commands and
     // acks while the link is down.
     options.set_clean_session(false);

@@ -76,4 +76,4 @@ pub use rejection::{DecodeError, Refusal, Rejection};
 pub use revocation::{verify_revocation_list, RevocationList, RevocationState};
 pub use schedule::{Schedule, TimeWindow, MINUTES_PER_DAY};
 pub use time::{UnixTime, WeekTime, Weekday};
-pub use topic::{Topic, TopicKind, TOPIC_ROOT};
+pub use topic::{broker_identity, Topic, TopicKind, IDENTITY_SEPARATOR, TOPIC_ROOT};

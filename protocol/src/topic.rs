@@ -14,6 +14,20 @@ use core::fmt;
 /// The first two levels of every bygd topic; the `v1` changes with an incompatible protocol.
 pub const TOPIC_ROOT: &str = "bygd/v1";
 
+/// The separator between site and gateway in a broker identity. No id may contain it
+/// (ids are `a-z0-9-_`), so `byn.gw1` names exactly one gateway of the network.
+pub const IDENTITY_SEPARATOR: char = '.';
+
+/// The gateway's identity at the broker: its MQTT client id and its client certificate's
+/// common name, `{site}.{gateway}`. Gateway ids are unique only within a site, so two sites'
+/// `gw1` would take each other's MQTT session over if they used the bare id; this name is
+/// unique in the network. No identity built here can equal a name without the separator, such
+/// as the dashboard's `bygd-dashboard`.
+#[must_use]
+pub fn broker_identity(site: &SiteId, gateway: &GatewayId) -> String {
+    format!("{site}{IDENTITY_SEPARATOR}{gateway}")
+}
+
 /// The per-gateway topics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TopicKind {
@@ -126,6 +140,20 @@ impl fmt::Display for Topic {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn broker_identities_differ_for_the_same_gateway_id_at_two_sites() {
+        let gw1 = GatewayId::new("gw1").unwrap();
+        let byn = broker_identity(&SiteId::new("byn").unwrap(), &gw1);
+        let dal = broker_identity(&SiteId::new("dal").unwrap(), &gw1);
+        assert_eq!(byn, "byn.gw1");
+        assert_ne!(byn, dal);
+        // `a-b` + `c` and `a` + `b-c` stay apart: the separator is not an id character.
+        let left = broker_identity(&SiteId::new("a-b").unwrap(), &GatewayId::new("c").unwrap());
+        let right = broker_identity(&SiteId::new("a").unwrap(), &GatewayId::new("b-c").unwrap());
+        assert_ne!(left, right);
+        assert!(SiteId::new("bygd.dashboard").is_err());
+    }
 
     #[test]
     fn gateway_topics_build_and_parse_back() {

@@ -1,0 +1,4 @@
+-- Freeze detection: which revocation list each gateway says (in its signed log) it applied,
+-- and since when it has been online, so a gateway held on an old list is noticed.
+ALTER TABLE gateways ADD COLUMN list_version BIGINT;    -- newest `revocation applied` version logged
+ALTER TABLE gateways ADD COLUMN online_since BIGINT;    -- when it last came online (NULL: offline)

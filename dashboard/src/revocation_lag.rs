@@ -1,0 +1,99 @@
+//! Freeze detection: a gateway that stays online but does not take its site's newest
+//! revocation list is being held on an old one (a broker or a client with broker access
+//! withholding or replacing the retained list), and a revoked pass may still open its doors.
+//!
+//! What a gateway holds is read from its own signed log (`revocation applied` events, kept in
+//! `gateways.list_version` by ingest), never from its unsigned status. The lag counts only
+//! while the gateway is online: an offline gateway cannot get a list and has its own alarm.
+
+use crate::alarm::kind;
+use crate::db::from_sql;
+use crate::error::ServiceResult;
+use crate::service::Dashboard;
+
+/// How often the link looks for lagging gateways: a small fraction of the 30-minute default.
+pub(crate) const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What one check found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LagReport {
+    /// Online gateways holding an older list than their site's for longer than allowed.
+    pub lagging: usize,
+    /// Online gateways that caught up since the last check (their alarm cleared).
+    pub caught_up: usize,
+}
+
+impl Dashboard {
+    /// Raises a `revocation_lag` alarm for every gateway that has been online with an older
+    /// list than its site's current one for at least `max_lag_seconds` (measured from the later
+    /// of the list's signing and the gateway's coming online), and clears the alarm of every
+    /// gateway that holds the current list. `now` is Unix seconds.
+    pub async fn check_revocation_lag(
+        &self,
+        now: i64,
+        max_lag_seconds: i64,
+    ) -> ServiceResult<LagReport> {
+        let rows: Vec<(String, String, Option<i64>, Option<i64>, i64, i64)> = sqlx::query_as(
+            "SELECT g.site, g.id, g.list_version, g.online_since, r.version, r.issued_at \
+             FROM gateways g JOIN revocation_lists r ON r.site = g.site \
+             WHERE g.online = 1 ORDER BY g.site, g.id",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut report = LagReport::default();
+        let mut tx = self.begin_write().await?;
+        for (site, gateway, held, online_since, current, issued_at) in rows {
+            let held: Option<u64> = held.map(from_sql);
+            let current: u64 = from_sql(current);
+            if held.is_some_and(|h| h >= current) {
+                let cleared = sqlx::query(
+                    "UPDATE alarms SET cleared_at = $1 WHERE site = $2 AND gateway = $3 \
+                     AND kind = $4 AND door = '' AND cleared_at IS NULL",
+                )
+                .bind(now)
+                .bind(site.clone())
+                .bind(gateway.clone())
+                .bind(kind::REVOCATION_LAG)
+                .execute(&mut *tx)
+                .await?;
+                if cleared.rows_affected() > 0 {
+                    report.caught_up += 1;
+                    tracing::info!(
+                        site,
+                        gateway,
+                        version = current,
+                        "gateway caught up with its site's revocation list"
+                    );
+                }
+                continue;
+            }
+            let since = online_since.unwrap_or(now).max(issued_at);
+            let lag = now - since;
+            if lag < max_lag_seconds {
+                continue;
+            }
+            let holds = held.map_or_else(|| "no list".to_owned(), |h| format!("list v{h}"));
+            let detail = format!(
+                "the gateway has been online for {} min holding {holds}, but its site's current list \
+                 is v{current}: passes revoked since are still opening its doors. Something between \
+                 the dashboard and the gateway withholds or replaces the list (check the broker's \
+                 retained message on bygd/v1/{site}/revocations and the gateway's ACL); revoke at the \
+                 door with a lockdown if it matters now",
+                lag / 60
+            );
+            Self::raise_alarm(
+                &mut tx,
+                &site,
+                &gateway,
+                kind::REVOCATION_LAG,
+                None,
+                &detail,
+                now,
+            )
+            .await?;
+            report.lagging += 1;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+}
