@@ -2,13 +2,14 @@
 //! a gateway with a certificate from the network's CA connects and reports; one whose
 //! certificate the broker does not trust stays offline, and its doors keep working.
 //!
-//! Certificates are made on the spot with the `openssl` command. Without mosquitto the test
+//! Certificates are made on the spot with the `openssl` command (`bygd_testkit::tls`). Without mosquitto the test
 //! says it skipped, unless `BYGD_REQUIRE_MOSQUITTO=1` (as in CI), where it fails.
 
 use bygd_protocol::{
     encode_qr, DoorId, MemberId, PassClaims, PassId, PassKind, Presentation, SecretKey, SiteId,
     SiteScope, UnixTime,
 };
+use bygd_testkit::tls::TestCa;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,88 +37,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA, and a certificate signed by it for `name` (with an IP SAN for 127.0.0.1).
-fn ca(dir: &Path, ca: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{ca}.key"),
-            "-out",
-            &format!("{ca}.pem"),
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={ca}"),
-        ],
-    );
-}
-
-fn cert(dir: &Path, ca: &str, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            &format!("{name}.pem"),
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
 }
 
 struct Killed(Child);
@@ -279,11 +198,10 @@ fn a_gateway_with_a_trusted_client_certificate_reports_over_tls_and_an_untrusted
     }
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
-    ca(root, "ca");
-    cert(root, "ca", "broker");
-    cert(root, "ca", "gw1");
-    ca(root, "rogue-ca");
-    cert(root, "rogue-ca", "gw2");
+    let ca = TestCa::new(root, "ca");
+    ca.issue("broker", "broker");
+    ca.issue("gw1", "gw1");
+    TestCa::new(root, "rogue-ca").issue("gw2", "gw2");
     let (tls_port, plain_port) = (free_port(), free_port());
     let _broker = start_broker(root, tls_port, plain_port);
 

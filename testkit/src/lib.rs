@@ -10,8 +10,10 @@
 //! `BYGD_REQUIRE_MOSQUITTO=1` (as in CI): then it fails. Every wait has a deadline.
 #![allow(clippy::missing_panics_doc)] // test support: panicking with a clear message is the job
 
+pub mod tls;
+
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -279,6 +281,25 @@ impl Mosquitto {
     /// stderr that the test is skipped, unless `BYGD_REQUIRE_MOSQUITTO=1`: then it panics.
     #[track_caller]
     pub fn start(test: &str) -> Option<Self> {
+        // persistence false: a stop loses everything, as a crashed broker without a disk would.
+        // max_queued_messages 0 (no limit): the drain benchmark queues many messages.
+        Self::start_with_config(test, |port, _| {
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                 max_queued_messages 0\nset_tcp_nodelay true\nlog_dest stderr\n\
+                 log_type error\nlog_type warning\nlog_type notice\n"
+            )
+        })
+    }
+
+    /// Starts mosquitto with the configuration `config(port, dir)` returns: `port` is a free
+    /// port for its listener, `dir` the broker's own temporary directory (for certificates,
+    /// ACL files, persistence). Skips or panics as [`Mosquitto::start`] does.
+    #[track_caller]
+    pub fn start_with_config(
+        test: &str,
+        config: impl FnOnce(u16, &Path) -> String,
+    ) -> Option<Self> {
         let Some(binary) = find_mosquitto() else {
             assert!(
                 std::env::var(REQUIRE_MOSQUITTO).as_deref() != Ok("1"),
@@ -297,18 +318,9 @@ impl Mosquitto {
             .tempdir()
             .expect("a temporary directory");
         let port = free_port();
-        let config = dir.path().join("mosquitto.conf");
-        // persistence false: a stop loses everything, as a crashed broker without a disk would.
-        // max_queued_messages 0 (no limit): the drain benchmark queues many messages.
-        std::fs::write(
-            &config,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_queued_messages 0\nset_tcp_nodelay true\nlog_dest stderr\n\
-                 log_type error\nlog_type warning\nlog_type notice\n"
-            ),
-        )
-        .expect("write the mosquitto config");
+        let text = config(port, dir.path());
+        std::fs::write(dir.path().join("mosquitto.conf"), text)
+            .expect("write the mosquitto config");
         let mut broker = Self {
             dir,
             binary,
@@ -354,6 +366,14 @@ impl Mosquitto {
         if let Err(why) = exited() {
             panic!("mosquitto on port {} stopped: {why}", self.port);
         }
+    }
+}
+
+impl Mosquitto {
+    /// The broker's temporary directory (see [`Mosquitto::start_with_config`]).
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 }
 

@@ -223,10 +223,16 @@ impl Dashboard {
     /// `bygd init` against `broker`.
     #[must_use]
     pub fn init(broker: &dyn Broker) -> Self {
+        Self::init_url(&broker.url())
+    }
+
+    /// `bygd init` against the broker at `url`.
+    #[must_use]
+    pub fn init_url(url: &str) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let data = dir.path().join("dashboard");
         let init = Command::new(binary("bygd"))
-            .args(["init", "--mqtt", &broker.url(), "--data"])
+            .args(["init", "--mqtt", url, "--data"])
             .arg(&data)
             .env_remove("BYGD_DATABASE_URL")
             .output()
@@ -245,7 +251,7 @@ impl Dashboard {
             data,
             port: free_port(),
             password,
-            broker_url: broker.url(),
+            broker_url: url.to_owned(),
             child: None,
             log,
         }
@@ -439,6 +445,12 @@ impl Gateway {
     /// hardware, files in a temporary directory, quick heartbeats.
     #[must_use]
     pub fn register(dashboard: &Dashboard, broker: &dyn Broker, id: &str) -> Self {
+        Self::register_at(dashboard, &broker.url(), SITE, id)
+    }
+
+    /// [`Gateway::register`] at `site`, with the broker at `url`.
+    #[must_use]
+    pub fn register_at(dashboard: &Dashboard, url: &str, site: &str, id: &str) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let key = dir.path().join("gateway.key");
         let keygen = Command::new(binary("bygd-gateway"))
@@ -458,7 +470,7 @@ impl Gateway {
                 "gateway",
                 "add",
                 "--site",
-                SITE,
+                site,
                 "--id",
                 id,
                 "--public-key",
@@ -466,7 +478,7 @@ impl Gateway {
                 "--doors",
                 "front,workshop",
                 "--broker",
-                &broker.url(),
+                url,
                 "--out",
                 config.to_str().expect("utf-8"),
             ])
