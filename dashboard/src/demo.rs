@@ -272,6 +272,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         gateway_config,
         RunOptions {
             accept_fresh_store: false,
+            revocation_min_version: None,
             observer: Some(observer),
         },
         async move {

@@ -352,6 +352,14 @@ impl Dashboard {
             .await?
             .ok_or_else(|| ServiceError::not_found("site", site))?;
         let doors = self.gateway_doors(site, gateway).await?;
+        // The site's list version now: the gateway refuses older lists even after its store
+        // was replaced by an empty one (`--accept-fresh-store`).
+        let min_version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM revocation_lists WHERE site = $1")
+                .bind(site.to_owned())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        let min_version = min_version.unwrap_or(0);
         let mut text = format!(
             "# bygd gateway config for {site}/{gateway}, written by `bygd gateway add`.\n\
              # Every key is documented in deploy/gateway.example.toml. Check it with\n\
@@ -368,7 +376,11 @@ impl Dashboard {
              # The dashboard's issuer key: passes, revocation lists, commands and acks it signs.\n\
              [[issuer]]\n\
              public_key = \"{key}\"\n\
-             key_id = \"{key_id}\"\n",
+             key_id = \"{key_id}\"\n\n\
+             [policy]\n\
+             # Revocation lists older than the site's list when this file was written are\n\
+             # refused, even by an empty store; raise it before `run --accept-fresh-store`.\n\
+             revocation_min_version = {min_version}\n",
             event = topic(site, gateway, TopicKind::Event),
             cmd = topic(site, gateway, TopicKind::Command),
             ack = topic(site, gateway, TopicKind::Ack),

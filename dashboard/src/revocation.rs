@@ -2,15 +2,18 @@
 //! of the site is revoked and every few hours anyway, and published retained on the site's
 //! revocation topic.
 //!
-//! Invariant: versions only grow. One counter serves every site (a gateway keeps the
-//! highest version per issuer key and refuses older lists), and it is moved in the same
-//! transaction that stores the new list, so two dashboards processes can never sign two
-//! different lists with one version.
+//! Invariant: each site's versions only grow, and every list names its site inside the signed
+//! bytes (gateways refuse another site's list before comparing versions). Each site has its
+//! own counter (a gateway keeps the highest version per issuer key and refuses older lists),
+//! moved in the same transaction that stores the new list, so two dashboard processes can
+//! never sign two different lists for a site with one version. A site's counter starts from
+//! the one counter all sites shared before, so on an existing database no site's next list
+//! is numbered below one its gateways already hold.
 
 use crate::db::{from_sql, unix_now};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Dashboard;
-use bygd_protocol::{MemberId, PassId, RevocationList, UnixTime};
+use bygd_protocol::{MemberId, PassId, RevocationList, SiteId, UnixTime};
 
 /// The list's promised lifetime: gateways use the newest list they have whatever its age,
 /// and the dashboard re-signs far more often; this is what "stale" means to a reader.
@@ -18,13 +21,19 @@ const LIST_LIFETIME_SECONDS: u64 = 7 * 86_400;
 /// How long a revoked pass stays listed after it expired: a gateway whose clock lags (no
 /// RTC, no beacon yet) may still think it valid for a while.
 const EXPIRED_PASS_GRACE_SECONDS: i64 = 7 * 86_400;
-/// The counter that numbers the lists.
-const VERSION_COUNTER: &str = "revocation_version";
+/// The counter that numbered every site's lists before each site had its own: where a site's
+/// own counter starts. No longer moved.
+const SHARED_VERSION_COUNTER: &str = "revocation_version";
+/// Prefix of a site's own counter, `revocation_version:SITE` (site ids hold no `:`).
+const SITE_VERSION_COUNTER_PREFIX: &str = "revocation_version:";
 
 impl Dashboard {
     /// Signs a new full list for `site` from what is revoked now and stores it; the
     /// publisher then sends it retained.
     pub async fn refresh_revocation_list(&self, site: &str) -> ServiceResult<u64> {
+        let site_id = SiteId::new(site)
+            .map_err(|e| ServiceError::Internal(format!("stored site id `{site}` {e}")))?;
+        let counter = format!("{SITE_VERSION_COUNTER_PREFIX}{site}");
         let now = unix_now();
         let mut tx = self.begin_write().await?;
         let pass_ids: Vec<String> = sqlx::query_scalar(
@@ -41,19 +50,30 @@ impl Dashboard {
         .bind(site.to_owned())
         .fetch_all(&mut *tx)
         .await?;
+        // A site's first list here: its counter starts at the highest of the shared counter
+        // and the site's stored list (they agree on a database the shared counter numbered).
+        // SQLite needs the WHERE to read ON CONFLICT as the upsert, not a join constraint.
         sqlx::query(
-            "INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO counters (name, value) \
+             SELECT $1, COALESCE(MAX(v.value), 0) FROM ( \
+                 SELECT value FROM counters WHERE name = $2 \
+                 UNION ALL SELECT version AS value FROM revocation_lists WHERE site = $3 \
+             ) v WHERE 1 = 1 \
+             ON CONFLICT (name) DO NOTHING",
         )
-        .bind(VERSION_COUNTER)
+        .bind(counter.clone())
+        .bind(SHARED_VERSION_COUNTER)
+        .bind(site.to_owned())
         .execute(&mut *tx)
         .await?;
         let version: i64 = sqlx::query_scalar(
             "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
         )
-        .bind(VERSION_COUNTER)
+        .bind(counter)
         .fetch_one(&mut *tx)
         .await?;
         let list = RevocationList {
+            site: site_id,
             version: from_sql(version),
             base: None,
             issued_at: UnixTime(from_sql(now)),

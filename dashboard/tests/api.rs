@@ -7,7 +7,7 @@ mod common;
 use bygd_dashboard::{Ingested, Principal};
 use bygd_protocol::{
     decode_qr, verify_revocation_list, AccessContext, ClockQuality, CommandId, CommandOutcome,
-    DoorId, EventBody, PublicKey, SiteId, TrustedKeys, UnixTime, WeekTime,
+    DoorId, EventBody, PublicKey, Rejection, SiteId, TrustedKeys, UnixTime, WeekTime,
 };
 use common::*;
 use serde_json::json;
@@ -410,6 +410,100 @@ async fn bad_input_gets_one_error_shape_naming_the_field() {
     }
 }
 
+/// Registers a gateway `gw1` at `site` (which creates the site and signs its first list).
+async fn add_site(d: &bygd_dashboard::Dashboard, site: &str) {
+    d.register_gateway(
+        &Principal::local_admin(),
+        &bygd_dashboard::NewGateway {
+            site: site.into(),
+            id: "gw1".into(),
+            public_key: forger_key().public_key().to_hex(),
+            doors: vec!["front".into()],
+            time_zone: Some("Europe/Stockholm".into()),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// The version of `site`'s current list, verified as a gateway at that site would.
+async fn list_version(d: &bygd_dashboard::Dashboard, site: &str) -> u64 {
+    let mut keys = TrustedKeys::new();
+    keys.insert(PublicKey::from_hex(&d.issuer_public_key()).unwrap());
+    let bytes = d.revocation_list_bytes(site).await.unwrap().unwrap();
+    let (_, list) = verify_revocation_list(&bytes, &keys, &SiteId::new(site).unwrap())
+        .unwrap_or_else(|e| panic!("{site}'s list at {site}: {e}"));
+    list.version
+}
+
+#[tokio::test]
+async fn each_site_numbers_its_own_revocation_lists_and_names_itself_in_them() {
+    for db in backends("each_site_numbers_its_own_revocation_lists_and_names_itself_in_them").await
+    {
+        let (d, _dir, _) = dashboard(&db).await;
+        add_site(&d, "dal").await;
+        assert_eq!(
+            (list_version(&d, SITE).await, list_version(&d, "dal").await),
+            (1, 1),
+            "{}: a site's first list is its version 1, whatever other sites signed",
+            db.name
+        );
+        d.refresh_revocation_list(SITE).await.unwrap();
+        d.refresh_revocation_list(SITE).await.unwrap();
+        assert_eq!(
+            (list_version(&d, SITE).await, list_version(&d, "dal").await),
+            (3, 1),
+            "{}",
+            db.name
+        );
+        // byn's list, delivered to a gateway at dal (and the other way round), is refused.
+        let mut keys = TrustedKeys::new();
+        keys.insert(PublicKey::from_hex(&d.issuer_public_key()).unwrap());
+        for (from, at) in [(SITE, "dal"), ("dal", SITE)] {
+            let bytes = d.revocation_list_bytes(from).await.unwrap().unwrap();
+            assert_eq!(
+                verify_revocation_list(&bytes, &keys, &SiteId::new(at).unwrap()),
+                Err(Rejection::Misaddressed.into()),
+                "{}: {from}'s list at {at}",
+                db.name
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_sites_counter_starts_from_the_shared_counter_of_an_existing_database() {
+    for db in
+        backends("a_sites_counter_starts_from_the_shared_counter_of_an_existing_database").await
+    {
+        let (d, _dir, _) = dashboard(&db).await;
+        // What a dashboard from before per-site counters left: one counter at 40 for every
+        // site, byn's list numbered 40 (its gateways hold 40), no per-site counter.
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        for statement in [
+            "DELETE FROM counters",
+            "INSERT INTO counters (name, value) VALUES ('revocation_version', 40)",
+            "UPDATE revocation_lists SET version = 40 WHERE site = 'byn'",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        d.refresh_revocation_list(SITE).await.unwrap();
+        assert_eq!(
+            list_version(&d, SITE).await,
+            41,
+            "{}: byn's gateways, holding 40, take the next list",
+            db.name
+        );
+        add_site(&d, "dal").await;
+        assert_eq!(list_version(&d, "dal").await, 41, "{}", db.name);
+        d.refresh_revocation_list(SITE).await.unwrap();
+        assert_eq!(list_version(&d, SITE).await, 42, "{}", db.name);
+        assert_eq!(list_version(&d, "dal").await, 41, "{}", db.name);
+    }
+}
+
 #[tokio::test]
 async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
     for db in backends("revoking_a_pass_signs_a_newer_revocation_list_that_names_it").await {
@@ -440,7 +534,8 @@ async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
             .expect("a site has a list from its first gateway");
         let mut keys = TrustedKeys::new();
         keys.insert(PublicKey::from_hex(&d.issuer_public_key()).unwrap());
-        let (_, old) = verify_revocation_list(&before, &keys).unwrap();
+        let byn = SiteId::new(SITE).unwrap();
+        let (_, old) = verify_revocation_list(&before, &keys, &byn).unwrap();
         assert!(old.revoked_passes.is_empty());
 
         let r = call(
@@ -454,7 +549,7 @@ async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert!(r.json()["revoked_at"].is_string());
         let after = d.revocation_list_bytes(SITE).await.unwrap().unwrap();
-        let (_, new) = verify_revocation_list(&after, &keys).unwrap();
+        let (_, new) = verify_revocation_list(&after, &keys, &byn).unwrap();
         assert!(new.version > old.version);
         assert_eq!(
             new.revoked_passes
@@ -501,6 +596,7 @@ async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
         let (_, newest) = verify_revocation_list(
             &d.revocation_list_bytes(SITE).await.unwrap().unwrap(),
             &keys,
+            &byn,
         )
         .unwrap();
         assert!(newest.version > new.version);

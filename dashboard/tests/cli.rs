@@ -102,6 +102,10 @@ fn an_operator_sets_up_a_site_issues_and_revokes_a_pass_from_the_shell() {
         gateway.mqtt.as_ref().unwrap().url,
         "mqtts://broker.example.org:8883"
     );
+    assert_eq!(
+        gateway.policy.revocation_min_version, 1,
+        "the config holds the site's list version, so an empty store refuses older lists"
+    );
     let dup = fails(
         &data,
         &[

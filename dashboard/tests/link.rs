@@ -95,6 +95,7 @@ impl Site {
             config,
             RunOptions {
                 accept_fresh_store: false,
+                revocation_min_version: None,
                 observer: None,
             },
             async move {

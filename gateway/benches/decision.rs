@@ -108,7 +108,7 @@ fn populate(data_dir: &Path, issuer: &SecretKey, count: usize) -> Duration {
             revoked_passes: (chunk_start..chunk_end)
                 .map(|n| pass_id(n as u64))
                 .collect(),
-            ..Default::default()
+            ..RevocationList::empty(SiteId::new("byn").expect("a valid site id"))
         };
         let mut txn = store.begin().expect("begin");
         txn.apply_revocations(issuer.id(), &list)

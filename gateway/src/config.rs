@@ -202,6 +202,11 @@ pub struct PolicyConfig {
     /// Days delivered events stay in the local log before they are trimmed.
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// Revocation lists (and deltas) numbered below this are refused as a rollback, whatever
+    /// the store holds: the rollback protection a gateway keeps when its store is replaced by
+    /// an empty one (`--accept-fresh-store`). 0: no floor beyond the store's own version.
+    #[serde(default)]
+    pub revocation_min_version: u64,
 }
 
 fn default_alarm_hours() -> u32 {
@@ -224,6 +229,7 @@ impl Default for PolicyConfig {
             revocation_refuse_after_hours: default_refuse_hours(),
             proof_skew_seconds: default_proof_skew(),
             retention_days: default_retention_days(),
+            revocation_min_version: 0,
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::door::DoorCommand;
 use crate::store::{Store, StoreError, Txn, ALL_DOORS};
 use bygd_protocol::{
-    decode_qr, open_command, open_pass, verify_presentation, verify_revocation_list, AccessContext,
+    decode_qr, open_command, open_pass, open_revocation_list, verify_presentation, AccessContext,
     Action, ClockQuality, CommandHistory, CommandId, CommandLimits, CommandOutcome, DoorId, Event,
     EventBody, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
 };
@@ -392,6 +392,12 @@ impl Core {
 
     /// Verifies and applies a signed revocation list inside `txn`, logging the outcome.
     /// The same full list again (a retained message re-delivered) changes and logs nothing.
+    ///
+    /// Order (SPEC.md section 8): signature and shape; the site the list was signed for,
+    /// before anything about versions, so another site's list can neither replace this
+    /// site's nor make its next one look like a rollback; the operator's version floor
+    /// (`revocation_min_version`, which survives a fresh store); then the store's own
+    /// rollback and delta checks. Every refusal is a signed event the dashboard receives.
     fn apply_revocation(
         &self,
         txn: &mut Txn<'_>,
@@ -399,13 +405,50 @@ impl Core {
         now: UnixTime,
         quality: ClockQuality,
     ) -> Result<Result<u64, (Option<u64>, Rejection)>, StoreError> {
-        let (version, outcome) = match verify_revocation_list(bytes, &self.config.issuers) {
-            Err(refusal) => (None, Err(refusal.rejection())),
+        let (version, outcome) = match open_revocation_list(bytes, &self.config.issuers) {
+            Err(refusal) => {
+                tracing::warn!(reason = %refusal, "revocation list refused");
+                (None, Err(refusal.rejection()))
+            }
             Ok((issuer, list)) => {
-                if list.base.is_none() && txn.revocation_version(issuer)? == Some(list.version) {
+                let floor = self
+                    .config
+                    .policy
+                    .revocation_min_version
+                    .max(txn.revocation_floor()?);
+                if let Err(reason) = list.check_site(&self.config.site) {
+                    tracing::warn!(
+                        site = %self.config.site,
+                        list_site = %list.site,
+                        version = list.version,
+                        reason = reason.code(),
+                        "revocation list refused: it was signed for another site"
+                    );
+                    (Some(list.version), Err(reason))
+                } else if list.base.is_none()
+                    && txn.revocation_version(issuer)? == Some(list.version)
+                {
                     return Ok(Ok(list.version));
+                } else if list.version < floor {
+                    tracing::warn!(
+                        version = list.version,
+                        min_version = floor,
+                        reason = Rejection::Rollback.code(),
+                        "revocation list refused: below the configured minimum version"
+                    );
+                    (Some(list.version), Err(Rejection::Rollback))
+                } else {
+                    let outcome = txn.apply_revocations(issuer, &list)?;
+                    if let Err(reason) = outcome {
+                        tracing::warn!(
+                            version = list.version,
+                            base = ?list.base,
+                            reason = reason.code(),
+                            "revocation list refused"
+                        );
+                    }
+                    (Some(list.version), outcome)
                 }
-                (Some(list.version), txn.apply_revocations(issuer, &list)?)
             }
         };
         Ok(match outcome {
@@ -623,7 +666,7 @@ impl Core {
                     CoreRequest::Revocations { bytes, reply } => {
                         let result = self
                             .apply_revocation(&mut txn, &bytes, now, quality)?
-                            .map_err(|(_, reason)| reason.describe().to_owned());
+                            .map_err(|(_, reason)| reason.to_string());
                         after.push(After::Revocation { reply, result });
                     }
                     CoreRequest::Status { reply } => {

@@ -33,6 +33,10 @@ const WATCHDOG_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct RunOptions {
     /// Start with an empty store if the store is damaged (the damaged file is kept aside).
     pub accept_fresh_store: bool,
+    /// Refuse revocation lists numbered below this from now on (kept in the store, so it
+    /// outlives this run): what an operator names with `--accept-fresh-store`, since an
+    /// empty store has forgotten the highest version it accepted.
+    pub revocation_min_version: Option<u64>,
     /// Receives every event once it is durable, for a live view (the demo).
     pub observer: Option<tokio::sync::broadcast::Sender<bygd_protocol::Event>>,
 }
@@ -58,6 +62,24 @@ pub async fn run(
         "store open, chain tail verified"
     );
     let clock = Clock::new(report.clock_floor, config.clock_has_rtc);
+    if let Some(min) = options.revocation_min_version {
+        let mut txn = store.begin()?;
+        let floor = txn.raise_revocation_floor(min)?;
+        txn.commit()?;
+        tracing::info!(
+            asked = min,
+            floor,
+            "revocation lists below the floor are refused as rollback"
+        );
+    }
+    let config_floor = config.policy.revocation_min_version;
+    if options.accept_fresh_store && config_floor == 0 && options.revocation_min_version.is_none() {
+        tracing::warn!(
+            "started with --accept-fresh-store and no revocation floor: until the site's list \
+             arrives, an older list of this site would be accepted; pass \
+             --revocation-min-version with the site's current version (the dashboard shows it)"
+        );
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();

@@ -44,6 +44,12 @@ enum Command {
         /// refusing to start.
         #[arg(long)]
         accept_fresh_store: bool,
+        /// Refuse revocation lists older than this version, from now on (kept in the store).
+        /// Give the site's current list version with --accept-fresh-store: an empty store
+        /// no longer knows which lists it accepted. The config's
+        /// policy.revocation_min_version does the same from the config file.
+        #[arg(long, env = "BYGD_REVOCATION_MIN_VERSION", value_name = "VERSION")]
+        revocation_min_version: Option<u64>,
     },
     /// Check a config file and say what is wrong with it, key by key.
     ///
@@ -189,6 +195,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run {
             config,
             accept_fresh_store,
+            revocation_min_version,
         } => {
             init_tracing();
             let config = load(&config)?;
@@ -196,6 +203,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 config,
                 bygd_gateway::RunOptions {
                     accept_fresh_store,
+                    revocation_min_version,
                     ..Default::default()
                 },
                 shutdown_signal(),

@@ -52,6 +52,9 @@ const META_HEAD_SEQ: &str = "head_seq";
 const META_CLOCK_FLOOR: &str = "clock_floor";
 const META_ACKED: &str = "acked_up_to";
 const META_COMMAND_SEQ: &str = "command_seq";
+/// The lowest revocation list version the operator allows (`run --revocation-min-version`),
+/// kept so that a restart without the flag keeps the floor.
+const META_REVOCATION_FLOOR: &str = "revocation_floor";
 const HEAD_HASH_KEY: &str = "head";
 /// The lockdown key meaning "every door".
 pub(crate) const ALL_DOORS: &str = "*";
@@ -728,6 +731,30 @@ impl Txn<'_> {
             .map_err(|e| self.err(e))?
             .map(|g| g.value().0);
         Ok(v)
+    }
+
+    /// The lowest revocation list version accepted, as the operator raised it (0: none).
+    pub fn revocation_floor(&self) -> Result<u64> {
+        let meta = self.txn.open_table(META).map_err(|e| self.err(e))?;
+        let floor = meta
+            .get(META_REVOCATION_FLOOR)
+            .map_err(|e| self.err(e))?
+            .map_or(0, |g| g.value());
+        Ok(floor)
+    }
+
+    /// Raises the lowest revocation list version accepted; a lower value changes nothing.
+    /// Returns the floor now in force.
+    pub fn raise_revocation_floor(&mut self, floor: u64) -> Result<u64> {
+        let current = self.revocation_floor()?;
+        if floor > current {
+            self.txn
+                .open_table(META)
+                .map_err(|e| self.err(e))?
+                .insert(META_REVOCATION_FLOOR, floor)
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(floor.max(current))
     }
 
     /// Applies a verified revocation list from `issuer`, all or nothing with the transaction;

@@ -27,6 +27,22 @@ fn an_unknown_config_key_is_refused_and_named() {
 }
 
 #[test]
+fn a_negative_revocation_min_version_is_refused_and_named() {
+    let gw = Gateway::with(Setup {
+        policy: "revocation_min_version = -3".into(),
+        ..Setup::default()
+    });
+    let checked = gw.cli("check-config", &[]);
+    assert_eq!(checked.code, Some(2), "{checked:#?}");
+    assert!(
+        checked.stderr.contains("revocation_min_version"),
+        "{}",
+        checked.stderr
+    );
+    assert_eq!(gw.run_expecting_exit(&[]).code, Some(2));
+}
+
+#[test]
 fn a_weak_issuer_key_is_refused_and_named() {
     // The identity point: a small-order key under which signatures can be forged.
     let mut weak = "01".to_owned();

@@ -8,7 +8,7 @@
 mod common;
 
 use bygd_protocol::{
-    base45_encode, PassClaims, PassKind, RevocationList, SiteScope, UnixTime, WeekTime,
+    base45_encode, PassClaims, PassKind, RevocationList, SiteId, SiteScope, UnixTime, WeekTime,
     MAX_QR_TEXT_LEN, PASS_PREFIX,
 };
 use common::*;
@@ -482,7 +482,7 @@ fn an_older_revocation_list_is_refused_and_the_refusal_logged() {
         base: Some(5),
         issued_at: UnixTime(now),
         expires: UnixTime(now + 86_400),
-        ..Default::default()
+        ..RevocationList::empty(site())
     }
     .sign(&issuer());
     let delta = gw.revocations(&mismatched);
@@ -495,10 +495,19 @@ fn an_older_revocation_list_is_refused_and_the_refusal_logged() {
         version: 9,
         issued_at: UnixTime(now),
         expires: UnixTime(now + 86_400),
-        ..Default::default()
+        ..RevocationList::empty(site())
     }
     .sign(&stranger());
     assert_eq!(gw.revocations(&foreign).code, Some(2));
+    // Another site's list, newer than the one held, carried in on a USB stick: refused
+    // before its version counts, and said why.
+    let dal = SiteId::new("dal").expect("valid site id");
+    let other_site = gw.revocations(&revocation_list_for(&dal, 7, &[], &[], now));
+    assert_eq!(other_site.code, Some(2), "{other_site:#?}");
+    assert!(
+        other_site.stdout.contains("misaddressed"),
+        "{other_site:#?}"
+    );
 
     gw.present(FRONT, &issue(&cecilia)).assert_denied("revoked");
     let log = gw.log();
@@ -512,6 +521,7 @@ fn an_older_revocation_list_is_refused_and_the_refusal_logged() {
             (1.into(), "rollback".into()),
             (6.into(), "delta_mismatch".into()),
             (serde_json::Value::Null, "unknown_key".into()),
+            (7.into(), "misaddressed".into()),
         ],
         "{log:#?}"
     );

@@ -333,6 +333,66 @@ fn a_damaged_store_is_refused_kept_aside_and_replaced_only_when_asked() {
     gw.stop_cleanly();
 }
 
+/// `--accept-fresh-store` forgets the highest list version the store held. The config's
+/// `revocation_min_version` (written by `bygd gateway add`) and the version the operator
+/// names with `--revocation-min-version` keep the broker from feeding the empty store an
+/// older list of the site; the named floor outlives the run that set it.
+#[test]
+fn a_fresh_store_still_refuses_lists_older_than_the_minimum_version() {
+    let mut gw = Gateway::with(Setup {
+        policy: "revocation_min_version = 4".into(),
+        ..Setup::default()
+    });
+    gw.start();
+    let anna = claims("anna");
+    let now = now();
+    gw.revocations(&revocation_list(6, &[anna.pass_id], &[], now))
+        .ok();
+    gw.present(FRONT, &issue(&anna)).assert_denied("revoked");
+    gw.stop_cleanly();
+    let store = gw.store_file();
+    let len = std::fs::metadata(&store).expect("store file").len();
+    scribble(&store, 0, 4096.min(len as usize));
+
+    gw.start_with(&["--accept-fresh-store"]);
+    // Below the config's minimum: refused though the store holds no version at all.
+    let ancient = gw.revocations(&revocation_list(3, &[], &[], now));
+    assert_eq!(ancient.code, Some(2), "{ancient:#?}");
+    assert!(ancient.stdout.contains("rollback"), "{ancient:#?}");
+    // Above the config's minimum but older than the last list: only the operator's floor
+    // refuses it.
+    let old = revocation_list(5, &[], &[], now);
+    gw.revocations(&old).ok();
+    gw.stop_cleanly();
+
+    let store_len = std::fs::metadata(&store).expect("store file").len();
+    scribble(&store, 0, 4096.min(store_len as usize));
+    gw.start_with(&["--accept-fresh-store", "--revocation-min-version", "6"]);
+    let refused = gw.revocations(&old);
+    assert_eq!(refused.code, Some(2), "{refused:#?}");
+    assert!(refused.stdout.contains("rollback"), "{refused:#?}");
+    gw.present(FRONT, &issue(&anna)).assert_granted();
+    gw.revocations(&revocation_list(6, &[anna.pass_id], &[], now))
+        .ok();
+    gw.present(FRONT, &issue(&anna)).assert_denied("revoked");
+
+    // A restart without the flag keeps the floor the operator named.
+    gw.stop_cleanly();
+    gw.start();
+    assert_eq!(gw.revocations(&old).code, Some(2));
+    let log = gw.log();
+    let refused: Vec<(Value, Value)> = of_type(&log, "revocation_refused")
+        .iter()
+        .map(|e| (e["version"].clone(), e["reason"].clone()))
+        .collect();
+    assert_eq!(
+        refused,
+        [(json!(5), json!("rollback")), (json!(5), json!("rollback"))],
+        "the fresh chain holds the refusals of this store's life: {log:#?}"
+    );
+    gw.stop_cleanly();
+}
+
 #[test]
 fn every_kind_of_damage_found_at_start_up_is_refused_and_kept() {
     let mut gw = Gateway::started();

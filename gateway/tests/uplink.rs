@@ -11,7 +11,7 @@ mod uplink_support;
 
 use bygd_protocol::{
     Ack, Action, CommandId, CommandOutcome, EventBody, GatewayId, PassClaims, Rejection,
-    RevocationList, TopicKind, UnixTime,
+    RevocationList, SiteId, TopicKind, UnixTime,
 };
 use common::*;
 use serde_json::{json, Value};
@@ -625,7 +625,7 @@ fn revocation_lists_apply_forward_only(broker: &mut dyn Broker) {
         issued_at: UnixTime(now()),
         expires: UnixTime(now() + 86_400),
         revoked_passes: vec![britt.pass_id],
-        ..Default::default()
+        ..RevocationList::empty(site())
     };
     let command = stand_in.command(Action::Revocation {
         list: delta.sign(&issuer()),
@@ -660,6 +660,104 @@ fn revocation_lists_apply_forward_only(broker: &mut dyn Broker) {
 on_both_brokers!(revocation_lists_apply_forward_only:
     revocation_lists_through_rumqttd_apply_forward_only,
     revocation_lists_through_mosquitto_apply_forward_only);
+
+/// Issue #11's attack: site `dal`'s list, numbered above `byn`'s because `dal` revoked a pass
+/// since, copied onto `byn`'s retained revocation topic. `byn`'s gateway refuses it as
+/// misaddressed and logs the refusal; Anna's revoked pass stays refused; `byn`'s next real
+/// list is still applied (the copy moved no version); and a command to this gateway that
+/// carries a `dal` delta is refused the same way.
+fn another_sites_list_is_refused_and_poisons_nothing(broker: &mut dyn Broker) {
+    let mut gw = gateway_on(broker);
+    let stand_in = StandIn::connect(broker, &gw);
+    gw.start();
+    let anna = claims("anna");
+    let britt = claims("britt");
+    stand_in.publish_revocations(full_list(2, &[anna.pass_id]));
+    stand_in.wait_for_event("byn's list 2 applied", ROUND_TRIP, |b| {
+        matches!(b, EventBody::RevocationApplied { version: 2 })
+    });
+    assert_eq!(present_fast(&gw, FRONT, &issue(&anna))["reason"], "revoked");
+
+    let dal = SiteId::new("dal").expect("valid site id");
+    let dal_list = revocation_list_for(&dal, 5, &[fresh_pass_id()], &[], now());
+    stand_in.publish_revocations(dal_list);
+    stand_in.wait_for_event("dal's list refused", ROUND_TRIP, |b| {
+        matches!(b, EventBody::RevocationRefused { .. })
+    });
+    assert_eq!(
+        stand_in.events_where(|b| matches!(b, EventBody::RevocationRefused { .. })),
+        [EventBody::RevocationRefused {
+            version: Some(5),
+            reason: Rejection::Misaddressed
+        }],
+        "the dashboard receives the refusal with its reason"
+    );
+    assert_eq!(
+        present_fast(&gw, FRONT, &issue(&anna))["reason"],
+        "revoked",
+        "Anna's pass stays revoked"
+    );
+    assert_eq!(status(&gw)["core"]["revocation_versions"][0][1], 2);
+
+    stand_in.publish_revocations(full_list(3, &[anna.pass_id, britt.pass_id]));
+    stand_in.wait_for_event("byn's list 3 applied", ROUND_TRIP, |b| {
+        matches!(b, EventBody::RevocationApplied { version: 3 })
+    });
+    assert_eq!(
+        present_fast(&gw, FRONT, &issue(&britt))["reason"],
+        "revoked"
+    );
+    assert_eq!(present_fast(&gw, FRONT, &issue(&anna))["reason"], "revoked");
+
+    // A command correctly addressed to this gateway, carrying dal's delta that would restore
+    // Anna's pass on top of version 3.
+    let dal_delta = RevocationList {
+        version: 4,
+        base: Some(3),
+        issued_at: UnixTime(now()),
+        expires: UnixTime(now() + 86_400),
+        restored_passes: vec![anna.pass_id],
+        ..RevocationList::empty(dal)
+    };
+    let command = stand_in.command(Action::Revocation {
+        list: dal_delta.sign(&issuer()),
+    });
+    stand_in.send_command(&command, &issuer(), false);
+    assert_eq!(
+        reported_outcome(&stand_in, "the dal delta command's result", command.id),
+        "misaddressed"
+    );
+    assert_eq!(present_fast(&gw, FRONT, &issue(&anna))["reason"], "revoked");
+    assert_eq!(status(&gw)["core"]["revocation_versions"][0][1], 3);
+
+    let log = gw.log();
+    let refused: Vec<(Value, Value)> = of_type(&log, "revocation_refused")
+        .into_iter()
+        .map(|e| (e["version"].clone(), e["reason"].clone()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (json!(5), json!("misaddressed")),
+            (json!(4), json!("misaddressed"))
+        ]
+    );
+    let applied: Vec<&Value> = of_type(&log, "revocation_applied")
+        .into_iter()
+        .map(|e| &e["version"])
+        .collect();
+    assert_eq!(applied, [&json!(2), &json!(3)]);
+    assert!(
+        gw.daemon_stderr().contains("signed for another site"),
+        "the daemon says why: {}",
+        gw.daemon_stderr()
+    );
+    gw.stop_cleanly();
+}
+
+on_both_brokers!(another_sites_list_is_refused_and_poisons_nothing:
+    another_sites_list_through_rumqttd_is_refused_and_poisons_nothing,
+    another_sites_list_through_mosquitto_is_refused_and_poisons_nothing);
 
 /// Forged acks, acks for events never sent and acks with the wrong hash are logged and move
 /// nothing; a real ack after them moves exactly what it covers.

@@ -73,7 +73,9 @@ pub use presentation::{
 };
 pub use qr::{decode_qr, encode_qr, MAX_QR_TEXT_LEN, PASS_PREFIX, PRESENTATION_PREFIX};
 pub use rejection::{DecodeError, Refusal, Rejection};
-pub use revocation::{verify_revocation_list, RevocationList, RevocationState};
+pub use revocation::{
+    open_revocation_list, verify_revocation_list, RevocationList, RevocationState,
+};
 pub use schedule::{Schedule, TimeWindow, MINUTES_PER_DAY};
 pub use time::{UnixTime, WeekTime, Weekday};
 pub use topic::{broker_identity, Topic, TopicKind, IDENTITY_SEPARATOR, TOPIC_ROOT};

@@ -1,23 +1,31 @@
 //! Signed, versioned revocation lists: full lists and deltas, and the state they build.
 //!
-//! Invariant: a verifier's revocation state only moves forward. A full list must carry a
-//! higher version than the state; a delta must name the state's exact version as its base.
-//! Anything else is refused as a rollback or a mismatch, so a broker that replays an old
-//! retained list (or drops a delta) can never un-revoke a pass.
+//! Invariant: a verifier's revocation state only moves forward, and only from lists signed
+//! for its own site. The site is the first element of the signed payload and is checked
+//! before anything about versions, so a list copied from another site (whose version counter
+//! is its own) is refused as misaddressed and can neither un-revoke a pass nor poison the
+//! version the state holds. A full list must carry a higher version than the state; a delta
+//! must name the state's exact version as its base. Anything else is refused as a rollback or
+//! a mismatch, so a broker that replays an old retained list (or drops a delta) can never
+//! un-revoke a pass.
 
 use crate::cbor::{self, b, opt, t, u};
 use crate::cose::{self, context};
 use crate::presentation::Revocations;
 use crate::{
-    DecodeError, KeyId, MemberId, PassId, Refusal, Rejection, SecretKey, TrustedKeys, UnixTime,
+    DecodeError, KeyId, MemberId, PassId, Refusal, Rejection, SecretKey, SiteId, TrustedKeys,
+    UnixTime,
 };
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use coset::cbor::value::Value;
 
 /// A revocation list as the issuer signs it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationList {
+    /// The one site whose gateways may apply it. Inside the signed bytes, so a copy delivered
+    /// to another site's gateways is refused (versions are counted per site).
+    pub site: SiteId,
     /// This list's version; every list the issuer key signs has a higher one than the last.
     pub version: u64,
     /// `None` for a full list; for a delta, the version it applies on top of.
@@ -38,12 +46,30 @@ pub struct RevocationList {
 }
 
 impl RevocationList {
+    /// An empty full list for `site` at version 0: a starting point for building lists
+    /// (`RevocationList { version: 7, ..RevocationList::empty(site) }`).
+    #[must_use]
+    pub fn empty(site: SiteId) -> Self {
+        Self {
+            site,
+            version: 0,
+            base: None,
+            issued_at: UnixTime(0),
+            expires: UnixTime(0),
+            revoked_passes: Vec::new(),
+            revoked_members: Vec::new(),
+            restored_passes: Vec::new(),
+            restored_members: Vec::new(),
+        }
+    }
+
     /// Signs the list with the issuer key.
     #[must_use]
     pub fn sign(&self, issuer: &SecretKey) -> Vec<u8> {
         let passes = |ids: &[PassId]| Value::Array(ids.iter().map(|p| b(p.as_bytes())).collect());
         let members = |ids: &[MemberId]| Value::Array(ids.iter().map(|m| t(m.as_str())).collect());
         let payload = Value::Array(alloc::vec![
+            t(self.site.as_str()),
             u(self.version),
             opt(self.base, u),
             u(self.issued_at.0),
@@ -57,9 +83,10 @@ impl RevocationList {
     }
 
     fn from_payload(payload: &[u8]) -> Result<Self, DecodeError> {
-        const WHAT: &str = "revocation list must be [version, base, issued, expires, passes, members, restored passes, restored members]";
+        const WHAT: &str = "revocation list must be [site, version, base, issued, expires, passes, members, restored passes, restored members]";
         let value = cbor::decode(payload)?;
-        let [version, base, issued_at, expires, rp, rm, sp, sm] = cbor::tuple::<8>(&value, WHAT)?;
+        let [site, version, base, issued_at, expires, rp, rm, sp, sm] =
+            cbor::tuple::<9>(&value, WHAT)?;
         let passes = |v: &Value| -> Result<Vec<PassId>, DecodeError> {
             cbor::array(v, "revoked pass ids must be an array")?
                 .iter()
@@ -73,6 +100,7 @@ impl RevocationList {
                 .collect()
         };
         let list = Self {
+            site: cbor::id(site, "revocation list site must be a valid id", SiteId::new)?,
             version: cbor::uint(version, "revocation version must be an unsigned integer")?,
             base: cbor::optional(base, |v| {
                 cbor::uint(v, "delta base must be an unsigned integer")
@@ -103,6 +131,17 @@ impl RevocationList {
         }
     }
 
+    /// Whether this list was signed for `site`: [`Rejection::Misaddressed`] if not. A
+    /// verifier checks this before [`Self::applies_to`], so a list for another site never
+    /// counts as newer or older than its own.
+    pub fn check_site(&self, site: &SiteId) -> Result<(), Rejection> {
+        if &self.site == site {
+            Ok(())
+        } else {
+            Err(Rejection::Misaddressed)
+        }
+    }
+
     /// Whether this list may be applied to a state at `current` version (`None`: no list yet).
     ///
     /// A full list needs a higher version; a delta needs `current == base`.
@@ -123,14 +162,28 @@ impl RevocationList {
     }
 }
 
-/// Checks a revocation list's signature and decodes it. Returns the signing key's id, since
-/// state is kept per issuer key.
-pub fn verify_revocation_list(
+/// Checks a revocation list's signature and decodes it, without the site check of
+/// [`verify_revocation_list`]: so a refused list can still be reported with its version.
+/// Returns the signing key's id, since state is kept per issuer key.
+pub fn open_revocation_list(
     bytes: &[u8],
     issuers: &TrustedKeys,
 ) -> Result<(KeyId, RevocationList), Refusal> {
     let (issuer, payload) = cose::verify(bytes, context::REVOCATION, issuers)?;
     Ok((issuer, RevocationList::from_payload(&payload)?))
+}
+
+/// Verifies a revocation list for a gateway at `site`, in SPEC.md's order: signature,
+/// payload shape, then the site (`misaddressed`). Returns the signing key's id, since state
+/// is kept per issuer key; the version checks come when the list is applied.
+pub fn verify_revocation_list(
+    bytes: &[u8],
+    issuers: &TrustedKeys,
+    site: &SiteId,
+) -> Result<(KeyId, RevocationList), Refusal> {
+    let (issuer, list) = open_revocation_list(bytes, issuers)?;
+    list.check_site(site)?;
+    Ok((issuer, list))
 }
 
 /// An in-memory revocation state for one issuer key.
@@ -187,13 +240,17 @@ impl Revocations for RevocationState {
 mod tests {
     use super::*;
 
+    fn byn() -> SiteId {
+        SiteId::new("byn").unwrap()
+    }
+
     fn full(version: u64, passes: &[u8]) -> RevocationList {
         RevocationList {
             version,
             issued_at: UnixTime(100),
             expires: UnixTime(200),
             revoked_passes: passes.iter().map(|b| PassId([*b; 16])).collect(),
-            ..Default::default()
+            ..RevocationList::empty(byn())
         }
     }
 
@@ -244,7 +301,45 @@ mod tests {
         let keys: TrustedKeys = core::iter::once(issuer.public_key().clone()).collect();
         let mut list = full(3, &[1, 2]);
         list.revoked_members.push(MemberId::new("anna").unwrap());
-        let (kid, decoded) = verify_revocation_list(&list.sign(&issuer), &keys).unwrap();
+        let (kid, decoded) = verify_revocation_list(&list.sign(&issuer), &keys, &byn()).unwrap();
         assert_eq!((kid, decoded), (issuer.id(), list));
+    }
+
+    #[test]
+    fn a_list_signed_for_another_site_is_misaddressed() {
+        let issuer = SecretKey::from_seed(&[9; 32]);
+        let keys: TrustedKeys = core::iter::once(issuer.public_key().clone()).collect();
+        let dal = RevocationList {
+            site: SiteId::new("dal").unwrap(),
+            ..full(9, &[])
+        };
+        assert_eq!(
+            verify_revocation_list(&dal.sign(&issuer), &keys, &byn()),
+            Err(Rejection::Misaddressed.into())
+        );
+        let (_, opened) = open_revocation_list(&dal.sign(&issuer), &keys).unwrap();
+        assert_eq!(opened, dal);
+    }
+
+    #[test]
+    fn a_list_in_the_old_shape_without_a_site_is_malformed() {
+        let issuer = SecretKey::from_seed(&[9; 32]);
+        let keys: TrustedKeys = core::iter::once(issuer.public_key().clone()).collect();
+        let empty = Value::Array(Vec::new());
+        let old = Value::Array(alloc::vec![
+            u(3),
+            Value::Null,
+            u(100),
+            u(200),
+            empty.clone(),
+            empty.clone(),
+            empty.clone(),
+            empty,
+        ]);
+        let signed = cose::sign(context::REVOCATION, &issuer, cbor::encode(&old));
+        assert!(matches!(
+            verify_revocation_list(&signed, &keys, &byn()),
+            Err(Refusal::Decode(DecodeError::Malformed(_)))
+        ));
     }
 }

@@ -1028,7 +1028,7 @@ impl Fixture {
             expires: UnixTime(1_795_000_000 + 7 * 86_400),
             revoked_passes: vec![PassId([1; 16]), PassId([2; 16])],
             revoked_members: vec![member("erik")],
-            ..RevocationList::default()
+            ..RevocationList::empty(site("byn"))
         };
         let delta = RevocationList {
             version: 42,
@@ -1168,7 +1168,7 @@ impl Fixture {
         }
         for list in &self.revocation_lists {
             assert_eq!(&resign_revocation(payload_of(list)), list);
-            assert!(verify_revocation_list(list, &self.issuers).is_ok());
+            assert!(verify_revocation_list(list, &self.issuers, &self.site).is_ok());
         }
         for command in &self.commands {
             assert_eq!(&resign_command(payload_of(command)), command);
@@ -1503,14 +1503,17 @@ fn presentation_decoding_never_panics_or_accepts_a_changed_proof() {
 #[test]
 fn revocation_list_decoding_never_panics_or_accepts_a_changed_list() {
     let fixture = fixture();
+    let mut rules = SIGNATURE_REASONS.to_vec();
+    rules.push(Rejection::Misaddressed);
     let tally = drive_bytes(
         "verify_revocation_list",
         5,
         &fixture.revocation_lists,
         Some(resign_revocation),
         |kind, bytes| {
-            let result = verify_revocation_list(bytes, &fixture.issuers);
+            let result = verify_revocation_list(bytes, &fixture.issuers, &fixture.site);
             if let (Kind::Resigned, Ok((_, list))) = (kind, &result) {
+                assert_eq!(list.site, fixture.site);
                 assert!(list.issued_at < list.expires);
                 match list.base {
                     Some(base) => assert!(base < list.version),
@@ -1519,16 +1522,11 @@ fn revocation_list_decoding_never_panics_or_accepts_a_changed_list() {
                     }
                 }
                 let issuer = SecretKey::from_seed(&ISSUER_SEED);
-                let again = verify_revocation_list(&list.sign(&issuer), &fixture.issuers);
+                let again =
+                    verify_revocation_list(&list.sign(&issuer), &fixture.issuers, &fixture.site);
                 assert_eq!(again.as_ref().map(|(_, l)| l), Ok(list));
             }
-            check_signed(
-                kind,
-                bytes,
-                &fixture.revocation_lists,
-                &result,
-                &SIGNATURE_REASONS,
-            )
+            check_signed(kind, bytes, &fixture.revocation_lists, &result, &rules)
         },
     );
     tally.finish(
@@ -1540,6 +1538,7 @@ fn revocation_list_decoding_never_panics_or_accepts_a_changed_list() {
             "malformed",
             "unknown_key",
             "bad_signature",
+            "misaddressed",
         ],
     );
 }
@@ -1813,7 +1812,7 @@ fn a_signed_structure_in_a_longer_cbor_encoding_is_refused() {
             bygd_protocol::open_pass(b, &fixture.issuers).is_ok()
         }),
         (&fixture.revocation_lists, &|b| {
-            verify_revocation_list(b, &fixture.issuers).is_ok()
+            verify_revocation_list(b, &fixture.issuers, &fixture.site).is_ok()
         }),
         (&fixture.commands, &|b| fixture.verify_command(b).is_ok()),
         (&fixture.batches, &|b| fixture.verify_batch(b).is_ok()),

@@ -188,8 +188,9 @@ fn pass_claims() -> impl Strategy<Value = PassClaims> {
 fn revocation_list() -> impl Strategy<Value = RevocationList> {
     let passes = || vec(pass_id(), 0..=4);
     let members = || vec(member_id(), 0..=3);
-    let full = (time(), time_span(), passes(), members()).prop_map(
-        |(version, (issued, expires), revoked_passes, revoked_members)| RevocationList {
+    let full = (site_id(), time(), time_span(), passes(), members()).prop_map(
+        |(site, version, (issued, expires), revoked_passes, revoked_members)| RevocationList {
+            site,
             version,
             base: None,
             issued_at: UnixTime(issued),
@@ -201,24 +202,27 @@ fn revocation_list() -> impl Strategy<Value = RevocationList> {
         },
     );
     let delta = (
-        time(),
+        (site_id(), time()),
         any::<u64>(),
         time_span(),
         (passes(), members(), passes(), members()),
     )
-        .prop_map(|(version, r, (issued, expires), (rp, rm, sp, sm))| {
-            let version = version.max(1);
-            RevocationList {
-                version,
-                base: Some(version - 1 - r % version),
-                issued_at: UnixTime(issued),
-                expires: UnixTime(expires),
-                revoked_passes: rp,
-                revoked_members: rm,
-                restored_passes: sp,
-                restored_members: sm,
-            }
-        });
+        .prop_map(
+            |((site, version), r, (issued, expires), (rp, rm, sp, sm))| {
+                let version = version.max(1);
+                RevocationList {
+                    site,
+                    version,
+                    base: Some(version - 1 - r % version),
+                    issued_at: UnixTime(issued),
+                    expires: UnixTime(expires),
+                    revoked_passes: rp,
+                    revoked_members: rm,
+                    restored_passes: sp,
+                    restored_members: sm,
+                }
+            },
+        );
     prop_oneof![full, delta]
 }
 
@@ -524,7 +528,76 @@ proptest! {
     #[test]
     fn a_signed_revocation_list_verifies_to_the_same_list(list in revocation_list()) {
         let signed = list.sign(issuer());
-        prop_assert_eq!(verify_revocation_list(&signed, issuers()), Ok((issuer().id(), list)));
+        prop_assert_eq!(
+            verify_revocation_list(&signed, issuers(), &list.site),
+            Ok((issuer().id(), list))
+        );
+    }
+
+    #[test]
+    fn a_revocation_list_is_misaddressed_at_every_other_site(
+        list in revocation_list(),
+        other in site_id(),
+    ) {
+        prop_assume!(other != list.site);
+        let signed = list.sign(issuer());
+        prop_assert_eq!(
+            verify_revocation_list(&signed, issuers(), &other),
+            Err(Rejection::Misaddressed.into())
+        );
+    }
+
+    #[test]
+    fn a_command_is_misaddressed_at_every_other_site_or_gateway(
+        (command, now) in command_and_now(),
+        (site, gw) in (site_id(), gateway_id()),
+        keep_site in any::<bool>(),
+    ) {
+        // Half the cases: the same site, another gateway; else another site with any gateway
+        // id, the same one included (gateway ids are unique only within a site).
+        let site = if keep_site { command.site.clone() } else { site };
+        prop_assume!(site != command.site || gw != command.gateway);
+        let verified = verify_command(
+            &command.sign(issuer()),
+            issuers(),
+            &site,
+            &gw,
+            now,
+            &NoHistory,
+            CommandLimits::default(),
+        );
+        prop_assert_eq!(verified, Err(Rejection::Misaddressed.into()));
+    }
+
+    #[test]
+    fn an_ack_is_misaddressed_at_every_other_site_or_gateway(
+        ack in ack(),
+        (site, gw) in (site_id(), gateway_id()),
+        keep_site in any::<bool>(),
+    ) {
+        let site = if keep_site { ack.site.clone() } else { site };
+        prop_assume!(site != ack.site || gw != ack.gateway);
+        prop_assert_eq!(
+            verify_ack(&ack.sign(issuer()), issuers(), &site, &gw),
+            Err(Rejection::Misaddressed.into())
+        );
+    }
+
+    #[test]
+    fn a_batch_is_misaddressed_from_every_other_site_or_gateway(
+        (site, gw) in (site_id(), gateway_id()),
+        (other_site, other_gw) in (site_id(), gateway_id()),
+        keep_site in any::<bool>(),
+        chain in event_chain(),
+    ) {
+        let other_site = if keep_site { site.clone() } else { other_site };
+        prop_assume!(other_site != site || other_gw != gw);
+        let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+        let signed = sign_batch(&site, &gw, &refs, gateway_key());
+        prop_assert_eq!(
+            verify_batch(&signed, gateway_key().public_key(), &other_site, &other_gw),
+            Err(Rejection::Misaddressed.into())
+        );
     }
 
     #[test]
@@ -765,7 +838,7 @@ fn flipping_any_bit_of_a_revocation_list_makes_it_fail_to_verify() {
         expires: UnixTime(1_795_000_000 + 7 * 86_400),
         revoked_passes: vec![PassId([1; 16]), PassId([2; 16])],
         revoked_members: vec![MemberId::new("erik").unwrap()],
-        ..RevocationList::default()
+        ..RevocationList::empty(site("byn"))
     };
     let delta = RevocationList {
         version: 42,
@@ -777,10 +850,10 @@ fn flipping_any_bit_of_a_revocation_list_makes_it_fail_to_verify() {
     };
     for list in [full, delta] {
         let signed = list.sign(issuer());
-        assert!(verify_revocation_list(&signed, issuers()).is_ok());
+        assert!(verify_revocation_list(&signed, issuers(), &site("byn")).is_ok());
         for bit in 0..signed.len() * 8 {
             assert!(
-                verify_revocation_list(&flip(&signed, bit), issuers()).is_err(),
+                verify_revocation_list(&flip(&signed, bit), issuers(), &site("byn")).is_err(),
                 "bit {bit} of revocation list {} flipped still verifies",
                 list.version
             );
@@ -796,7 +869,7 @@ fn flipping_any_bit_of_a_command_makes_it_fail_to_verify() {
         issued_at: UnixTime(1_795_000_000),
         expires: UnixTime(1_795_086_400),
         revoked_passes: vec![PassId([9; 16])],
-        ..RevocationList::default()
+        ..RevocationList::empty(site("byn"))
     };
     let actions = [
         Action::Unlock {
@@ -1030,7 +1103,7 @@ proptest! {
     ) {
         let signed = list.sign(issuer());
         let flipped = flip(&signed, bit.index(signed.len() * 8));
-        prop_assert!(verify_revocation_list(&flipped, issuers()).is_err());
+        prop_assert!(verify_revocation_list(&flipped, issuers(), &list.site).is_err());
     }
 
     #[test]

@@ -68,6 +68,7 @@ const REQUIRED: [(&str, &[&str]); 5] = [
         "revocations",
         &[
             VALID,
+            "misaddressed", // a list copied from another site (issue #11)
             "rollback",
             "delta_mismatch",
             "bad_signature",
@@ -231,6 +232,8 @@ struct RevocationCase {
     name: String,
     description: String,
     issuer_public_keys: Vec<String>,
+    /// The gateway's site: a list signed for another site is `misaddressed`.
+    site: String,
     /// Signed lists (hex) the gateway accepted before, in order: they build its state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     applied_first: Vec<String>,
@@ -246,6 +249,7 @@ struct RevocationCase {
 #[serde(deny_unknown_fields)]
 struct ListJson {
     issuer_key_id: String,
+    site: String,
     version: u64,
     base: Option<u64>,
     issued_at: u64,
@@ -497,6 +501,7 @@ fn list_json(issuer: KeyId, list: &RevocationList) -> ListJson {
     let members = |ids: &[MemberId]| ids.iter().map(ToString::to_string).collect();
     ListJson {
         issuer_key_id: issuer.to_string(),
+        site: list.site.to_string(),
         version: list.version,
         base: list.base,
         issued_at: list.issued_at.0,
@@ -770,16 +775,16 @@ fn run_pass_case(case: &PassCase) -> Result<(), String> {
     }
     let outcome = (|| {
         let keys = trusted_keys(&case.issuer_public_keys)?;
+        let site = SiteId::new(&case.site).expect("site is a valid id");
         let mut revocations = RevocationState::default();
         if let Some(list) = &case.revocation_list {
-            let (_, list) = verify_revocation_list(&unhex(list, "revocation_list"), &keys)
+            let (_, list) = verify_revocation_list(&unhex(list, "revocation_list"), &keys, &site)
                 .unwrap_or_else(|e| panic!("{}: its revocation list: {e}", case.name));
             revocations
                 .apply(&list)
                 .unwrap_or_else(|e| panic!("{}: applying its revocation list: {e}", case.name));
         }
         let presentation = decode_qr(&case.qr_text).map_err(|e| code(Rejection::from(&e)))?;
-        let site = SiteId::new(&case.site).expect("site is a valid id");
         let door = DoorId::new(&case.door).expect("door is a valid id");
         let local = WeekTime {
             day: day_from_name(&case.local_time.day)
@@ -827,15 +832,16 @@ fn run_pass_case(case: &PassCase) -> Result<(), String> {
 fn run_revocation_case(case: &RevocationCase) -> Result<(), String> {
     let outcome = (|| {
         let keys = trusted_keys(&case.issuer_public_keys)?;
+        let site = SiteId::new(&case.site).expect("site is a valid id");
         let mut state = RevocationState::default();
         for (i, earlier) in case.applied_first.iter().enumerate() {
-            let (_, list) = verify_revocation_list(&unhex(earlier, "applied_first"), &keys)
+            let (_, list) = verify_revocation_list(&unhex(earlier, "applied_first"), &keys, &site)
                 .unwrap_or_else(|e| panic!("{}: applied_first[{i}]: {e}", case.name));
             state
                 .apply(&list)
                 .unwrap_or_else(|e| panic!("{}: applying applied_first[{i}]: {e}", case.name));
         }
-        let (issuer, list) = verify_revocation_list(&unhex(&case.list, "list"), &keys)
+        let (issuer, list) = verify_revocation_list(&unhex(&case.list, "list"), &keys, &site)
             .map_err(|r| code(r.rejection()))?;
         state.apply(&list).map_err(code)?;
         Ok((issuer, list, state))
@@ -1212,6 +1218,27 @@ fn forged_cose_sign1(
         .expect("a COSE_Sign1 encodes")
 }
 
+/// A signed revocation list re-signed by the vectors' issuer with the payload's first
+/// element (the site) removed: the shape lists had before they named their site.
+fn signed_without_site(list: &[u8]) -> Vec<u8> {
+    use coset::cbor::value::Value;
+    let payload: Value =
+        coset::cbor::de::from_reader(cose_payload(list).as_slice()).expect("a CBOR payload");
+    let Value::Array(mut items) = payload else {
+        panic!("a revocation payload is an array")
+    };
+    items.remove(0);
+    let mut old = Vec::new();
+    coset::cbor::ser::into_writer(&Value::Array(items), &mut old).expect("CBOR encodes");
+    forged_cose_sign1(
+        coset::iana::Algorithm::EdDSA,
+        issuer().id(),
+        b"bygd/v1/revocation",
+        old,
+        &[0x11; 32],
+    )
+}
+
 /// The payload of a COSE_Sign1.
 fn cose_payload(signed: &[u8]) -> Vec<u8> {
     use coset::CborSerializable as _;
@@ -1395,7 +1422,7 @@ fn list_v12() -> RevocationList {
         expires: UnixTime(NOV_2 + 20 * DAY + 6 * HOUR),
         revoked_passes: vec![anna().pass_id, pass_id(LOST_PASS)],
         revoked_members: vec![member("olof-svensson")],
-        ..Default::default()
+        ..RevocationList::empty(site("byn"))
     }
 }
 
@@ -2015,7 +2042,7 @@ fn list_v11() -> RevocationList {
         expires: UnixTime(NOV_2 + 19 * DAY + 18 * HOUR),
         revoked_passes: vec![pass_id(LOST_PASS)],
         revoked_members: vec![member("olof-svensson")],
-        ..Default::default()
+        ..RevocationList::empty(site("byn"))
     }
 }
 
@@ -2023,6 +2050,7 @@ fn list_v11() -> RevocationList {
 /// and Olof's membership are restored. `commands.json` carries it in a command.
 fn delta_v13() -> RevocationList {
     RevocationList {
+        site: site("byn"),
         version: 13,
         base: Some(12),
         issued_at: UnixTime(NOV_2 + 13 * DAY + 11 * HOUR + 55 * MINUTE),
@@ -2040,6 +2068,7 @@ impl RevocationCase {
             name: name.to_owned(),
             description: description.to_owned(),
             issuer_public_keys: keys_hex(&[&issuer()]),
+            site: "byn".to_owned(),
             applied_first: applied_first.iter().map(hex::encode).collect(),
             list: hex::encode(list),
             expected: String::new(),
@@ -2089,7 +2118,21 @@ fn revocation_vectors() -> VectorFile<RevocationCase> {
         version: 1,
         issued_at: UnixTime(NOV_2),
         expires: UnixTime(NOV_2 + 7 * DAY),
-        ..Default::default()
+        ..RevocationList::empty(site("byn"))
+    };
+    // Site `dal`'s list: the dashboard counts versions per site, but a list signed before
+    // that (one counter for all sites) or by a compromised counter could be numbered above
+    // byn's. Whatever its number, byn's gateways refuse it.
+    let dal_v20 = RevocationList {
+        site: site("dal"),
+        version: 20,
+        revoked_passes: vec![guest().pass_id],
+        revoked_members: Vec::new(),
+        ..list_v12()
+    };
+    let dal_delta = RevocationList {
+        site: site("dal"),
+        ..delta_v13()
     };
     let cases = vec![
         RevocationCase::new(
@@ -2124,6 +2167,42 @@ fn revocation_vectors() -> VectorFile<RevocationCase> {
             &empty.sign(&key),
         )
         .valid(&empty, &[], &[]),
+        RevocationCase::new(
+            "full_list_for_another_site",
+            "Site dal's list, version 20, copied onto byn's revocation topic for a gateway at \
+             byn holding 12: the site inside the signed payload is checked before the \
+             version, so it neither un-revokes Anna's pass nor moves the version held.",
+            &[&v12],
+            &dal_v20.sign(&key),
+        )
+        .refused(Rejection::Misaddressed),
+        RevocationCase::new(
+            "full_list_for_another_site_on_an_empty_state",
+            "Site dal's list to a byn gateway with no list yet.",
+            &[],
+            &dal_v20.sign(&key),
+        )
+        .refused(Rejection::Misaddressed),
+        RevocationCase::new(
+            "delta_for_another_site",
+            "Delta 13 signed for site dal (as a command would carry it) to a byn gateway \
+             holding 12: its base matches, its site does not.",
+            &[&v12],
+            &dal_delta.sign(&key),
+        )
+        .refused(Rejection::Misaddressed),
+        RevocationCase::new(
+            "list_for_another_site_that_is_also_older",
+            "Site dal's list numbered 11 to a byn gateway holding 12: misaddressed is \
+             checked before rollback.",
+            &[&v12],
+            &RevocationList {
+                version: 11,
+                ..dal_v20.clone()
+            }
+            .sign(&key),
+        )
+        .refused(Rejection::Misaddressed),
         RevocationCase::new(
             "older_full_list_is_a_rollback",
             "The broker replays list 11 to a gateway holding 12.",
@@ -2210,6 +2289,14 @@ fn revocation_vectors() -> VectorFile<RevocationCase> {
         )
         .refused(Rejection::Truncated),
         RevocationCase::new(
+            "list_without_a_site",
+            "List 12 in the old 8-element shape without a site, properly signed by the \
+             trusted issuer: a list that names no site applies nowhere.",
+            &[],
+            &signed_without_site(&v12),
+        )
+        .refused(Rejection::Malformed),
+        RevocationCase::new(
             "full_list_that_restores_a_pass",
             "A signed full list with a restored pass: only deltas restore.",
             &[],
@@ -2252,9 +2339,9 @@ fn revocation_vectors() -> VectorFile<RevocationCase> {
         .refused(Rejection::WeakKey),
     ];
     VectorFile {
-        description: "Signed revocation lists reaching a gateway. Trust the issuer_public_keys; \
-                      verify and apply each list of applied_first in order (each must be \
-                      accepted); then verify and apply list. expected is `valid` (then decoded \
+        description: "Signed revocation lists reaching a gateway at site. Trust the \
+                      issuer_public_keys; verify and apply each list of applied_first in order \
+                      (each must be accepted); then verify and apply list. expected is `valid` (then decoded \
                       and state_after must match; state lists are sorted) or a rejection code."
             .to_owned(),
         cases,
@@ -2484,6 +2571,66 @@ fn command_vectors() -> VectorFile<CommandCase> {
             Some(41),
         )
         .received_by("kulturhuset", "gw1")
+        .refused(Rejection::Misaddressed),
+        CommandCase::new(
+            "lockdown_for_another_gateway",
+            "The lockdown for byn/gw1 received by gw2 of the same site.",
+            &lockdown_all.sign(&key),
+            now,
+            None,
+        )
+        .received_by("byn", "gw2")
+        .refused(Rejection::Misaddressed),
+        CommandCase::new(
+            "lockdown_for_another_site",
+            "The lockdown for byn/gw1 received by dal/gw1: gateway ids are unique only within \
+             a site, so the site is checked too.",
+            &lockdown_all.sign(&key),
+            now,
+            None,
+        )
+        .received_by("dal", "gw1")
+        .refused(Rejection::Misaddressed),
+        CommandCase::new(
+            "time_beacon_for_another_gateway",
+            "The time beacon for byn/gw1 received by byn/gw2: exempt from the clock checks, \
+             not from the address check.",
+            &beacon.sign(&key),
+            beacon_issued - 3 * DAY,
+            Some(43),
+        )
+        .received_by("byn", "gw2")
+        .refused(Rejection::Misaddressed),
+        CommandCase::new(
+            "time_beacon_for_another_site",
+            "The time beacon for byn/gw1 received by dal/gw1.",
+            &beacon.sign(&key),
+            beacon_issued - 3 * DAY,
+            Some(43),
+        )
+        .received_by("dal", "gw1")
+        .refused(Rejection::Misaddressed),
+        CommandCase::new(
+            "revocation_command_for_another_gateway",
+            "The command carrying delta 13 for byn/gw1 received by byn/gw2 (gw2 gets its own \
+             command with its own sequence number).",
+            &revocation.sign(&key),
+            MONDAY_MORNING,
+            Some(44),
+        )
+        .received_by("byn", "gw2")
+        .refused(Rejection::Misaddressed),
+        CommandCase::new(
+            "revocation_command_for_another_site",
+            "The command carrying delta 13 for byn/gw1 received by dal/gw1. (A command \
+             addressed to dal/gw1 that carries byn's delta passes these checks; the list \
+             inside is then refused by its own site check: revocations.json, \
+             delta_for_another_site.)",
+            &revocation.sign(&key),
+            MONDAY_MORNING,
+            Some(44),
+        )
+        .received_by("dal", "gw1")
         .refused(Rejection::Misaddressed),
         CommandCase::new(
             "unlock_replayed_with_the_accepted_sequence_number",
@@ -3052,6 +3199,22 @@ fn event_vectors() -> VectorFile<EventCase> {
         )
         .refused(Rejection::Misaddressed),
         EventCase::new(
+            "batch_naming_another_site",
+            "Signed by gw1's key but naming dal/gw1 inside: the same gateway id at another \
+             site is another gateway.",
+            &genesis,
+            &sign_batch(
+                &site("dal"),
+                &gateway("gw1"),
+                &first
+                    .iter()
+                    .map(|(_, b, _)| b.as_slice())
+                    .collect::<Vec<_>>(),
+                &key,
+            ),
+        )
+        .refused(Rejection::Misaddressed),
+        EventCase::new(
             "batch_signature_scalar_plus_the_group_order",
             "The first batch with L added to the signature's S.",
             &genesis,
@@ -3136,6 +3299,12 @@ impl AckCase {
         }
     }
 
+    fn received_by(mut self, site: &str, gateway: &str) -> Self {
+        self.site = site.to_owned();
+        self.gateway = gateway.to_owned();
+        self
+    }
+
     fn valid(mut self, ack: &Ack) -> Self {
         self.expected = VALID.to_owned();
         self.decoded = Some(AckJson {
@@ -3175,6 +3344,20 @@ fn ack_vectors() -> VectorFile<AckCase> {
             }
             .sign(&key),
         )
+        .refused(Rejection::Misaddressed),
+        AckCase::new(
+            "ack_received_by_another_gateway",
+            "The ack for byn/gw1 reaching byn/gw2.",
+            &signed,
+        )
+        .received_by("byn", "gw2")
+        .refused(Rejection::Misaddressed),
+        AckCase::new(
+            "ack_received_by_another_site",
+            "The ack for byn/gw1 reaching dal/gw1: gateway ids are unique only within a site.",
+            &signed,
+        )
+        .received_by("dal", "gw1")
         .refused(Rejection::Misaddressed),
         AckCase::new(
             "ack_of_nothing",

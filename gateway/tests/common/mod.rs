@@ -150,8 +150,19 @@ pub(crate) fn proved_text_at(
     })
 }
 
-/// A full revocation list signed by the test issuer.
+/// A full revocation list for the test site, signed by the test issuer.
 pub(crate) fn revocation_list(
+    version: u64,
+    passes: &[PassId],
+    members: &[&str],
+    issued_at: u64,
+) -> Vec<u8> {
+    revocation_list_for(&site(), version, passes, members, issued_at)
+}
+
+/// A full revocation list for `site`, signed by the test issuer.
+pub(crate) fn revocation_list_for(
+    site: &SiteId,
     version: u64,
     passes: &[PassId],
     members: &[&str],
@@ -167,7 +178,7 @@ pub(crate) fn revocation_list(
             .iter()
             .map(|m| MemberId::new(m).expect("valid member id"))
             .collect(),
-        ..Default::default()
+        ..RevocationList::empty(site.clone())
     }
     .sign(&issuer())
 }

@@ -197,7 +197,7 @@ impl Fixture {
             expires: UnixTime(1_795_000_000 + 7 * 86_400),
             revoked_passes: vec![PassId([1; 16])],
             revoked_members: vec![member("erik")],
-            ..RevocationList::default()
+            ..RevocationList::empty(site("byn"))
         };
         let delta = RevocationList {
             version: 42,
