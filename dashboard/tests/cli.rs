@@ -296,6 +296,12 @@ fn every_command_explains_itself_with_an_example() {
         vec!["audit"],
         vec!["alarms"],
         vec!["account", "add"],
+        vec!["account", "list"],
+        vec!["account", "disable"],
+        vec!["account", "enable"],
+        vec!["account", "password"],
+        vec!["account", "set"],
+        vec!["account", "logout"],
         vec!["token", "create"],
         vec!["demo"],
     ] {
