@@ -818,6 +818,31 @@ mod tests {
         assert!(!password_matches("x", "not a hash"));
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_login_waits_for_the_hashing_queue_while_other_requests_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (d, done) = Dashboard::init(&dir.path().join("d"), None, "admin")
+            .await
+            .unwrap();
+        let held = d.logins.hold_all_permits().await;
+        let login = {
+            let d = d.clone();
+            let password = done.password.clone();
+            tokio::spawn(async move { d.login("admin", &password).await })
+        };
+        // On the one async thread, other work runs while the login waits for its turn.
+        let accounts = d.list_accounts(&Principal::local_admin()).await.unwrap();
+        assert_eq!(accounts.len(), 1);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!login.is_finished(), "the login hashed outside the queue");
+        drop(held);
+        let (session, who) = login.await.unwrap().unwrap();
+        assert!(session.starts_with(SESSION_PREFIX));
+        assert_eq!(who.actor, "account:admin");
+    }
+
     #[test]
     fn secret_comparison_needs_every_byte() {
         assert!(same("abc", "abc"));

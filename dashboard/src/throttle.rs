@@ -366,15 +366,15 @@ mod tests {
         assert_eq!(waiting.await.unwrap().unwrap(), 7);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_full_hashing_queue_answers_with_a_retry_time() {
         let guard = LoginGuard::new(&LoginLimits {
-            queue_wait: Duration::from_secs(5),
+            queue_wait: Duration::from_millis(20),
             ..limits(1)
         });
         let _held = guard.hold_all_permits().await;
         match guard.hashing(|| ()).await {
-            Err(ServiceError::Throttled { retry_after, .. }) => assert_eq!(retry_after, 5),
+            Err(ServiceError::Throttled { retry_after, .. }) => assert_eq!(retry_after, 1),
             other => panic!("{other:?}"),
         }
     }
