@@ -43,6 +43,7 @@ fn main() {
         "BYGD_BENCH_AUDIT_ROWS",
         if quick { 20_000 } else { 10_000_000 },
     );
+    let rounds: usize = env_or("BYGD_BENCH_ROUNDS", if quick { 1 } else { 5 });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -52,7 +53,7 @@ fn main() {
         match bygd_testkit::Mosquitto::start("the ingest benchmark") {
             Some(broker) => {
                 ingest(&broker, batches).await;
-                ingest_under_logins(&broker, batches).await;
+                ingest_under_logins(&broker, batches, rounds).await;
             }
             None => println!("ingest: mosquitto is not installed; ingest not measured"),
         }
@@ -416,57 +417,62 @@ async fn timed_ingest(
     (stored, tally)
 }
 
-async fn ingest_under_logins(broker: &bygd_testkit::Mosquitto, batches: usize) {
+async fn ingest_under_logins(broker: &bygd_testkit::Mosquitto, batches: usize, rounds: usize) {
     let messages = batches_for(batches);
     let events = (messages.len() * EVENTS_PER_BATCH) as f64;
     println!(
-        "ingest under logins: {} batches of {EVENTS_PER_BATCH} events, {LOGINS_PER_SECOND} logins/s over HTTP meanwhile",
+        "ingest under logins: {} batches of {EVENTS_PER_BATCH} events, {LOGINS_PER_SECOND} logins/s over HTTP meanwhile, {rounds} rounds",
         messages.len()
     );
-    let (alone, _) = timed_ingest(broker, &messages, batches, "bench-quiet", None).await;
-    let alone_rate = events / alone.as_secs_f64();
-    println!(
-        "  ingest alone:                        {:.3} s = {alone_rate:.0} events/s",
-        alone.as_secs_f64()
-    );
-    for (name, client, limits) in [
-        (
-            "default throttle",
-            "bench-throttled",
-            LoginLimits::default(),
-        ),
+    // Rounds interleave the three cases, so that drift of the machine (other work, the
+    // broker's queues) touches each alike; each case reports its median round.
+    let mut cases: [(&str, Option<LoginLimits>, Vec<(Duration, LoginTally)>); 3] = [
+        ("alone (no logins)", None, Vec::new()),
+        ("default throttle", Some(LoginLimits::default()), Vec::new()),
         (
             "no throttle (every login hashed)",
-            "bench-unthrottled",
-            LoginLimits::unthrottled(),
+            Some(LoginLimits::unthrottled()),
+            Vec::new(),
         ),
-    ] {
-        let (took, mut tally) =
-            timed_ingest(broker, &messages, batches, client, Some(limits)).await;
+    ];
+    for round in 0..rounds {
+        for (i, (_, limits, runs)) in cases.iter_mut().enumerate() {
+            let client = format!("bench-logins-{round}-{i}");
+            runs.push(timed_ingest(broker, &messages, batches, &client, limits.clone()).await);
+        }
+    }
+    let median = |runs: &mut Vec<(Duration, LoginTally)>| {
+        runs.sort_by_key(|(took, _)| *took);
+        runs.swap_remove(runs.len() / 2)
+    };
+    let mut medians: Vec<(&str, Duration, LoginTally, Vec<f64>)> = Vec::new();
+    for (name, _, runs) in &mut cases {
+        let all: Vec<f64> = runs.iter().map(|(t, _)| events / t.as_secs_f64()).collect();
+        let (took, tally) = median(runs);
+        medians.push((name, took, tally, all));
+    }
+    let alone_rate = events / medians[0].1.as_secs_f64();
+    for (name, took, mut tally, all) in medians {
         let rate = events / took.as_secs_f64();
-        tally.latencies.sort();
-        let (p50, p99) = if tally.latencies.is_empty() {
-            (Duration::ZERO, Duration::ZERO)
-        } else {
-            (
-                percentile(&tally.latencies, 0.5),
-                percentile(&tally.latencies, 0.99),
-            )
-        };
+        let all: Vec<String> = all.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "  with logins, {name:<33} {:.3} s = {rate:.0} events/s; ratio to alone {:.3}",
-            took.as_secs_f64(),
-            rate / alone_rate
+            "  {name:<33} median {rate:.0} events/s, ratio to alone {:.3} (rounds: {})",
+            rate / alone_rate,
+            all.join(", ")
         );
+        if tally.sent == 0 {
+            continue;
+        }
+        tally.latencies.sort();
         println!(
-            "    logins: {} sent ({:.0}/s): {} ok, {} throttled (429), {} other; latency p50 {:.1} ms, p99 {:.1} ms",
+            "    logins in the median round: {} sent ({:.0}/s): {} ok, {} throttled (429), {} other; latency p50 {:.1} ms, p99 {:.1} ms",
             tally.sent,
             tally.sent as f64 / took.as_secs_f64(),
             tally.ok,
             tally.throttled,
             tally.other,
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3
+            percentile(&tally.latencies, 0.5).as_secs_f64() * 1e3,
+            percentile(&tally.latencies, 0.99).as_secs_f64() * 1e3
         );
     }
 }
