@@ -280,6 +280,9 @@ struct LoginTally {
     latencies: Vec<Duration>,
 }
 
+/// One measured ingest: how long storing took, and what the logins meanwhile got.
+type Run = (Duration, LoginTally);
+
 /// One login over a fresh TCP connection, as a browser or script sends it; the status.
 async fn login_over_http(server: std::net::SocketAddr, password: &str) -> u16 {
     let Ok(mut stream) = tokio::net::TcpStream::connect(server).await else {
@@ -426,7 +429,7 @@ async fn ingest_under_logins(broker: &bygd_testkit::Mosquitto, batches: usize, r
     );
     // Rounds interleave the three cases, so that drift of the machine (other work, the
     // broker's queues) touches each alike; each case reports its median round.
-    let mut cases: [(&str, Option<LoginLimits>, Vec<(Duration, LoginTally)>); 3] = [
+    let mut cases: [(&str, Option<LoginLimits>, Vec<Run>); 3] = [
         ("alone (no logins)", None, Vec::new()),
         ("default throttle", Some(LoginLimits::default()), Vec::new()),
         (
@@ -441,7 +444,7 @@ async fn ingest_under_logins(broker: &bygd_testkit::Mosquitto, batches: usize, r
             runs.push(timed_ingest(broker, &messages, batches, &client, limits.clone()).await);
         }
     }
-    let median = |runs: &mut Vec<(Duration, LoginTally)>| {
+    let median = |runs: &mut Vec<Run>| {
         runs.sort_by_key(|(took, _)| *took);
         runs.swap_remove(runs.len() / 2)
     };
