@@ -591,6 +591,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     None => "no broker configured (--mqtt URL): nothing is ingested".to_owned(),
                 }
             );
+            let dashboard = dashboard.with_login_limits(&crate::throttle::LoginLimits {
+                trusted_proxies: config.trusted_proxy_addresses(),
+                ..crate::throttle::LoginLimits::default()
+            });
             crate::serve(dashboard, listener, link, shutdown_signal()).await?;
             eprintln!("bygd serve: stopped");
         }

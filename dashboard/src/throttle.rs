@@ -8,9 +8,10 @@
 //! Before any hashing, a login is throttled per client address and per account name (GCRA
 //! from the `governor` crate): password guessing from one place, or against one account from
 //! many places, slows to a few tries a minute, and the answer is a 429 with `Retry-After`.
-//! The client address is the TCP peer: behind a reverse proxy that is the proxy's address
-//! (`X-Forwarded-For` is not trusted, since any client can send it), so all clients then share
-//! the per-address limit while the per-account limit still holds.
+//! The client address is the TCP peer: behind a reverse proxy that is the proxy's address, so
+//! all clients then share the per-address limit (the per-account limit still holds), unless
+//! the proxy is listed in `trusted_proxies`: only then is its `X-Forwarded-For` read (any
+//! client can send that header, so from anyone else it is ignored).
 //!
 //! Invariant: memory is bounded whatever the input. Each limiter keeps at most
 //! [`MAX_TRACKED_KEYS`] keys; when full it first forgets keys that are back to a fresh state,
@@ -68,6 +69,8 @@ pub struct LoginLimits {
     pub account_every: Duration,
     /// How long a login waits for a hashing permit before it is refused with a retry time.
     pub queue_wait: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for LoginLimits {
@@ -78,6 +81,7 @@ impl Default for LoginLimits {
             account_burst: ACCOUNT_BURST,
             account_every: ACCOUNT_EVERY,
             queue_wait: QUEUE_WAIT,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -92,7 +96,7 @@ impl LoginLimits {
             address_every: Duration::from_nanos(1),
             account_burst: u32::MAX,
             account_every: Duration::from_nanos(1),
-            queue_wait: QUEUE_WAIT,
+            ..Self::default()
         }
     }
 }
@@ -145,6 +149,7 @@ pub(crate) struct LoginGuard {
     by_account: Limiter<String>,
     hashing: tokio::sync::Semaphore,
     queue_wait: Duration,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl std::fmt::Debug for LoginGuard {
@@ -184,7 +189,37 @@ impl LoginGuard {
             by_account: Limiter::new(limits.account_burst, limits.account_every),
             hashing: tokio::sync::Semaphore::new(HASHING_PERMITS),
             queue_wait: limits.queue_wait,
+            trusted_proxies: limits.trusted_proxies.clone(),
         }
+    }
+
+    /// The client behind a request from `peer` (the TCP peer) with these `X-Forwarded-For`
+    /// header values: the peer itself, unless it is a trusted proxy; then the nearest address
+    /// in the header that is not a trusted proxy (proxies append, so the right end is the
+    /// one the trusted proxy wrote). A header that does not parse is ignored.
+    pub(crate) fn client<'a>(
+        &self,
+        peer: Option<IpAddr>,
+        forwarded_for: impl Iterator<Item = &'a str>,
+    ) -> Option<IpAddr> {
+        let peer = peer?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let hops: Option<Vec<IpAddr>> = forwarded_for
+            .flat_map(|v| v.split(','))
+            .map(|a| a.trim().parse().ok())
+            .collect();
+        let Some(hops) = hops else {
+            tracing::warn!(proxy = %peer, "X-Forwarded-For from a trusted proxy does not parse; throttling by the proxy's address");
+            return Some(peer);
+        };
+        Some(
+            hops.into_iter()
+                .rev()
+                .find(|a| !self.trusted_proxies.contains(a))
+                .unwrap_or(peer),
+        )
     }
 
     /// Counts a login try by `account` from `client` (when known); refuses it if either has
@@ -270,7 +305,38 @@ mod tests {
             account_burst: burst,
             account_every: Duration::from_secs(3600),
             queue_wait: Duration::from_secs(60),
+            trusted_proxies: Vec::new(),
         }
+    }
+
+    #[test]
+    fn forwarded_for_is_read_only_from_a_trusted_proxy() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let open = LoginGuard::new(&limits(1));
+        let spoofed = ["203.0.113.9"];
+        assert_eq!(
+            open.client(Some(ip("192.0.2.1")), spoofed.into_iter()),
+            Some(ip("192.0.2.1")),
+            "a header from an untrusted peer was believed"
+        );
+        let behind = LoginGuard::new(&LoginLimits {
+            trusted_proxies: vec![ip("127.0.0.1"), ip("10.0.0.2")],
+            ..limits(1)
+        });
+        let proxy = Some(ip("127.0.0.1"));
+        // The client may prepend anything; the proxies' own entries are skipped.
+        let chain = ["198.51.100.7, 203.0.113.9", "10.0.0.2"];
+        assert_eq!(
+            behind.client(proxy, chain.into_iter()),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(behind.client(proxy, [].into_iter()), proxy);
+        assert_eq!(behind.client(proxy, ["not an address"].into_iter()), proxy);
+        assert_eq!(
+            behind.client(Some(ip("192.0.2.1")), chain.into_iter()),
+            Some(ip("192.0.2.1"))
+        );
+        assert_eq!(behind.client(None, chain.into_iter()), None);
     }
 
     #[test]

@@ -56,15 +56,24 @@ impl Http {
 }
 
 /// POSTs `body` to `path` on `server` from the loopback address `from` (127.x.y.z), with a
-/// plain HTTP/1.1 request.
-async fn post_from(server: SocketAddr, from: &str, path: &str, body: &Value) -> Http {
+/// plain HTTP/1.1 request, and an `X-Forwarded-For` header if `forwarded_for` is given.
+async fn post_from(
+    server: SocketAddr,
+    from: &str,
+    forwarded_for: Option<&str>,
+    path: &str,
+    body: &Value,
+) -> Http {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
     let mut stream = socket.connect(server).await.unwrap();
     let body = body.to_string();
+    let forwarded = forwarded_for
+        .map(|f| format!("X-Forwarded-For: {f}\r\n"))
+        .unwrap_or_default();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: bygd\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         {forwarded}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -93,9 +102,20 @@ async fn post_from(server: SocketAddr, from: &str, path: &str, body: &Value) -> 
 }
 
 async fn login_from(server: SocketAddr, from: &str, name: &str, password: &str) -> Http {
+    login_via(server, from, None, name, password).await
+}
+
+async fn login_via(
+    server: SocketAddr,
+    from: &str,
+    forwarded_for: Option<&str>,
+    name: &str,
+    password: &str,
+) -> Http {
     post_from(
         server,
         from,
+        forwarded_for,
         "/api/v1/session",
         &json!({ "name": name, "password": password }),
     )
@@ -139,6 +159,10 @@ async fn a_login_burst_gets_429s_while_other_addresses_and_accounts_still_log_in
     );
     let retry: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
     assert!((3000..=3600).contains(&retry), "Retry-After {retry}");
+
+    // A client cannot talk its way out by claiming another address: no proxy is trusted.
+    let spoofed = login_via(server, "127.0.0.1", Some("192.0.2.50"), "bo", BO_PASSWORD).await;
+    assert_eq!(spoofed.status, 429, "{}", spoofed.body);
 
     // From another address the right password works.
     let ok = login_from(server, "127.0.0.2", "bo", BO_PASSWORD).await;
@@ -205,6 +229,54 @@ async fn a_burst_of_concurrent_logins_is_answered_with_429s_not_queued_forever()
     let refused = statuses.iter().filter(|s| **s == 401).count();
     let throttled = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!((refused, throttled), (5, 25), "{statuses:?}");
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own() {
+    let db = sqlite();
+    let (d, _dir, _) = dashboard(&db).await;
+    let d = d.with_login_limits(&LoginLimits {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..strict(3)
+    });
+    add(&d, "bo", Role::Operator, SITE, BO_PASSWORD).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(bygd_dashboard::serve(
+        d.clone(),
+        listener,
+        None,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let attacker = Some("198.51.100.1");
+    for guess in ["guess-1", "guess-2", "guess-3"] {
+        let r = login_via(server, "127.0.0.1", attacker, guess, "password123456").await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    let r = login_via(server, "127.0.0.1", attacker, "bo", BO_PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    // Another client through the same proxy is not held up by the attacker.
+    let r = login_via(server, "127.0.0.1", Some("198.51.100.2"), "bo", BO_PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // From an untrusted peer the header means nothing: 127.0.0.2 is throttled as itself.
+    for guess in ["guess-4", "guess-5", "guess-6"] {
+        let r = login_via(
+            server,
+            "127.0.0.2",
+            Some("198.51.100.3"),
+            guess,
+            "x23456789012",
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    let r = login_via(server, "127.0.0.2", Some("198.51.100.4"), "bo", BO_PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
 }

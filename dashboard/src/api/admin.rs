@@ -46,14 +46,20 @@ pub(crate) struct Login {
     password: String,
 }
 
-/// The client's address: the TCP peer `serve` records (behind a reverse proxy, the proxy's;
-/// `X-Forwarded-For` is not trusted). `None` only when the app runs without `serve`, as in
+/// The client's address: the TCP peer `serve` records, or what a trusted proxy says in
+/// `X-Forwarded-For` (see `throttle`). `None` only when the app runs without `serve`, as in
 /// tests that call it directly.
-fn client_address(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
+fn client_address(d: &Dashboard, parts: &Parts) -> Option<std::net::IpAddr> {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip())
+        .map(|ConnectInfo(peer)| peer.ip());
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    d.logins.client(peer, forwarded)
 }
 
 pub(crate) async fn login(
@@ -61,7 +67,7 @@ pub(crate) async fn login(
     parts: Parts,
     ApiJson(req): ApiJson<Login>,
 ) -> Result<Response, AppError> {
-    let client = client_address(&parts);
+    let client = client_address(&d, &parts);
     let (session, who) = d.login_from(&req.name, &req.password, client).await?;
     let secure = if d.public_url.starts_with("https://") {
         "; Secure"
