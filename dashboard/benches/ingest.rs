@@ -4,14 +4,18 @@
 //!    which verifies, stores (SQLite, fsync per commit) and acks each; beside it, the same
 //!    messages through the same broker to a plain subscriber that does nothing with them
 //!    (DESIGN.md: ingest at no less than half the rate the broker alone delivers).
-//! 2. Audit: query latency (p50/p99) over `BYGD_BENCH_AUDIT_ROWS` stored entries (default ten
+//! 2. Ingest under a login flood: the same ingest alone, then while 50 logins a second hit the
+//!    HTTP API over TCP (with the default throttle, and with throttling off so that every
+//!    login's argon2 check runs), each as a rate and as a ratio to the rate alone (issue #11:
+//!    ingest keeps its rate while logins arrive).
+//! 3. Audit: query latency (p50/p99) over `BYGD_BENCH_AUDIT_ROWS` stored entries (default ten
 //!    million) for the queries operators run: the newest page, one member, one door, denied
 //!    entries, a day in the middle, and paging deep with a cursor (DESIGN.md: under 100 ms).
 //!
 //! Prints figures; asserts nothing about time. `cargo bench -p bygd-dashboard --bench ingest`.
 //! Without `--bench` (as `cargo test --benches` runs it) it runs small, as a smoke test.
 
-use bygd_dashboard::{Dashboard, EntryFilter, NewGateway, Principal};
+use bygd_dashboard::{Dashboard, EntryFilter, LoginLimits, NewGateway, Principal};
 use bygd_protocol::{
     sign_batch, ChainHead, ClockQuality, DoorId, EventBody, GatewayId, MemberId, PassId, PassKind,
     SecretKey, SiteId, UnixTime,
@@ -19,6 +23,7 @@ use bygd_protocol::{
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
 use sqlx::Connection as _;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Gateways publishing at once.
 const GATEWAYS: usize = 4;
@@ -28,6 +33,8 @@ const EVENTS_PER_BATCH: usize = 256;
 const GIVE_UP: Duration = Duration::from_secs(900);
 /// Runs of each audit query.
 const QUERY_RUNS: usize = 50;
+/// The login load of issue #11: 50 logins a second on the HTTP API.
+const LOGINS_PER_SECOND: u64 = 50;
 
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -36,6 +43,7 @@ fn main() {
         "BYGD_BENCH_AUDIT_ROWS",
         if quick { 20_000 } else { 10_000_000 },
     );
+    let rounds: usize = env_or("BYGD_BENCH_ROUNDS", if quick { 1 } else { 5 });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -43,7 +51,10 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         match bygd_testkit::Mosquitto::start("the ingest benchmark") {
-            Some(broker) => ingest(&broker, batches).await,
+            Some(broker) => {
+                ingest(&broker, batches).await;
+                ingest_under_logins(&broker, batches, rounds).await;
+            }
             None => println!("ingest: mosquitto is not installed; ingest not measured"),
         }
         audit(rows).await;
@@ -258,6 +269,216 @@ async fn ingest(broker: &bygd_testkit::Mosquitto, batches: usize) {
         stored.as_secs_f64()
     );
     println!("  ratio: the dashboard ingests at {:.3} of the rate the broker delivers to a plain subscriber", ingest_rate / plain_rate);
+}
+
+/// What the login load got back.
+#[derive(Default)]
+struct LoginTally {
+    sent: usize,
+    ok: usize,
+    throttled: usize,
+    other: usize,
+    latencies: Vec<Duration>,
+}
+
+/// One measured ingest: how long storing took, and what the logins meanwhile got.
+type Run = (Duration, LoginTally);
+
+/// One login over a fresh TCP connection, as a browser or script sends it; the status.
+async fn login_over_http(server: std::net::SocketAddr, password: &str) -> u16 {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(server).await else {
+        return 0;
+    };
+    let body = serde_json::json!({ "name": "admin", "password": password }).to_string();
+    let request = format!(
+        "POST /api/v1/session HTTP/1.1\r\nHost: bygd\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    String::from_utf8_lossy(&raw)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Ingests `messages` into a fresh dashboard, with `LOGINS_PER_SECOND` logins hitting its
+/// HTTP API meanwhile when `logins` names the limits to run them under; the time to store
+/// every event, and what the logins got.
+async fn timed_ingest(
+    broker: &bygd_testkit::Mosquitto,
+    messages: &[(String, Vec<u8>)],
+    batches: usize,
+    client_id: &str,
+    logins: Option<LoginLimits>,
+) -> (Duration, LoginTally) {
+    use bygd_testkit::Broker as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (dashboard, done) = Dashboard::init(&dir.path().join("data"), None, "admin")
+        .await
+        .unwrap();
+    let dashboard = dashboard.with_login_limits(&logins.clone().unwrap_or_default());
+    let admin = Principal::local_admin();
+    for g in 0..GATEWAYS {
+        dashboard
+            .register_gateway(
+                &admin,
+                &NewGateway {
+                    site: "byn".into(),
+                    id: format!("gw{g}"),
+                    public_key: key(g).public_key().to_hex(),
+                    doors: vec!["front".into()],
+                    time_zone: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let mut mqtt = bygd_dashboard::config::DashboardMqtt::new(&broker.url());
+    mqtt.client_id = client_id.into();
+    let link = bygd_dashboard::LinkSettings {
+        mqtt,
+        beacon_seconds: 0,
+        revocation_refresh_hours: 12,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(bygd_dashboard::serve(
+        dashboard.clone(),
+        listener,
+        Some(link),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dashboard.link_connected() {
+        assert!(Instant::now() < deadline, "the dashboard did not connect");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The login load: one login every 1/50 s, each on its own task so that slow answers
+    // do not slow the rate, until ingest is done.
+    let (load_stop, mut load_stopped) = tokio::sync::watch::channel(false);
+    let load = logins.map(|_| {
+        let password = done.password.clone();
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(Duration::from_micros(1_000_000 / LOGINS_PER_SECOND));
+            let mut running = Vec::new();
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = load_stopped.wait_for(|s| *s) => break,
+                }
+                let password = password.clone();
+                running.push(tokio::spawn(async move {
+                    let t = Instant::now();
+                    (login_over_http(http, &password).await, t.elapsed())
+                }));
+            }
+            let mut tally = LoginTally::default();
+            for r in running {
+                let (status, took) = r.await.unwrap();
+                tally.sent += 1;
+                match status {
+                    200 => tally.ok += 1,
+                    429 => tally.throttled += 1,
+                    _ => tally.other += 1,
+                }
+                tally.latencies.push(took);
+            }
+            tally
+        })
+    });
+
+    let want = u64::try_from(batches * EVENTS_PER_BATCH).unwrap();
+    let started = Instant::now();
+    publish_all(broker.port(), messages).await;
+    loop {
+        let heads = dashboard.list_gateways(&admin).await.unwrap();
+        if heads.iter().all(|g| g.head_seq == want) {
+            break;
+        }
+        assert!(started.elapsed() < GIVE_UP, "ingest gave up");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stored = started.elapsed();
+    let _ = load_stop.send(true);
+    let tally = match load {
+        Some(task) => task.await.unwrap(),
+        None => LoginTally::default(),
+    };
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    (stored, tally)
+}
+
+async fn ingest_under_logins(broker: &bygd_testkit::Mosquitto, batches: usize, rounds: usize) {
+    let messages = batches_for(batches);
+    let events = (messages.len() * EVENTS_PER_BATCH) as f64;
+    println!(
+        "ingest under logins: {} batches of {EVENTS_PER_BATCH} events, {LOGINS_PER_SECOND} logins/s over HTTP meanwhile, {rounds} rounds",
+        messages.len()
+    );
+    // Rounds interleave the three cases, so that drift of the machine (other work, the
+    // broker's queues) touches each alike; each case reports its median round.
+    let mut cases: [(&str, Option<LoginLimits>, Vec<Run>); 3] = [
+        ("alone (no logins)", None, Vec::new()),
+        ("default throttle", Some(LoginLimits::default()), Vec::new()),
+        (
+            "no throttle (every login hashed)",
+            Some(LoginLimits::unthrottled()),
+            Vec::new(),
+        ),
+    ];
+    for round in 0..rounds {
+        for (i, (_, limits, runs)) in cases.iter_mut().enumerate() {
+            let client = format!("bench-logins-{round}-{i}");
+            runs.push(timed_ingest(broker, &messages, batches, &client, limits.clone()).await);
+        }
+    }
+    let median = |runs: &mut Vec<Run>| {
+        runs.sort_by_key(|(took, _)| *took);
+        runs.swap_remove(runs.len() / 2)
+    };
+    let mut medians: Vec<(&str, Duration, LoginTally, Vec<f64>)> = Vec::new();
+    for (name, _, runs) in &mut cases {
+        let all: Vec<f64> = runs.iter().map(|(t, _)| events / t.as_secs_f64()).collect();
+        let (took, tally) = median(runs);
+        medians.push((name, took, tally, all));
+    }
+    let alone_rate = events / medians[0].1.as_secs_f64();
+    for (name, took, mut tally, all) in medians {
+        let rate = events / took.as_secs_f64();
+        let all: Vec<String> = all.iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "  {name:<33} median {rate:.0} events/s, ratio to alone {:.3} (rounds: {})",
+            rate / alone_rate,
+            all.join(", ")
+        );
+        if tally.sent == 0 {
+            continue;
+        }
+        tally.latencies.sort();
+        println!(
+            "    logins in the median round: {} sent ({:.0}/s): {} ok, {} throttled (429), {} other; latency p50 {:.1} ms, p99 {:.1} ms",
+            tally.sent,
+            tally.sent as f64 / took.as_secs_f64(),
+            tally.ok,
+            tally.throttled,
+            tally.other,
+            percentile(&tally.latencies, 0.5).as_secs_f64() * 1e3,
+            percentile(&tally.latencies, 0.99).as_secs_f64() * 1e3
+        );
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

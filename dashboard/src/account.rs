@@ -1,18 +1,26 @@
 //! Operator accounts (argon2id passwords, roles, sites), their sessions, and the bearer API
-//! tokens booking systems use.
+//! tokens booking systems use; admins list, disable, enable and change accounts.
 //!
 //! Secrets are never stored: passwords as argon2id PHC strings, tokens and session ids as
 //! SHA-256 (they are 160+ random bits, so a fast hash is enough). A credential is checked
 //! in full on every request, so revoking a token or disabling an account takes effect at
 //! the next request.
+//!
+//! Invariants: a session never outlives a change of its account's password, role or sites,
+//! nor its account being disabled (the change deletes the account's sessions, and a login
+//! racing it stores its session only if the account is still as it checked it); an API token
+//! made by an account stops working while that account is disabled. Password hashing runs in
+//! the hashing queue of [`crate::throttle`], never on the async workers, and logins are
+//! throttled there first.
 
 use crate::access::{Principal, Role, Scope, Sites};
 use crate::db::unix_now;
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::{random_bytes, secret_hash, split_list, Dashboard};
+use crate::service::{random_bytes, secret_hash, split_list, Dashboard, Tx};
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::Argon2;
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 /// API tokens start with this, so a leaked one is recognisable (and secret scanners can
 /// find it).
@@ -51,6 +59,28 @@ pub struct TokenInfo {
     /// When it was last used.
     pub last_used_at: Option<String>,
 }
+
+/// An operator account as listed (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountInfo {
+    /// The account name it logs in with.
+    pub name: String,
+    /// admin, operator or auditor.
+    pub role: String,
+    /// Its sites (`*` for all).
+    pub sites: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// When it was disabled, if it is: it cannot log in and its sessions and tokens are refused.
+    pub disabled_at: Option<String>,
+    /// Sessions open now (logins not yet ended or expired).
+    pub sessions: i64,
+}
+
+/// The argon2id hash checked when the account name is unknown, so that unknown names take as
+/// long as known ones and cannot be probed by timing. It matches no password.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 /// A generated password for a new account.
 pub(crate) fn generate_password() -> ServiceResult<String> {
@@ -92,6 +122,16 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+fn check_password(password: &str) -> ServiceResult<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ServiceError::invalid(
+            "password",
+            format!("at least {MIN_PASSWORD_LEN} characters"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_account_name(name: &str) -> ServiceResult<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
@@ -130,13 +170,8 @@ impl Dashboard {
                 format!("{} may only grant sites it has ({})", who.actor, who.sites),
             ));
         }
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(ServiceError::invalid(
-                "password",
-                format!("at least {MIN_PASSWORD_LEN} characters"),
-            ));
-        }
-        let hash = hash_password(password)?;
+        check_password(password)?;
+        let hash = self.hash(password).await?;
         let mut tx = self.begin_write().await?;
         let taken: Option<String> = sqlx::query_scalar("SELECT name FROM accounts WHERE name = $1")
             .bind(name.to_owned())
@@ -170,27 +205,85 @@ impl Dashboard {
         Ok(())
     }
 
-    /// Checks a name and password; on success opens a session and returns its id (the
-    /// bearer credential or cookie value).
+    /// The same dashboard with other login limits (tests and benchmarks; `bygd serve` uses the
+    /// defaults).
+    #[must_use]
+    pub fn with_login_limits(mut self, limits: &crate::throttle::LoginLimits) -> Self {
+        self.logins = std::sync::Arc::new(crate::throttle::LoginGuard::new(limits));
+        self
+    }
+
+    /// `password` hashed for storing, in the hashing queue.
+    async fn hash(&self, password: &str) -> ServiceResult<String> {
+        let password = password.to_owned();
+        self.logins
+            .hashing(move || hash_password(&password))
+            .await?
+    }
+
+    /// [`Dashboard::login_from`] without a client address: only the per-account throttle
+    /// applies.
     pub async fn login(&self, name: &str, password: &str) -> ServiceResult<(String, Principal)> {
+        self.login_from(name, password, None).await
+    }
+
+    /// Checks a name and password from `client` (throttled per address and per account, the
+    /// check in the hashing queue); on success opens a session and returns its id (the bearer
+    /// credential or cookie value).
+    pub async fn login_from(
+        &self,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> ServiceResult<(String, Principal)> {
+        self.logins.check(name, client)?;
         let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT role, sites, password_hash, disabled_at FROM accounts WHERE name = $1",
         )
         .bind(name.to_owned())
         .fetch_optional(&self.db.pool)
         .await?;
+        // An unknown name spends the same time on a check, so names cannot be probed by timing.
+        let stored = row.as_ref().map_or(DUMMY_HASH.to_owned(), |r| r.2.clone());
+        let given = password.to_owned();
+        let matches = self
+            .logins
+            .hashing(move || password_matches(&given, &stored))
+            .await?;
         let wrong = || ServiceError::Unauthenticated("wrong account name or password".to_owned());
         let Some((role, sites, hash, disabled)) = row else {
-            // Spend the same time as a real check, so names cannot be probed by timing.
-            let _ = password_matches(password, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            // The name is not logged: people type passwords into the name field.
+            tracing::warn!(client = ?client, "login refused: no such account");
             return Err(wrong());
         };
-        if !password_matches(password, &hash) || disabled.is_some() {
+        if !matches {
+            tracing::warn!(account = name, client = ?client, "login refused: wrong password");
             return Err(wrong());
+        }
+        if disabled.is_some() {
+            tracing::warn!(account = name, client = ?client, "login refused: the account is disabled");
+            return Err(ServiceError::Unauthenticated(format!(
+                "account `{name}` is disabled; an admin can enable it again"
+            )));
         }
         let principal = account_principal(name, &role, &sites)?;
         let session = format!("{SESSION_PREFIX}{}", hex::encode(random_bytes::<24>()?));
         let now = unix_now();
+        let mut tx = self.begin_write().await?;
+        // A password, role or site change (or a disable) between the check and here ended the
+        // account's sessions; this one must not slip in after it.
+        let current: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT role, sites, password_hash, disabled_at FROM accounts WHERE name = $1",
+        )
+        .bind(name.to_owned())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if current != Some((role, sites, hash, None)) {
+            tracing::warn!(account = name, client = ?client, "login refused: the account changed during the login");
+            return Err(ServiceError::Unauthenticated(
+                "the account changed while logging in; log in again".to_owned(),
+            ));
+        }
         sqlx::query(
             "INSERT INTO sessions (id_hash, account, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
@@ -198,8 +291,10 @@ impl Dashboard {
         .bind(name.to_owned())
         .bind(now)
         .bind(now + SESSION_SECONDS)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        tracing::info!(account = name, client = ?client, "logged in");
         Ok((session, principal))
     }
 
@@ -239,15 +334,22 @@ impl Dashboard {
         };
         let rest = credential.strip_prefix(TOKEN_PREFIX).ok_or_else(unknown)?;
         let (id, _) = rest.split_once('.').ok_or_else(unknown)?;
-        let row: Option<(String, String, String, String, Option<i64>, Option<i64>)> =
-            sqlx::query_as(
-                "SELECT secret_hash, name, scopes, sites, expires_at, revoked_at \
+        let row: Option<(
+            String,
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<i64>,
+            String,
+        )> = sqlx::query_as(
+            "SELECT secret_hash, name, scopes, sites, expires_at, revoked_at, created_by \
                  FROM api_tokens WHERE id = $1",
-            )
-            .bind(id.to_owned())
-            .fetch_optional(&self.db.pool)
-            .await?;
-        let Some((hash, name, scopes, sites, expires, revoked)) = row else {
+        )
+        .bind(id.to_owned())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some((hash, name, scopes, sites, expires, revoked, created_by)) = row else {
             return Err(unknown());
         };
         if !same(&hash, &secret_hash(credential))
@@ -255,6 +357,26 @@ impl Dashboard {
             || expires.is_some_and(|e| e <= now)
         {
             return Err(unknown());
+        }
+        // A token acts for the account that made it: while that account is disabled, so is
+        // the token (tokens made at the server's shell, `cli:…`, have no account).
+        if let Some(owner) = created_by.strip_prefix("account:") {
+            let disabled: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT disabled_at FROM accounts WHERE name = $1")
+                    .bind(owner.to_owned())
+                    .fetch_optional(&self.db.pool)
+                    .await?;
+            if let Some(Some(_)) = disabled {
+                tracing::warn!(
+                    token = id,
+                    account = owner,
+                    "API token refused: its account is disabled"
+                );
+                return Err(ServiceError::Unauthenticated(format!(
+                    "API token {id} was made by account `{owner}`, which is disabled; \
+                     it works again if an admin enables the account"
+                )));
+            }
         }
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now)
@@ -416,6 +538,256 @@ impl Dashboard {
             )
             .collect())
     }
+
+    /// Every account the admin `who` manages (those within its sites), by name.
+    pub async fn list_accounts(&self, who: &Principal) -> ServiceResult<Vec<AccountInfo>> {
+        who.require(Scope::Admin)?;
+        let rows: Vec<(String, String, String, i64, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT a.name, a.role, a.sites, a.created_at, a.disabled_at, \
+             (SELECT COUNT(*) FROM sessions s WHERE s.account = a.name AND s.expires_at > $1) \
+             FROM accounts a ORDER BY a.name",
+        )
+        .bind(unix_now())
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| Sites::parse(&row.2).is_ok_and(|s| who.sites.covers(&s)))
+            .map(account_info)
+            .collect())
+    }
+
+    /// One account, if `who` manages it (else "not found", as for anything outside its sites).
+    pub async fn account(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
+        who.require(Scope::Admin)?;
+        let row: Option<(String, String, String, i64, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT a.name, a.role, a.sites, a.created_at, a.disabled_at, \
+             (SELECT COUNT(*) FROM sessions s WHERE s.account = a.name AND s.expires_at > $1) \
+             FROM accounts a WHERE a.name = $2",
+        )
+        .bind(unix_now())
+        .bind(name.to_owned())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        row.filter(|row| Sites::parse(&row.2).is_ok_and(|s| who.sites.covers(&s)))
+            .map(account_info)
+            .ok_or_else(|| ServiceError::not_found("account", name))
+    }
+
+    /// In a write transaction: the account's role, sites and whether it is disabled, if `who`
+    /// is an admin who manages it. A site-limited admin manages only accounts within its sites.
+    async fn managed(
+        tx: &mut Tx,
+        who: &Principal,
+        name: &str,
+    ) -> ServiceResult<(Role, Sites, bool)> {
+        who.require(Scope::Admin)?;
+        let row: Option<(String, String, Option<i64>)> =
+            sqlx::query_as("SELECT role, sites, disabled_at FROM accounts WHERE name = $1")
+                .bind(name.to_owned())
+                .fetch_optional(&mut **tx)
+                .await?;
+        let Some((role, sites, disabled)) = row else {
+            return Err(ServiceError::not_found("account", name));
+        };
+        let role = Role::parse(&role).map_err(ServiceError::Internal)?;
+        let sites = Sites::parse(&sites).map_err(ServiceError::Internal)?;
+        if !who.sites.covers(&sites) {
+            return Err(ServiceError::not_found("account", name));
+        }
+        Ok((role, sites, disabled.is_some()))
+    }
+
+    /// Deletes every session of `name`; returns how many there were.
+    async fn delete_sessions(tx: &mut Tx, name: &str) -> ServiceResult<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE account = $1")
+            .bind(name.to_owned())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
+    }
+
+    /// Disables an account: it cannot log in, its sessions end now and the API tokens it made
+    /// are refused until it is enabled again. An admin cannot disable itself.
+    pub async fn disable_account(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
+        let mut tx = self.begin_write().await?;
+        let (_, _, disabled) = Self::managed(&mut tx, who, name).await?;
+        if who.actor == format!("account:{name}") {
+            return Err(ServiceError::Conflict(format!(
+                "{} cannot disable its own account; another admin can",
+                who.actor
+            )));
+        }
+        if disabled {
+            return Err(ServiceError::Conflict(format!(
+                "account `{name}` is already disabled"
+            )));
+        }
+        sqlx::query("UPDATE accounts SET disabled_at = $1 WHERE name = $2")
+            .bind(unix_now())
+            .bind(name.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        let ended = Self::delete_sessions(&mut tx, name).await?;
+        Self::record(
+            &mut tx,
+            who,
+            "account.disable",
+            name,
+            serde_json::json!({ "sessions_ended": ended }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account disabled");
+        self.account(who, name).await
+    }
+
+    /// Enables a disabled account again (its tokens work again; it logs in anew).
+    pub async fn enable_account(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
+        let mut tx = self.begin_write().await?;
+        let (_, _, disabled) = Self::managed(&mut tx, who, name).await?;
+        if !disabled {
+            return Err(ServiceError::Conflict(format!(
+                "account `{name}` is not disabled"
+            )));
+        }
+        sqlx::query("UPDATE accounts SET disabled_at = NULL WHERE name = $1")
+            .bind(name.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        Self::record(&mut tx, who, "account.enable", name, serde_json::json!({})).await?;
+        tx.commit().await?;
+        tracing::info!(account = name, by = %who.actor, "account enabled");
+        self.account(who, name).await
+    }
+
+    /// Sets a new password; every session of the account ends (a stolen session does not
+    /// survive the change).
+    pub async fn set_password(
+        &self,
+        who: &Principal,
+        name: &str,
+        password: &str,
+    ) -> ServiceResult<AccountInfo> {
+        who.require(Scope::Admin)?;
+        check_password(password)?;
+        let hash = self.hash(password).await?;
+        let mut tx = self.begin_write().await?;
+        Self::managed(&mut tx, who, name).await?;
+        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE name = $2")
+            .bind(hash)
+            .bind(name.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        let ended = Self::delete_sessions(&mut tx, name).await?;
+        Self::record(
+            &mut tx,
+            who,
+            "account.password",
+            name,
+            serde_json::json!({ "sessions_ended": ended }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account password changed");
+        self.account(who, name).await
+    }
+
+    /// Changes an account's role and/or sites (never to sites `who` lacks); if anything
+    /// changed, every session of the account ends.
+    pub async fn update_account(
+        &self,
+        who: &Principal,
+        name: &str,
+        role: Option<Role>,
+        sites: Option<&Sites>,
+    ) -> ServiceResult<AccountInfo> {
+        if role.is_none() && sites.is_none() {
+            return Err(ServiceError::invalid(
+                "role",
+                "give a new role, new sites, or both",
+            ));
+        }
+        let mut tx = self.begin_write().await?;
+        let (old_role, old_sites, _) = Self::managed(&mut tx, who, name).await?;
+        if let Some(sites) = sites {
+            if !who.sites.covers(sites) {
+                return Err(ServiceError::invalid(
+                    "sites",
+                    format!("{} may only grant sites it has ({})", who.actor, who.sites),
+                ));
+            }
+        }
+        let new_role = role.unwrap_or(old_role);
+        let new_sites = sites.cloned().unwrap_or_else(|| old_sites.clone());
+        if new_role == old_role && new_sites == old_sites {
+            tx.rollback().await?;
+            return self.account(who, name).await;
+        }
+        sqlx::query("UPDATE accounts SET role = $1, sites = $2 WHERE name = $3")
+            .bind(new_role.name())
+            .bind(new_sites.to_string())
+            .bind(name.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        let ended = Self::delete_sessions(&mut tx, name).await?;
+        Self::record(
+            &mut tx,
+            who,
+            "account.update",
+            name,
+            serde_json::json!({
+                "role": new_role.name(),
+                "sites": new_sites.to_string(),
+                "old_role": old_role.name(),
+                "old_sites": old_sites.to_string(),
+                "sessions_ended": ended,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(account = name, by = %who.actor, role = new_role.name(), sites = %new_sites, sessions_ended = ended, "account changed");
+        self.account(who, name).await
+    }
+
+    /// Ends every session of an account now (a lost phone, a shared computer); returns how
+    /// many ended. The account can log in again.
+    pub async fn end_sessions(&self, who: &Principal, name: &str) -> ServiceResult<u64> {
+        let mut tx = self.begin_write().await?;
+        Self::managed(&mut tx, who, name).await?;
+        let ended = Self::delete_sessions(&mut tx, name).await?;
+        Self::record(
+            &mut tx,
+            who,
+            "account.logout",
+            name,
+            serde_json::json!({ "sessions_ended": ended }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account sessions ended");
+        Ok(ended)
+    }
+}
+
+fn account_info(
+    (name, role, sites, created_at, disabled_at, sessions): (
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        i64,
+    ),
+) -> AccountInfo {
+    AccountInfo {
+        name,
+        role,
+        sites,
+        created_at: crate::timetext::rfc3339(created_at),
+        disabled_at: opt_time(disabled_at),
+        sessions,
+    }
 }
 
 fn account_principal(name: &str, role: &str, sites: &str) -> ServiceResult<Principal> {
@@ -444,6 +816,31 @@ mod tests {
         assert!(password_matches("correct horse battery", &hash));
         assert!(!password_matches("correct horse batterY", &hash));
         assert!(!password_matches("x", "not a hash"));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_login_waits_for_the_hashing_queue_while_other_requests_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (d, done) = Dashboard::init(&dir.path().join("d"), None, "admin")
+            .await
+            .unwrap();
+        let held = d.logins.hold_all_permits().await;
+        let login = {
+            let d = d.clone();
+            let password = done.password.clone();
+            tokio::spawn(async move { d.login("admin", &password).await })
+        };
+        // On the one async thread, other work runs while the login waits for its turn.
+        let accounts = d.list_accounts(&Principal::local_admin()).await.unwrap();
+        assert_eq!(accounts.len(), 1);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!login.is_finished(), "the login hashed outside the queue");
+        drop(held);
+        let (session, who) = login.await.unwrap().unwrap();
+        assert!(session.starts_with(SESSION_PREFIX));
+        assert_eq!(who.actor, "account:admin");
     }
 
     #[test]

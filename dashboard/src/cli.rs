@@ -403,6 +403,65 @@ enum AccountCommand {
         #[arg(long, default_value = "*")]
         sites: String,
     },
+    /// List accounts: role, sites, whether disabled, open sessions (one JSON object a line).
+    ///
+    /// Example: bygd account list --data DIR
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Disable an account: it cannot log in, its sessions end now, and the API tokens it made
+    /// are refused until it is enabled again.
+    ///
+    /// Example: bygd account disable --data DIR olle
+    Disable {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The account name.
+        name: String,
+    },
+    /// Enable a disabled account again.
+    ///
+    /// Example: bygd account enable --data DIR olle
+    Enable {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The account name.
+        name: String,
+    },
+    /// Give an account a new generated password (printed once); its sessions end.
+    ///
+    /// Example: bygd account password --data DIR olle
+    Password {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The account name.
+        name: String,
+    },
+    /// Change an account's role or sites; its sessions end.
+    ///
+    /// Example: bygd account set --data DIR olle --role auditor --sites byn,klit
+    Set {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The account name.
+        name: String,
+        /// admin, operator or auditor.
+        #[arg(long)]
+        role: Option<String>,
+        /// `*` or comma-separated sites.
+        #[arg(long)]
+        sites: Option<String>,
+    },
+    /// End every session of an account now (a lost phone, a shared computer).
+    ///
+    /// Example: bygd account logout --data DIR olle
+    Logout {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The account name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -533,6 +592,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     None => "no broker configured (--mqtt URL): nothing is ingested".to_owned(),
                 }
             );
+            let dashboard = dashboard.with_login_limits(&crate::throttle::LoginLimits {
+                trusted_proxies: config.trusted_proxy_addresses(),
+                ..crate::throttle::LoginLimits::default()
+            });
             crate::serve(dashboard, listener, link, shutdown_signal()).await?;
             eprintln!("bygd serve: stopped");
         }
@@ -957,6 +1020,66 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "Account `{name}` ({}, sites {sites}), password (shown once): {password}",
                 role.name()
             );
+        }
+        Command::Account(AccountCommand::List { data }) => {
+            let dashboard = data.open().await?;
+            for a in dashboard.list_accounts(&me).await? {
+                json_line(&a)?;
+            }
+        }
+        Command::Account(AccountCommand::Disable { data, name }) => {
+            let dashboard = data.open().await?;
+            let info = dashboard.disable_account(&me, &name).await?;
+            println!(
+                "Account `{name}` disabled; its sessions ended and its API tokens are refused."
+            );
+            json_line(&info)?;
+        }
+        Command::Account(AccountCommand::Enable { data, name }) => {
+            let dashboard = data.open().await?;
+            let info = dashboard.enable_account(&me, &name).await?;
+            println!("Account `{name}` enabled.");
+            json_line(&info)?;
+        }
+        Command::Account(AccountCommand::Password { data, name }) => {
+            let dashboard = data.open().await?;
+            let password = crate::account::generate_password()?;
+            dashboard.set_password(&me, &name, &password).await?;
+            println!("Account `{name}`: new password (shown once): {password}");
+            eprintln!("Its sessions ended; it logs in again with the new password.");
+        }
+        Command::Account(AccountCommand::Set {
+            data,
+            name,
+            role,
+            sites,
+        }) => {
+            let dashboard = data.open().await?;
+            let role = role
+                .as_deref()
+                .map(Role::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+            let sites = sites
+                .as_deref()
+                .map(Sites::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--sites: {e}"))?;
+            if role.is_none() && sites.is_none() {
+                anyhow::bail!("give --role, --sites or both");
+            }
+            let info = dashboard
+                .update_account(&me, &name, role, sites.as_ref())
+                .await?;
+            println!(
+                "Account `{name}` is now {} of sites {}; its sessions ended.",
+                info.role, info.sites
+            );
+        }
+        Command::Account(AccountCommand::Logout { data, name }) => {
+            let dashboard = data.open().await?;
+            let ended = dashboard.end_sessions(&me, &name).await?;
+            println!("Account `{name}`: {ended} session(s) ended.");
         }
         Command::Token(TokenCommand::Create {
             data,

@@ -84,6 +84,11 @@ pub struct DashboardConfig {
     /// not is being fed old lists or none (a broker that withholds them, a broken ACL).
     #[serde(default = "default_revocation_lag_alarm_minutes")]
     pub revocation_lag_alarm_minutes: u32,
+    /// Reverse proxies in front of the API (IP addresses) whose `X-Forwarded-For` names the
+    /// client, for login throttling per client address. From any other peer the header is
+    /// ignored: a client can send anything in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
     /// The broker; without it `bygd serve` runs the API only and ingests nothing.
     #[serde(default)]
     pub mqtt: Option<DashboardMqtt>,
@@ -181,6 +186,7 @@ impl DashboardConfig {
             beacon_seconds: default_beacon_seconds(),
             revocation_refresh_hours: default_revocation_refresh_hours(),
             revocation_lag_alarm_minutes: default_revocation_lag_alarm_minutes(),
+            trusted_proxies: Vec::new(),
             mqtt: None,
         }
     }
@@ -230,6 +236,16 @@ impl DashboardConfig {
                 ));
             }
         }
+        if let Some(bad) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| p.parse::<std::net::IpAddr>().is_err())
+        {
+            return Err(invalid(
+                "trusted_proxies",
+                format!("`{bad}` is not an IP address like 127.0.0.1 or ::1"),
+            ));
+        }
         if let Some(mqtt) = &self.mqtt {
             mqtt.as_gateway_config()
                 .address()
@@ -242,6 +258,16 @@ impl DashboardConfig {
             })?;
         }
         Ok(())
+    }
+
+    /// [`DashboardConfig::trusted_proxies`] as addresses (those that parse; `check` refuses
+    /// the others).
+    #[must_use]
+    pub fn trusted_proxy_addresses(&self) -> Vec<std::net::IpAddr> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect()
     }
 
     /// The base URL for links.
@@ -263,6 +289,7 @@ impl DashboardConfig {
              # listen: the HTTP API's address; public_url: how people reach it (pass links)\n\
              # beacon_seconds: time beacons to gateways; revocation_refresh_hours: re-signed lists\n\
              # revocation_lag_alarm_minutes: alarm when an online gateway holds an old list (0: off)\n\
+             # trusted_proxies: [\"127.0.0.1\"] if a reverse proxy's X-Forwarded-For names clients\n\
              # [mqtt]: url (mqtt:// or mqtts://), client_id, username, password_file, ca_file,\n\
              #         client_cert_file, client_key_file, keep_alive_seconds\n\n",
         );
@@ -304,6 +331,26 @@ mod tests {
         .unwrap();
         let e = DashboardConfig::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("mqtt.url") && e.contains("mqtt://"), "{e}");
+    }
+
+    #[test]
+    fn a_trusted_proxy_must_be_an_ip_address() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "database = \"sqlite:/x.db\"\ntrusted_proxies = [\"127.0.0.1\", \"proxy.local\"]\n",
+        )
+        .unwrap();
+        let e = DashboardConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("trusted_proxies") && e.contains("proxy.local"),
+            "{e}"
+        );
+        let mut config = DashboardConfig::for_data_dir(dir.path());
+        config.trusted_proxies = vec!["127.0.0.1".into(), "::1".into()];
+        std::fs::write(dir.path().join(CONFIG_FILE), config.to_toml()).unwrap();
+        let back = DashboardConfig::load(dir.path()).unwrap();
+        assert_eq!(back.trusted_proxy_addresses().len(), 2);
     }
 
     #[test]

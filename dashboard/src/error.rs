@@ -34,6 +34,15 @@ pub enum ServiceError {
     /// The credentials are wrong, expired or revoked.
     #[error("{0}")]
     Unauthenticated(String),
+    /// Too many tries (logins from one address or for one account), or too many logins at
+    /// once: come back after `retry_after` seconds.
+    #[error("{message}")]
+    Throttled {
+        /// What was throttled and for how long.
+        message: String,
+        /// Seconds to wait before trying again.
+        retry_after: u64,
+    },
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),

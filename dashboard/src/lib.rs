@@ -7,7 +7,8 @@
 //! - `db`: the SQL pool and migrations (`migrations/`), one schema for both backends.
 //! - `service`: [`Dashboard`], the state every service shares, and the audit trail.
 //! - `access`: roles, scopes, site limits ([`Principal`]).
-//! - `account`: operator accounts, sessions, API tokens.
+//! - `account`: operator accounts, sessions, API tokens; admins managing accounts.
+//! - `throttle`: login throttling per address and account, the queue for password hashing.
 //! - `gateway`: sites, gateway registration, the gateway config it writes, gateway state.
 //! - `member`, `pass`: members and their passes (QR text, links), revocation.
 //! - `revocation`: the signed revocation list of each site.
@@ -48,10 +49,12 @@ mod revocation;
 mod revocation_lag;
 mod serve;
 mod service;
+mod throttle;
 mod timetext;
 
 pub use access::{Principal, Role, Scope, Sites};
 pub use alarm::AlarmInfo;
+pub use account::AccountInfo;
 pub use api::app;
 pub use command::{CommandInfo, CommandRequest};
 pub use db::{Backend, Db, DbError};
@@ -65,3 +68,4 @@ pub use pass::{IssuePass, IssuedPass, PassInfo};
 pub use revocation_lag::LagReport;
 pub use serve::serve;
 pub use service::{Dashboard, Initialised};
+pub use throttle::LoginLimits;

@@ -1,7 +1,8 @@
 //! `bygd serve`: the HTTP API and the MQTT link, until shutdown.
 //!
 //! Shutdown is a future passed in; it stops the listener (letting requests in flight
-//! finish) and the link, and waits for both.
+//! finish) and the link, and waits for both. Each request carries its TCP peer's address
+//! (`ConnectInfo`), which login throttling keys on: behind a reverse proxy that is the proxy.
 
 use crate::link::LinkSettings;
 use crate::service::Dashboard;
@@ -29,11 +30,12 @@ pub async fn serve(
         tokio::spawn(crate::link::run(dashboard, settings, stop))
     });
     let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, crate::api::app(dashboard.clone())).with_graceful_shutdown(
-        async move {
-            let _ = http_stop.wait_for(|stop| *stop).await;
-        },
-    );
+    // With the peer's address, which login throttling keys on.
+    let app = crate::api::app(dashboard.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    });
     let server = tokio::spawn(async move { server.await });
     shutdown.await;
     let _ = stop_tx.send(true);

@@ -31,6 +31,8 @@ pub struct Dashboard {
     pub(crate) public_url: String,
     /// Whether the MQTT link is connected (for the health check).
     pub(crate) link_up: Arc<std::sync::atomic::AtomicBool>,
+    /// Login throttling and the queue that keeps password hashing off the async workers.
+    pub(crate) logins: Arc<crate::throttle::LoginGuard>,
 }
 
 impl std::fmt::Debug for Dashboard {
@@ -111,6 +113,9 @@ impl Dashboard {
             outbox: Arc::new(tokio::sync::Notify::new()),
             public_url,
             link_up: Arc::default(),
+            logins: Arc::new(crate::throttle::LoginGuard::new(
+                &crate::throttle::LoginLimits::default(),
+            )),
         }
     }
 

@@ -272,6 +272,50 @@ fn an_operator_sets_up_a_site_issues_and_revokes_a_pass_from_the_shell() {
 }
 
 #[test]
+fn an_admin_lists_disables_enables_and_re_passwords_an_account_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dashboard");
+    ok(&data, &["init"]);
+    ok(
+        &data,
+        &[
+            "account", "add", "--name", "olle", "--role", "operator", "--sites", "*",
+        ],
+    );
+    let (list, _) = ok(&data, &["account", "list"]);
+    let olle: serde_json::Value = list
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|a| a["name"] == "olle")
+        .unwrap_or_else(|| panic!("olle is not listed: {list}"));
+    assert_eq!(olle["role"], "operator");
+    assert!(olle["disabled_at"].is_null());
+
+    let (disabled, _) = ok(&data, &["account", "disable", "olle"]);
+    assert!(disabled.contains("disabled"), "{disabled}");
+    let again = fails(&data, &["account", "disable", "olle"], 2);
+    assert!(again.contains("already disabled"), "{again}");
+    let (list, _) = ok(&data, &["account", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.contains("\"olle\"") && !l.contains("\"disabled_at\":null")),
+        "{list}"
+    );
+    ok(&data, &["account", "enable", "olle"]);
+
+    let (password, _) = ok(&data, &["account", "password", "olle"]);
+    assert!(password.contains("new password (shown once)"), "{password}");
+    let (set, _) = ok(&data, &["account", "set", "olle", "--role", "auditor"]);
+    assert!(set.contains("auditor"), "{set}");
+    let nothing = fails(&data, &["account", "set", "olle"], 2);
+    assert!(nothing.contains("--role"), "{nothing}");
+    let (logout, _) = ok(&data, &["account", "logout", "olle"]);
+    assert!(logout.contains("0 session(s) ended"), "{logout}");
+    let missing = fails(&data, &["account", "disable", "nobody"], 2);
+    assert!(missing.contains("not found"), "{missing}");
+}
+
+#[test]
 fn a_missing_data_directory_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();
     let err = fails(&dir.path().join("nothing"), &["member", "list"], 2);
@@ -300,6 +344,12 @@ fn every_command_explains_itself_with_an_example() {
         vec!["audit"],
         vec!["alarms"],
         vec!["account", "add"],
+        vec!["account", "list"],
+        vec!["account", "disable"],
+        vec!["account", "enable"],
+        vec!["account", "password"],
+        vec!["account", "set"],
+        vec!["account", "logout"],
         vec!["token", "create"],
         vec!["demo"],
     ] {

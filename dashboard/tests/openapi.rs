@@ -1037,8 +1037,17 @@ async fn every_documented_example_request_is_accepted() {
         let Some(body) = op.get("requestBody") else {
             continue;
         };
+        // Path parameters as their examples say (the account an example names exists).
+        let params = parameters(&doc, op);
+        let uri = fill(path, |name| {
+            let p = params
+                .iter()
+                .find(|p| p["in"] == "path" && p["name"] == name)
+                .unwrap();
+            url_text(&example_of(p))
+        });
         for example in media_examples(&body["content"]["application/json"]) {
-            let answer = send(&fresh.app, method, path, Some(&session), Some(example)).await;
+            let answer = send(&fresh.app, method, &uri, Some(&session), Some(example)).await;
             assert!(
                 answer.status.is_success(),
                 "{} {path} refused its example {example}: {}",
@@ -1173,6 +1182,61 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     w.call(accounts, accounts.1, s, Some(olle.clone()), 201)
         .await;
     w.call(accounts, accounts.1, s, Some(olle), 409).await;
+    w.call(
+        ("get", "/api/v1/accounts"),
+        "/api/v1/accounts",
+        s,
+        None,
+        200,
+    )
+    .await;
+    let account = ("get", "/api/v1/accounts/{name}");
+    w.call(account, "/api/v1/accounts/olle", s, None, 200).await;
+    w.call(account, "/api/v1/accounts/nobody", s, None, 404)
+        .await;
+    let update = ("patch", "/api/v1/accounts/{name}");
+    let auditor = json!({ "role": "auditor" });
+    w.call(update, "/api/v1/accounts/olle", s, Some(auditor), 200)
+        .await;
+    let root = json!({ "role": "root" });
+    w.call(update, "/api/v1/accounts/olle", s, Some(root), 400)
+        .await;
+    let password = ("post", "/api/v1/accounts/{name}/password");
+    let new_password = json!({ "password": "another long passphrase" });
+    let uri = "/api/v1/accounts/olle/password";
+    w.call(password, uri, s, Some(new_password), 200).await;
+    w.call(password, uri, s, Some(json!({ "password": "short" })), 400)
+        .await;
+    let sessions = ("delete", "/api/v1/accounts/{name}/sessions");
+    w.call(sessions, "/api/v1/accounts/olle/sessions", s, None, 200)
+        .await;
+    let disable = ("post", "/api/v1/accounts/{name}/disable");
+    w.call(disable, "/api/v1/accounts/olle/disable", s, None, 200)
+        .await;
+    w.call(disable, "/api/v1/accounts/olle/disable", s, None, 409)
+        .await;
+    let enable = ("post", "/api/v1/accounts/{name}/enable");
+    w.call(enable, "/api/v1/accounts/olle/enable", s, None, 200)
+        .await;
+    w.call(enable, "/api/v1/accounts/olle/enable", s, None, 409)
+        .await;
+    // Guessing one account's password is throttled: 401s, then a 429 with Retry-After.
+    let mut throttled = false;
+    for i in 0..20 {
+        let guess = json!({ "name": "olle", "password": format!("guess number {i}") });
+        let answer = send(&w.app, "post", login.1, None, Some(&guess)).await;
+        check_answer(&w.doc, login.1, "post", &answer);
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(answer.error_code().as_deref(), Some("throttled"));
+            throttled = true;
+            break;
+        }
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text());
+    }
+    assert!(
+        throttled,
+        "20 wrong passwords in a row were never throttled"
+    );
     let tokens = ("post", "/api/v1/tokens");
     let reader = json!({ "name": "entry reader", "scopes": ["entries:read"] });
     let created = w.call(tokens, tokens.1, s, Some(reader), 201).await.json();

@@ -5,13 +5,14 @@ use super::error::AppError;
 use super::{ApiJson, ApiQuery, OPENAPI};
 use crate::access::{Role, Scope, Sites};
 use crate::service::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 
 /// How many audit-trail rows one request returns at most.
 const MAX_TRAIL: i64 = 1000;
@@ -45,11 +46,29 @@ pub(crate) struct Login {
     password: String,
 }
 
+/// The client's address: the TCP peer `serve` records, or what a trusted proxy says in
+/// `X-Forwarded-For` (see `throttle`). `None` only when the app runs without `serve`, as in
+/// tests that call it directly.
+fn client_address(d: &Dashboard, parts: &Parts) -> Option<std::net::IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    d.logins.client(peer, forwarded)
+}
+
 pub(crate) async fn login(
     State(d): State<Dashboard>,
+    parts: Parts,
     ApiJson(req): ApiJson<Login>,
 ) -> Result<Response, AppError> {
-    let (session, who) = d.login(&req.name, &req.password).await?;
+    let client = client_address(&d, &parts);
+    let (session, who) = d.login_from(&req.name, &req.password, client).await?;
     let secure = if d.public_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -104,6 +123,93 @@ pub(crate) async fn add_account(
         Json(json!({ "name": req.name, "role": role.name(), "sites": sites.to_string() })),
     )
         .into_response())
+}
+
+pub(crate) async fn list_accounts(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "accounts": d.list_accounts(&who).await? })))
+}
+
+pub(crate) async fn account(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+) -> Result<Json<crate::account::AccountInfo>, AppError> {
+    Ok(Json(d.account(&who, &name).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountChange {
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    sites: Option<String>,
+}
+
+pub(crate) async fn update_account(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<AccountChange>,
+) -> Result<Json<crate::account::AccountInfo>, AppError> {
+    let role = req
+        .role
+        .as_deref()
+        .map(Role::parse)
+        .transpose()
+        .map_err(|e| AppError::invalid("role", e))?;
+    let sites = req
+        .sites
+        .as_deref()
+        .map(Sites::parse)
+        .transpose()
+        .map_err(|e| AppError::invalid("sites", e))?;
+    Ok(Json(
+        d.update_account(&who, &name, role, sites.as_ref()).await?,
+    ))
+}
+
+pub(crate) async fn disable_account(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+) -> Result<Json<crate::account::AccountInfo>, AppError> {
+    Ok(Json(d.disable_account(&who, &name).await?))
+}
+
+pub(crate) async fn enable_account(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+) -> Result<Json<crate::account::AccountInfo>, AppError> {
+    Ok(Json(d.enable_account(&who, &name).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewPassword {
+    password: String,
+}
+
+pub(crate) async fn set_password(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<NewPassword>,
+) -> Result<Json<crate::account::AccountInfo>, AppError> {
+    Ok(Json(d.set_password(&who, &name, &req.password).await?))
+}
+
+pub(crate) async fn end_sessions(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let ended = d.end_sessions(&who, &name).await?;
+    Ok(Json(json!({ "name": name, "sessions_ended": ended })))
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,8 @@
 //! with a stable code per kind of failure.
 //!
 //! Client errors (4xx) say what was wrong and are not logged as errors; server errors get a
-//! generic message while the cause goes to the log, so that no internals leak.
+//! generic message while the cause goes to the log, so that no internals leak. A throttled
+//! request (429, `throttled`) also carries `Retry-After` in seconds.
 
 use crate::error::ServiceError;
 use axum::http::{header, StatusCode};
@@ -16,6 +17,8 @@ pub struct AppError {
     code: &'static str,
     message: String,
     field: Option<String>,
+    /// Seconds for `Retry-After` (throttled requests).
+    retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -26,6 +29,7 @@ impl AppError {
             code: "bad_request",
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -36,6 +40,7 @@ impl AppError {
             code: "invalid",
             message: message.into(),
             field: Some(field.to_owned()),
+            retry_after: None,
         }
     }
 
@@ -46,6 +51,7 @@ impl AppError {
             code: "gone",
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -56,6 +62,7 @@ impl AppError {
             code: "no_such_endpoint",
             message: "no such endpoint; the API is described at /api/v1/openapi.json".to_owned(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -66,6 +73,7 @@ impl AppError {
             code: "method_not_allowed",
             message: "this endpoint does not take that method; see /api/v1/openapi.json".to_owned(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -86,6 +94,18 @@ impl From<ServiceError> for AppError {
             ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             ServiceError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
+            ServiceError::Throttled {
+                message,
+                retry_after,
+            } => {
+                return Self {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    code: "throttled",
+                    message: message.clone(),
+                    field: None,
+                    retry_after: Some(*retry_after),
+                };
+            }
             ServiceError::Db(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
                 return Self {
@@ -94,6 +114,7 @@ impl From<ServiceError> for AppError {
                     message: "the dashboard could not complete the request; its log says why"
                         .to_owned(),
                     field: None,
+                    retry_after: None,
                 };
             }
         };
@@ -106,6 +127,7 @@ impl From<ServiceError> for AppError {
             code,
             message,
             field,
+            retry_after: None,
         }
     }
 }
@@ -121,6 +143,11 @@ impl IntoResponse for AppError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         response
     }

@@ -67,7 +67,30 @@ pub fn app(dashboard: Dashboard) -> Router {
         .route("/api/v1/openapi.json", get(admin::openapi))
         .route("/api/v1/health", get(admin::health))
         .route("/api/v1/session", post(admin::login).delete(admin::logout))
-        .route("/api/v1/accounts", post(admin::add_account))
+        .route(
+            "/api/v1/accounts",
+            get(admin::list_accounts).post(admin::add_account),
+        )
+        .route(
+            "/api/v1/accounts/{name}",
+            get(admin::account).patch(admin::update_account),
+        )
+        .route(
+            "/api/v1/accounts/{name}/disable",
+            post(admin::disable_account),
+        )
+        .route(
+            "/api/v1/accounts/{name}/enable",
+            post(admin::enable_account),
+        )
+        .route(
+            "/api/v1/accounts/{name}/password",
+            post(admin::set_password),
+        )
+        .route(
+            "/api/v1/accounts/{name}/sessions",
+            axum::routing::delete(admin::end_sessions),
+        )
         .route(
             "/api/v1/tokens",
             get(admin::list_tokens).post(admin::create_token),
