@@ -345,6 +345,7 @@ async fn timed_ingest(
         mqtt,
         beacon_seconds: 0,
         revocation_refresh_hours: 12,
+        revocation_lag_alarm_minutes: 30,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
