@@ -57,7 +57,11 @@ pub async fn run(
         floor = report.clock_floor.0,
         "store open, chain tail verified"
     );
-    let clock = Clock::new(report.clock_floor, config.clock_has_rtc);
+    let clock = Clock::new(
+        report.clock_floor,
+        config.clock_has_rtc,
+        std::time::Instant::now(),
+    );
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
