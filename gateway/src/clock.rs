@@ -207,7 +207,10 @@ mod tests {
             (UnixTime(20), ClockQuality::Unsynchronised)
         );
         assert_eq!(clock.floor(), UnixTime(20));
-        assert_eq!(clock.now(UnixTime(15), false, t0 + secs(10)).1, ClockQuality::Floor);
+        assert_eq!(
+            clock.now(UnixTime(15), false, t0 + secs(10)).1,
+            ClockQuality::Floor
+        );
     }
 
     #[test]
@@ -240,7 +243,11 @@ mod tests {
         let t0 = Instant::now();
         let mut clock = Clock::new(UnixTime(REAL), false, t0);
         for tenth in 1..=100u64 {
-            clock.now(UnixTime(FAR_FUTURE), false, t0 + Duration::from_millis(tenth * 100));
+            clock.now(
+                UnixTime(FAR_FUTURE),
+                false,
+                t0 + Duration::from_millis(tenth * 100),
+            );
         }
         assert_eq!(clock.floor(), UnixTime(REAL + 10));
     }
@@ -352,7 +359,10 @@ mod tests {
         clock.beacon(UnixTime(REAL), t0);
         clock.now(UnixTime(FAR_FUTURE), true, t0 + secs(1));
         assert_eq!(clock.floor(), UnixTime(FAR_FUTURE));
-        assert_eq!(clock.reset(UnixTime(REAL + 1), t0 + secs(1)), UnixTime(FAR_FUTURE));
+        assert_eq!(
+            clock.reset(UnixTime(REAL + 1), t0 + secs(1)),
+            UnixTime(FAR_FUTURE)
+        );
         assert_eq!(
             clock.now(UnixTime(REAL + 5), false, t0 + secs(5)),
             (UnixTime(REAL + 5), ClockQuality::Unsynchronised)

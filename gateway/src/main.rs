@@ -319,10 +319,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let to = if to.trim() == "now" {
                 None
             } else {
-                Some(
-                    parse_time(&to, &config.time_zone)
-                        .with_context(|| format!("--to `{to}`"))?,
-                )
+                Some(parse_time(&to, &config.time_zone).with_context(|| format!("--to `{to}`"))?)
             };
             let reply = ask(&config, &Request::ResetClockFloor { to })?;
             println!("{reply}");
@@ -353,7 +350,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&config)?;
             let store = Store::open_read_only(&config.data_dir)?;
             let since = since
-                .map(|s| parse_time(&s, &config.time_zone).with_context(|| format!("--since `{s}`")))
+                .map(|s| {
+                    parse_time(&s, &config.time_zone).with_context(|| format!("--since `{s}`"))
+                })
                 .transpose()?;
             let head = store.events(0, u64::MAX).context("cannot read the log")?;
             let start = last.map_or(0, |n| {
@@ -407,7 +406,10 @@ fn parse_time(text: &str, zone: &jiff::tz::TimeZone) -> anyhow::Result<u64> {
     }
     let civil = text
         .parse::<jiff::civil::DateTime>()
-        .or_else(|_| text.parse::<jiff::civil::Date>().map(|d| d.to_datetime(jiff::civil::Time::midnight())))
+        .or_else(|_| {
+            text.parse::<jiff::civil::Date>()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })
         .context("not a date (2026-11-22), a local time (2026-11-22T08:00) or RFC 3339")?;
     let zoned = civil
         .to_zoned(zone.clone())

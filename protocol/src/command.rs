@@ -69,9 +69,9 @@ impl Action {
     fn max_lifetime(&self) -> u64 {
         match self {
             Action::Unlock { .. } => MAX_UNLOCK_COMMAND_LIFETIME,
-            Action::Lockdown { .. }
-            | Action::TimeBeacon { .. }
-            | Action::SetClockFloor { .. } => MAX_SHORT_COMMAND_LIFETIME,
+            Action::Lockdown { .. } | Action::TimeBeacon { .. } | Action::SetClockFloor { .. } => {
+                MAX_SHORT_COMMAND_LIFETIME
+            }
             Action::Revocation { .. } => MAX_REVOCATION_COMMAND_LIFETIME,
         }
     }
@@ -386,7 +386,10 @@ mod tests {
     fn a_set_clock_floor_command_is_signed_addressed_short_lived_and_single_use() {
         let mut other = set_floor(1, 1000);
         other.gateway = GatewayId::new("gw2").unwrap();
-        assert_eq!(check(&other, 1010, None), Err(Rejection::Misaddressed.into()));
+        assert_eq!(
+            check(&other, 1010, None),
+            Err(Rejection::Misaddressed.into())
+        );
         let mut long = set_floor(1, 1000);
         long.expires = UnixTime(1000 + MAX_SHORT_COMMAND_LIFETIME + 1);
         assert_eq!(check(&long, 1010, None), Err(Rejection::BadLifetime.into()));
