@@ -158,7 +158,7 @@ enum ClockCommand {
     ///   bygd-gateway clock reset-floor --config gw.toml --to now
     ///   bygd-gateway clock reset-floor --config gw.toml --to 2026-12-03T10:00
     ///
-    /// From the dashboard, without local access: bygd clock reset --site S --gateway G
+    /// From the dashboard, without local access: bygd clock reset --gateway SITE/GATEWAY
     #[command(verbatim_doc_comment)]
     ResetFloor {
         #[command(flatten)]
