@@ -170,6 +170,9 @@ enum Command {
         #[arg(long, default_value_t = 15)]
         wait: u64,
     },
+    /// A gateway's clock floor: bring back one a wrong time source pushed into the future.
+    #[command(subcommand)]
+    Clock(ClockCommand),
     /// Who entered where and when: the entry log, newest first.
     ///
     /// Times: 2026-12-01 or 2026-12-01T08:00 (site time), RFC 3339, now, +2h.
@@ -227,6 +230,36 @@ enum Command {
     /// API tokens for booking systems and scripts.
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClockCommand {
+    /// Send a gateway a signed command that sets its clock floor (default: this machine's now).
+    ///
+    /// A gateway never decides at a time below its floor. If a time server it trusted (or a
+    /// spoofed one) pushed its clock into the future, the floor went along, and every pass
+    /// and every command (lockdown included) is refused as `expired` until the floor comes
+    /// back. Fix the gateway's time source first, then reset. The gateway logs a `clock`
+    /// event with the floor it ends up with: still in the future means its system clock
+    /// still says so. Needs `bygd serve` running with a broker; at the gateway itself,
+    /// `bygd-gateway clock reset-floor --to now` does the same.
+    ///
+    /// Example: bygd clock reset --data DIR --gateway byn/gw1
+    ///          bygd clock reset --data DIR --gateway byn/gw1 --to 2026-12-03T10:00
+    #[command(verbatim_doc_comment)]
+    Reset {
+        #[command(flatten)]
+        data: DataArgs,
+        /// SITE/GATEWAY, or GATEWAY when only one site has that id.
+        #[arg(long)]
+        gateway: String,
+        /// The new floor: now, 2026-12-03, 2026-12-03T10:00 (site time) or RFC 3339.
+        #[arg(long, default_value = "now")]
+        to: String,
+        /// Seconds to wait for the gateway to confirm.
+        #[arg(long, default_value_t = 15)]
+        wait: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -873,6 +906,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let on = matches!(state, OnOff::On);
             let sent = dashboard
                 .send_command(&me, &site, &gateway, &CommandRequest::Lockdown { door, on })
+                .await?;
+            return report_command(&dashboard, &me, &sent.id, wait).await;
+        }
+        Command::Clock(ClockCommand::Reset {
+            data,
+            gateway,
+            to,
+            wait,
+        }) => {
+            let dashboard = data.open().await?;
+            let (site, gateway) = dashboard.resolve_gateway(&me, &gateway).await?;
+            let zone = dashboard.site_zone(&me, &site).await?;
+            let floor = crate::timetext::parse_time(&to, &zone, crate::db::unix_now())
+                .map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+            let sent = dashboard
+                .send_command(
+                    &me,
+                    &site,
+                    &gateway,
+                    &CommandRequest::ResetClockFloor { floor: Some(floor) },
+                )
                 .await?;
             return report_command(&dashboard, &me, &sent.id, wait).await;
         }

@@ -1,4 +1,5 @@
-//! Commands to one gateway: unlock a door, lockdown on or off, time beacons. Each is signed,
+//! Commands to one gateway: unlock a door, lockdown on or off, time beacons, clock floor
+//! resets. Each is signed,
 //! addressed, short-lived and numbered, stored in the `commands` table (the dashboard's
 //! outbox) and published by the MQTT link; its result comes back as an event in the
 //! gateway's log.
@@ -20,6 +21,8 @@ const UNLOCK_LIFETIME: u64 = 30;
 /// Lockdown and time beacons: the protocol's maximum of five minutes.
 const LOCKDOWN_LIFETIME: u64 = 300;
 const BEACON_LIFETIME: u64 = 300;
+/// A clock floor reset: the protocol's maximum for it, five minutes (the operator acts now).
+const CLOCK_RESET_LIFETIME: u64 = 300;
 /// How long an unlock lasts unless told: the same as a pass's default.
 pub(crate) const DEFAULT_UNLOCK_SECONDS: u32 = 5;
 /// The longest remote unlock (the protocol's limit; the door's own maximum still applies).
@@ -48,6 +51,12 @@ pub enum CommandRequest {
     },
     /// The dashboard's time.
     TimeBeacon,
+    /// Set the gateway's clock floor (Unix seconds; the dashboard's clock if `None`): brings
+    /// back a floor a wrong time source pushed into the future.
+    ResetClockFloor {
+        /// The new floor.
+        floor: Option<i64>,
+    },
 }
 
 /// A command and what became of it.
@@ -61,7 +70,7 @@ pub struct CommandInfo {
     pub gateway: String,
     /// Its number for that gateway.
     pub seq: u64,
-    /// unlock, lockdown or time.
+    /// unlock, lockdown, time or clock_reset.
     pub action: String,
     /// The door, if it names one.
     pub door: Option<String>,
@@ -241,6 +250,26 @@ impl Dashboard {
                 None,
                 None,
             ),
+            CommandRequest::ResetClockFloor { floor } => {
+                let floor = floor.unwrap_or(now);
+                let floor = u64::try_from(floor).map_err(|_| {
+                    ServiceError::invalid("floor", format!("{floor} is before 1970"))
+                })?;
+                (
+                    Action::SetClockFloor {
+                        floor: UnixTime(floor),
+                    },
+                    CLOCK_RESET_LIFETIME,
+                    "clock_reset",
+                    None,
+                    None,
+                    None,
+                )
+            }
+        };
+        let floor = match &action {
+            Action::SetClockFloor { floor } => Some(floor.0),
+            _ => None,
         };
         let id = CommandId(random_bytes()?);
         let mut tx = self.begin_write().await?;
@@ -285,7 +314,7 @@ impl Dashboard {
                 who,
                 &format!("command.{name}"),
                 &format!("{site}/{gateway}"),
-                serde_json::json!({ "command": id.to_string(), "seq": seq, "door": door, "seconds": seconds, "on": on }),
+                serde_json::json!({ "command": id.to_string(), "seq": seq, "door": door, "seconds": seconds, "on": on, "floor": floor }),
             )
             .await?;
         }

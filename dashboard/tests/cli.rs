@@ -240,6 +240,32 @@ fn an_operator_sets_up_a_site_issues_and_revokes_a_pass_from_the_shell() {
     );
     assert!(queued.contains("bygd serve"), "{queued}");
 
+    // A clock floor reset is queued the same way, as a signed command in the outbox.
+    let reset = fails(
+        &data,
+        &[
+            "clock",
+            "reset",
+            "--gateway",
+            "byn/gw1",
+            "--to",
+            "2026-12-03T10:00",
+            "--wait",
+            "0",
+        ],
+        1,
+    );
+    assert!(reset.contains("bygd serve"), "{reset}");
+    let bad_time = fails(
+        &data,
+        &["clock", "reset", "--gateway", "gw1", "--to", "soonish"],
+        2,
+    );
+    assert!(
+        bad_time.contains("--to") && bad_time.contains("RFC 3339"),
+        "{bad_time}"
+    );
+
     let (account, _) = ok(
         &data,
         &[
@@ -341,6 +367,7 @@ fn every_command_explains_itself_with_an_example() {
         vec!["pass", "revoke"],
         vec!["unlock"],
         vec!["lockdown"],
+        vec!["clock", "reset"],
         vec!["audit"],
         vec!["alarms"],
         vec!["account", "add"],

@@ -246,6 +246,27 @@ async fn scenario(broker: &mut dyn Broker) {
         "{status}"
     );
 
+    // A clock floor reset from afar (default: the dashboard's clock) is carried out, and the
+    // gateway's floor is where the dashboard said.
+    let reset = d
+        .send_command(
+            &admin,
+            SITE,
+            GATEWAY,
+            &CommandRequest::ResetClockFloor { floor: None },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reset.action, "clock_reset", "{reset:?}");
+    let done = d.wait_for_result(&admin, &reset.id, ARRIVAL).await.unwrap();
+    assert_eq!(done.status, "done", "{done:?}");
+    let status = site.ask(&Request::Status).await;
+    let floor = status["core"]["clock_floor"].as_u64().unwrap();
+    assert!(
+        floor + 600 > now() && floor <= now() + 600,
+        "the floor {floor} is near now: {status}"
+    );
+
     // Time beacons go out to online gateways and are carried out.
     site.wait("a time beacon carried out", |s| async move {
         s.dashboard.beacons_confirmed().await.unwrap() > 0

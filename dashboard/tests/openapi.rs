@@ -1380,6 +1380,15 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     let open = json!({ "gateway": GATEWAY, "action": "open", "door": "front" });
     w.call(send_command, send_command.1, s, Some(open), 400)
         .await;
+    let reset = json!({ "gateway": format!("{SITE}/{GATEWAY}"), "action": "clock_reset", "floor": "2026-12-03T10:00" });
+    let sent = w
+        .call(send_command, send_command.1, s, Some(reset), 202)
+        .await
+        .json();
+    assert_eq!(sent["action"], "clock_reset", "{sent}");
+    let bad_floor = json!({ "gateway": GATEWAY, "action": "clock_reset", "floor": "soon" });
+    w.call(send_command, send_command.1, s, Some(bad_floor), 400)
+        .await;
     w.call(
         ("get", "/api/v1/commands"),
         "/api/v1/commands",

@@ -322,6 +322,8 @@ struct RawConfig {
     socket: PathBuf,
     #[serde(default)]
     clock_has_rtc: bool,
+    #[serde(default)]
+    clock_sync_file: Option<PathBuf>,
     #[serde(default, rename = "issuer")]
     issuers: Vec<IssuerConfig>,
     #[serde(default)]
@@ -356,6 +358,9 @@ pub struct Config {
     pub socket: PathBuf,
     /// Whether a battery-backed RTC keeps time across power cuts.
     pub clock_has_rtc: bool,
+    /// The file whose presence says the OS synchronised the system clock (systemd-timesyncd's
+    /// flag unless configured otherwise, e.g. for chrony or for tests).
+    pub clock_sync_file: PathBuf,
     /// Trusted issuer keys.
     pub issuers: TrustedKeys,
     /// Gateway policy.
@@ -559,6 +564,10 @@ impl Config {
             hardware: raw.hardware,
             socket: base.join(raw.socket),
             clock_has_rtc: raw.clock_has_rtc,
+            clock_sync_file: raw.clock_sync_file.map_or_else(
+                || PathBuf::from(crate::clock::TIMESYNC_FLAG),
+                |file| base.join(file),
+            ),
             issuers,
             policy,
             doors,

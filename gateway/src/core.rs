@@ -5,7 +5,7 @@
 //! outbox copy, proof counter and clock floor) has committed. Requests that arrive together
 //! share one commit, so a burst costs one fsync, not one per presentation.
 
-use crate::clock::{Clock, TIMESYNC_FLAG};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::door::DoorCommand;
 use crate::store::{Store, StoreError, Txn, ALL_DOORS};
@@ -76,6 +76,13 @@ pub(crate) enum CoreRequest {
         /// Done, or the store error.
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// An operator at the gateway sets the clock floor (`None`: to the system clock now).
+    ResetClockFloor {
+        /// The new floor, or the system clock's reading.
+        to: Option<UnixTime>,
+        /// What changed, or the store error.
+        reply: oneshot::Sender<Result<FloorReset, String>>,
+    },
     /// Finish the requests in hand, then stop.
     Stop,
     /// A status snapshot of the core's own state.
@@ -97,6 +104,19 @@ pub struct DecisionReply {
     /// A store error that prevented logging (the door stayed shut).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// What a clock floor reset did, as the socket reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct FloorReset {
+    /// The floor before (unix seconds).
+    pub old_floor: u64,
+    /// The floor after, once the clock was read again (unix seconds).
+    pub floor: u64,
+    /// How far the clock is trusted now.
+    pub clock: &'static str,
+    /// The logged `clock` event's sequence number.
+    pub seq: u64,
 }
 
 /// The core's state for status output.
@@ -159,6 +179,10 @@ enum After {
     },
     Ack {
         reply: oneshot::Sender<Result<(), String>>,
+    },
+    FloorReset {
+        reply: oneshot::Sender<Result<FloorReset, String>>,
+        reset: FloorReset,
     },
     Door {
         door: DoorId,
@@ -234,11 +258,40 @@ impl Core {
     }
 
     fn now(&mut self) -> (UnixTime, ClockQuality) {
-        let system = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let synced = std::path::Path::new(TIMESYNC_FLAG).exists();
-        self.clock.now(UnixTime(system), synced)
+        let synced = self.config.clock_sync_file.exists();
+        self.clock
+            .now(system_time(), synced, std::time::Instant::now())
+    }
+
+    /// Sets the clock floor to `to` (an operator's correction), logs a `clock` event with the
+    /// floor and quality after reading the clock again, and returns what changed.
+    fn reset_floor(
+        &mut self,
+        txn: &mut Txn<'_>,
+        to: UnixTime,
+        now: UnixTime,
+    ) -> Result<FloorReset, StoreError> {
+        let old = self.clock.reset(to, std::time::Instant::now());
+        txn.reset_clock_floor(to)?;
+        // A clock that is still synchronised to a wrong time takes the floor straight back:
+        // the event says so, and the operator fixes the time source first.
+        let (_, quality) = self.now();
+        let floor = self.clock.floor();
+        let seq = txn.append(now, quality, EventBody::ClockChanged { quality, floor })?;
+        tracing::warn!(
+            old_floor = old.0,
+            requested = to.0,
+            floor = floor.0,
+            clock = quality.name(),
+            seq,
+            "clock floor reset"
+        );
+        Ok(FloorReset {
+            old_floor: old.0,
+            floor: floor.0,
+            clock: quality.name(),
+            seq,
+        })
     }
 
     /// Serves requests until every sender is gone.
@@ -557,8 +610,12 @@ impl Core {
                 }
             },
             Action::TimeBeacon { time } => {
-                self.clock.beacon(time);
+                self.clock.beacon(time, std::time::Instant::now());
                 txn.set_clock_floor(time)?;
+                CommandOutcome::Done
+            }
+            Action::SetClockFloor { floor } => {
+                self.reset_floor(txn, floor, now)?;
                 CommandOutcome::Done
             }
             Action::Revocation { list } => match self.apply_revocation(txn, &list, now, quality)? {
@@ -636,6 +693,11 @@ impl Core {
                         });
                     }
                     CoreRequest::Stop => {}
+                    CoreRequest::ResetClockFloor { to, reply } => {
+                        let to = to.unwrap_or_else(system_time);
+                        let reset = self.reset_floor(&mut txn, to, now)?;
+                        after.push(After::FloorReset { reply, reset });
+                    }
                     CoreRequest::Ack { up_to, reply } => {
                         txn.ack(up_to)?;
                         let retention = u64::from(self.config.policy.retention_days) * 86_400;
@@ -701,8 +763,9 @@ impl Core {
         }
         let committed = match failure {
             Some(e) => Err(e),
+            // The clock's floor, not `now`: a reset in this batch may have lowered it.
             None => txn
-                .set_clock_floor(now)
+                .set_clock_floor(self.clock.floor())
                 .and_then(|()| txn.commit_events())
                 .map_err(|e| e.to_string()),
         };
@@ -766,6 +829,9 @@ impl Core {
                         After::Ack { reply } => {
                             let _ = reply.send(Ok(()));
                         }
+                        After::FloorReset { reply, reset } => {
+                            let _ = reply.send(Ok(reset));
+                        }
                         After::Door { door, command } => self.tell_door(&door, command),
                     }
                 }
@@ -782,6 +848,9 @@ impl Core {
                             let _ = reply.send(Err(e.clone()));
                         }
                         After::Ack { reply } => {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                        After::FloorReset { reply, .. } => {
                             let _ = reply.send(Err(e.clone()));
                         }
                         After::Door { .. } => {}
@@ -812,6 +881,9 @@ impl Core {
                 CoreRequest::Ack { reply, .. } => {
                     let _ = reply.send(Err(error.to_owned()));
                 }
+                CoreRequest::ResetClockFloor { reply, .. } => {
+                    let _ = reply.send(Err(error.to_owned()));
+                }
                 CoreRequest::Command { .. } => {
                     tracing::error!(%error, "command could not be processed (the dashboard will see no result and may resend)");
                 }
@@ -822,6 +894,15 @@ impl Core {
             }
         }
     }
+}
+
+/// The system clock in whole Unix seconds (0 if it is before 1970).
+fn system_time() -> UnixTime {
+    UnixTime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
 }
 
 fn failed(error: &str) -> DecisionReply {

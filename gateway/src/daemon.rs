@@ -61,7 +61,11 @@ pub async fn run(
         floor = report.clock_floor.0,
         "store open, chain tail verified"
     );
-    let clock = Clock::new(report.clock_floor, config.clock_has_rtc);
+    let clock = Clock::new(
+        report.clock_floor,
+        config.clock_has_rtc,
+        std::time::Instant::now(),
+    );
     if let Some(min) = options.revocation_min_version {
         let mut txn = store.begin()?;
         let floor = txn.raise_revocation_floor(min)?;

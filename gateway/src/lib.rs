@@ -4,7 +4,8 @@
 //! # Layout
 //! - `config`: the TOML config, checked as a whole ([`Config`]).
 //! - `keyfile`: the gateway's own Ed25519 key file.
-//! - `clock`: the clock floor that never moves backwards.
+//! - `clock`: the clock floor that never moves backwards (except by an operator's reset) and
+//!   never runs ahead of a clock nothing vouches for.
 //! - `store`: redb: the hash-chained log, the outbox, revocations, proof counters, lockdowns.
 //! - `core`: the one thread that decides and writes, one commit per burst.
 //! - `door`: a door at run time: the firmware controller on pins, in a task.

@@ -130,6 +130,11 @@ enum Command {
         /// The file holding the signed list (raw bytes, or hex).
         file: PathBuf,
     },
+    /// The clock floor: the latest time the gateway has seen, below which it never decides.
+    Clock {
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
     /// Simulated hardware only: open or close a door, press or release its exit button.
     ///
     /// Example: bygd-gateway sim --config gw.toml --door front open
@@ -141,6 +146,33 @@ enum Command {
         door: String,
         /// What to do.
         action: SimArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClockCommand {
+    /// Set the clock floor of the running daemon, lower or higher, and log it.
+    ///
+    /// The gateway never decides at a time below its floor. If a clock that claimed to be
+    /// synchronised (a wrong or spoofed time server) pushed the floor into the future, every
+    /// pass and every command is `expired` until the floor comes back. Fix the time source
+    /// first (check `timedatectl`), then set the floor to the real time. `bygd-gateway status`
+    /// shows the floor (`core.clock_floor`); the reply shows the floor after the clock was
+    /// read again: if it is still in the future, the system clock still says so.
+    ///
+    /// Examples:
+    ///   bygd-gateway clock reset-floor --config gw.toml --to now
+    ///   bygd-gateway clock reset-floor --config gw.toml --to 2026-12-03T10:00
+    ///
+    /// From the dashboard, without local access: bygd clock reset --gateway SITE/GATEWAY
+    #[command(verbatim_doc_comment)]
+    ResetFloor {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The new floor: `now` (this machine's system clock), a date (`2026-12-03`), a site-local
+        /// time (`2026-12-03T10:00`) or RFC 3339 (`2026-12-03T09:00:00Z`).
+        #[arg(long, value_name = "TIME")]
+        to: String,
     },
 }
 
@@ -288,6 +320,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{reply}");
             Ok(exit_code(&reply))
         }
+        Command::Clock {
+            command: ClockCommand::ResetFloor { config, to },
+        } => {
+            let config = load(&config)?;
+            let to = if to.trim() == "now" {
+                None
+            } else {
+                Some(parse_time(&to, &config.time_zone).with_context(|| format!("--to `{to}`"))?)
+            };
+            let reply = ask(&config, &Request::ResetClockFloor { to })?;
+            println!("{reply}");
+            Ok(exit_code(&reply))
+        }
         Command::Sim {
             config,
             door,
@@ -313,7 +358,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&config)?;
             let store = Store::open_read_only(&config.data_dir)?;
             let since = since
-                .map(|s| parse_since(&s, &config.time_zone))
+                .map(|s| {
+                    parse_time(&s, &config.time_zone).with_context(|| format!("--since `{s}`"))
+                })
                 .transpose()?;
             let head = store.events(0, u64::MAX).context("cannot read the log")?;
             let start = last.map_or(0, |n| {
@@ -360,17 +407,21 @@ fn exit_code(reply: &serde_json::Value) -> ExitCode {
     }
 }
 
-fn parse_since(text: &str, zone: &jiff::tz::TimeZone) -> anyhow::Result<u64> {
+/// A time as an operator types it: a date, a site-local time or RFC 3339, in Unix seconds.
+fn parse_time(text: &str, zone: &jiff::tz::TimeZone) -> anyhow::Result<u64> {
     if let Ok(ts) = text.parse::<jiff::Timestamp>() {
         return Ok(u64::try_from(ts.as_second()).unwrap_or(0));
     }
     let civil = text
         .parse::<jiff::civil::DateTime>()
-        .or_else(|_| text.parse::<jiff::civil::Date>().map(|d| d.to_datetime(jiff::civil::Time::midnight())))
-        .with_context(|| format!("--since `{text}` is not a date (2026-11-22), a local time (2026-11-22T08:00) or RFC 3339"))?;
+        .or_else(|_| {
+            text.parse::<jiff::civil::Date>()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .context("not a date (2026-11-22), a local time (2026-11-22T08:00) or RFC 3339")?;
     let zoned = civil
         .to_zoned(zone.clone())
-        .with_context(|| format!("--since `{text}` does not exist in the site's time zone"))?;
+        .context("this time does not exist in the site's time zone")?;
     Ok(u64::try_from(zoned.timestamp().as_second()).unwrap_or(0))
 }
 

@@ -50,6 +50,12 @@ pub enum Request {
         /// Hex of the COSE_Sign1 bytes.
         hex: String,
     },
+    /// Set the clock floor (an operator's correction of a floor pushed into the future),
+    /// logged as a `clock` event.
+    ResetClockFloor {
+        /// The new floor in Unix seconds; the system clock's reading if absent.
+        to: Option<u64>,
+    },
     /// Simulated hardware only: act on a door as a person would.
     Sim {
         /// The door.
@@ -230,6 +236,11 @@ async fn handle(request: Request, context: &SocketContext) -> serde_json::Value 
                 let bytes = hex::decode(hex.trim()).map_err(|e| error_reply(&format!("the revocation list is not hex: {e}")))?;
                 let version = ask(context, |reply| CoreRequest::Revocations { bytes, reply }).await?.map_err(|e| error_reply(&e))?;
                 Ok(serde_json::json!({ "revocation_version": version }))
+            }
+            Request::ResetClockFloor { to } => {
+                let to = to.map(bygd_protocol::UnixTime);
+                let reset = ask(context, |reply| CoreRequest::ResetClockFloor { to, reply }).await?.map_err(|e| error_reply(&e))?;
+                Ok(serde_json::to_value(reset).unwrap_or_default())
             }
             Request::Sim { door, action } => {
                 let id = door_id(context, &door)?;

@@ -709,6 +709,15 @@ impl Txn<'_> {
         Ok(())
     }
 
+    /// Sets the persisted clock floor to `floor`, lower or higher: an operator's correction
+    /// of a floor pushed into the future (the only way the floor moves backwards).
+    pub fn reset_clock_floor(&mut self, floor: UnixTime) -> Result<()> {
+        let mut meta = self.txn.open_table(META).map_err(|e| self.err(e))?;
+        meta.insert(META_CLOCK_FLOOR, floor.0)
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Sets or clears lockdown for a door id or [`ALL_DOORS`].
     pub fn set_lockdown(&mut self, door: &str, on: bool) -> Result<()> {
         let mut table = self.txn.open_table(LOCKDOWNS).map_err(|e| self.err(e))?;

@@ -18,7 +18,8 @@ use coset::cbor::value::Value;
 /// standing at the door now, so one that arrives a minute late is refused.
 pub const MAX_UNLOCK_COMMAND_LIFETIME: u64 = 60;
 
-/// The longest a lockdown or time beacon command may live: the operator acts now.
+/// The longest a lockdown, time beacon or set-clock-floor command may live: the operator acts
+/// now.
 const MAX_SHORT_COMMAND_LIFETIME: u64 = 300;
 
 /// The longest a command carrying a revocation delta may live: a day, so that it still reaches
@@ -55,13 +56,22 @@ pub enum Action {
         /// The revocation list's COSE_Sign1 bytes.
         list: Vec<u8>,
     },
+    /// An operator's correction: the gateway sets its clock floor to `floor`, lower or higher.
+    /// It exists to bring back a floor pushed into the future (by a clock that claimed to be
+    /// synchronised), so, like a time beacon, it is exempt from the time checks.
+    SetClockFloor {
+        /// The new floor.
+        floor: UnixTime,
+    },
 }
 
 impl Action {
     fn max_lifetime(&self) -> u64 {
         match self {
             Action::Unlock { .. } => MAX_UNLOCK_COMMAND_LIFETIME,
-            Action::Lockdown { .. } | Action::TimeBeacon { .. } => MAX_SHORT_COMMAND_LIFETIME,
+            Action::Lockdown { .. } | Action::TimeBeacon { .. } | Action::SetClockFloor { .. } => {
+                MAX_SHORT_COMMAND_LIFETIME
+            }
             Action::Revocation { .. } => MAX_REVOCATION_COMMAND_LIFETIME,
         }
     }
@@ -78,11 +88,12 @@ impl Action {
             ]),
             Action::TimeBeacon { time } => Value::Array(alloc::vec![u(2), u(time.0)]),
             Action::Revocation { list } => Value::Array(alloc::vec![u(3), b(list)]),
+            Action::SetClockFloor { floor } => Value::Array(alloc::vec![u(4), u(floor.0)]),
         }
     }
 
     fn from_value(value: &Value) -> Result<Self, DecodeError> {
-        const WHAT: &str = "command action must be [0, door, seconds] | [1, door|null, on] | [2, time] | [3, list]";
+        const WHAT: &str = "command action must be [0, door, seconds] | [1, door|null, on] | [2, time] | [3, list] | [4, floor]";
         let items = cbor::array(value, WHAT)?;
         let (kind, rest) = items.split_first().ok_or(DecodeError::Malformed(WHAT))?;
         match (cbor::uint(kind, WHAT)?, rest) {
@@ -105,6 +116,9 @@ impl Action {
             }),
             (3, [list]) => Ok(Action::Revocation {
                 list: cbor::bytes(list, WHAT)?.to_vec(),
+            }),
+            (4, [floor]) => Ok(Action::SetClockFloor {
+                floor: UnixTime(cbor::uint(floor, WHAT)?),
             }),
             _ => Err(DecodeError::Malformed(WHAT)),
         }
@@ -201,7 +215,8 @@ pub fn open_command(bytes: &[u8], issuers: &TrustedKeys) -> Result<Command, Refu
 
 impl Command {
     /// The checks after the signature, in SPEC.md's order: address, lifetime, time (not for
-    /// time beacons, which exist to fix a wrong clock), sequence, id.
+    /// time beacons and set-clock-floor commands, which exist to fix a wrong clock), sequence,
+    /// id.
     pub fn check(
         &self,
         site: &SiteId,
@@ -218,7 +233,10 @@ impl Command {
         {
             return Err(Rejection::BadLifetime);
         }
-        if !matches!(self.action, Action::TimeBeacon { .. }) {
+        if !matches!(
+            self.action,
+            Action::TimeBeacon { .. } | Action::SetClockFloor { .. }
+        ) {
             if self.issued_at > now.plus(limits.max_clock_skew_seconds) {
                 return Err(Rejection::BadLifetime);
             }
@@ -234,7 +252,8 @@ impl Command {
 }
 
 /// Verifies a command for this gateway, in SPEC.md's order: signature, structure, address,
-/// lifetime, time (not for time beacons, which exist to fix a wrong clock), sequence, id.
+/// lifetime, time (not for time beacons and set-clock-floor commands, which exist to fix a
+/// wrong clock), sequence, id.
 pub fn verify_command(
     bytes: &[u8],
     issuers: &TrustedKeys,
@@ -343,5 +362,44 @@ mod tests {
             time: UnixTime(dashboard_now),
         };
         assert!(check(&cmd, dashboard_now - 3 * 86_400, None).is_ok());
+    }
+
+    fn set_floor(seq: u64, floor: u64) -> Command {
+        Command {
+            action: Action::SetClockFloor {
+                floor: UnixTime(floor),
+            },
+            ..unlock(seq)
+        }
+    }
+
+    #[test]
+    fn a_set_clock_floor_command_is_accepted_by_a_gateway_whose_floor_is_in_2099() {
+        let far_future = 4_070_908_800;
+        assert_eq!(
+            check(&set_floor(1, 1000), far_future, None).unwrap(),
+            set_floor(1, 1000)
+        );
+    }
+
+    #[test]
+    fn a_set_clock_floor_command_is_signed_addressed_short_lived_and_single_use() {
+        let mut other = set_floor(1, 1000);
+        other.gateway = GatewayId::new("gw2").unwrap();
+        assert_eq!(
+            check(&other, 1010, None),
+            Err(Rejection::Misaddressed.into())
+        );
+        let mut long = set_floor(1, 1000);
+        long.expires = UnixTime(1000 + MAX_SHORT_COMMAND_LIFETIME + 1);
+        assert_eq!(check(&long, 1010, None), Err(Rejection::BadLifetime.into()));
+        assert_eq!(
+            check(&set_floor(3, 1000), 1010, Some(3)),
+            Err(Rejection::ReplayedCommand.into())
+        );
+        let issuer = SecretKey::from_seed(&[3; 32]);
+        let stranger = SecretKey::from_seed(&[4; 32]);
+        let keys: TrustedKeys = core::iter::once(issuer.public_key().clone()).collect();
+        assert!(open_command(&set_floor(1, 1000).sign(&stranger), &keys).is_err());
     }
 }

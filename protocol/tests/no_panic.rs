@@ -1054,6 +1054,7 @@ impl Fixture {
             Action::Revocation {
                 list: revocation_lists[1].clone(),
             },
+            Action::SetClockFloor { floor: now },
         ];
         let commands: Vec<Vec<u8>> = (1..)
             .zip(actions)

@@ -232,6 +232,7 @@ fn action() -> impl Strategy<Value = Action> {
         (option::of(door_id()), any::<bool>()).prop_map(|(door, on)| Action::Lockdown { door, on }),
         time().prop_map(|t| Action::TimeBeacon { time: UnixTime(t) }),
         vec(any::<u8>(), 0..200).prop_map(|list| Action::Revocation { list }),
+        time().prop_map(|t| Action::SetClockFloor { floor: UnixTime(t) }),
     ]
 }
 
@@ -885,6 +886,9 @@ fn flipping_any_bit_of_a_command_makes_it_fail_to_verify() {
         },
         Action::Revocation {
             list: list.sign(issuer()),
+        },
+        Action::SetClockFloor {
+            floor: UnixTime(1_795_000_020),
         },
     ];
     for (seq, action) in (1..).zip(actions) {

@@ -310,6 +310,7 @@ enum ActionJson {
     Lockdown { door: Option<String>, on: bool },
     TimeBeacon { time: u64 },
     Revocation { list: String },
+    SetClockFloor { floor: u64 },
 }
 
 /// A signed batch of gateway events reaching the dashboard (`events.json`).
@@ -534,6 +535,7 @@ fn command_json(command: &Command) -> CommandJson {
             Action::Revocation { list } => ActionJson::Revocation {
                 list: hex::encode(list),
             },
+            Action::SetClockFloor { floor } => ActionJson::SetClockFloor { floor: floor.0 },
         },
     }
 }
@@ -1082,6 +1084,8 @@ const DEC_2: u64 = NOV_2 + 30 * DAY;
 const MONDAY_MORNING: u64 = NOV_2 + 14 * DAY + 8 * HOUR;
 /// How far a phone's clock may be from the gateway's for a device proof.
 const MAX_SKEW: u64 = 60;
+/// 2099-01-01 00:00 UTC: where a spoofed time server pushed a gateway's clock floor.
+const FAR_FUTURE: u64 = 4_070_908_800;
 
 /// The issuer key every gateway in the vectors pins.
 fn issuer() -> SecretKey {
@@ -2469,6 +2473,15 @@ fn command_vectors() -> VectorFile<CommandCase> {
             list: delta_v13().sign(&key),
         },
     );
+    let clock_reset = command(
+        48,
+        "b4d0f6a2c8e13957d5b1f7a3e9c6d2f0",
+        now,
+        300,
+        Action::SetClockFloor {
+            floor: UnixTime(now),
+        },
+    );
     let within_skew = command(
         46,
         "3e9b5d1f7a2c4068f1d3b7e5a9c2d6f8",
@@ -2826,6 +2839,49 @@ fn command_vectors() -> VectorFile<CommandCase> {
         )
         .trusting(vec![ORDER_TWO_POINT.to_owned()])
         .refused(Rejection::WeakKey),
+        CommandCase::new(
+            "clock_floor_reset_at_a_gateway_whose_clock_is_in_2099",
+            "Set the clock floor back to the dashboard's time at a gateway whose floor a spoofed \
+             time server pushed to 2099: like time beacons, exempt from the clock checks.",
+            &clock_reset.sign(&key),
+            FAR_FUTURE,
+            Some(47),
+        )
+        .valid(&clock_reset),
+        CommandCase::new(
+            "clock_floor_reset_replayed",
+            "The same reset again: its sequence number is not above the last accepted one.",
+            &clock_reset.sign(&key),
+            FAR_FUTURE,
+            Some(48),
+        )
+        .refused(Rejection::ReplayedCommand),
+        CommandCase::new(
+            "clock_floor_reset_for_another_gateway",
+            "The reset addressed to gw1, received by gw2 of the same site.",
+            &clock_reset.sign(&key),
+            FAR_FUTURE,
+            Some(47),
+        )
+        .received_by("byn", "gw2")
+        .refused(Rejection::Misaddressed),
+        CommandCase::new(
+            "clock_floor_reset_living_longer_than_five_minutes",
+            "The reset's exemption from clock checks does not extend its lifetime limit.",
+            &command(
+                48,
+                "7e1a5c9f3b0d4826a2e8c4f6b0d9a3e5",
+                now,
+                301,
+                Action::SetClockFloor {
+                    floor: UnixTime(now),
+                },
+            )
+            .sign(&key),
+            FAR_FUTURE,
+            Some(47),
+        )
+        .refused(Rejection::BadLifetime),
     ];
     VectorFile {
         description: "Signed commands from the dashboard reaching a gateway. Trust the \

@@ -194,7 +194,7 @@ pub(crate) async fn alarms(
 pub(crate) struct CommandBody {
     /// `site/gateway`, or `gateway` if only one site has it.
     gateway: String,
-    /// `unlock` or `lockdown`.
+    /// `unlock`, `lockdown` or `clock_reset`.
     action: String,
     #[serde(default)]
     door: Option<String>,
@@ -202,6 +202,9 @@ pub(crate) struct CommandBody {
     seconds: Option<u32>,
     #[serde(default)]
     on: Option<bool>,
+    /// For `clock_reset`: the new clock floor (a `Time`, in the site's zone); now if absent.
+    #[serde(default)]
+    floor: Option<String>,
     /// Seconds to wait for the gateway's result before answering (0 to 30).
     #[serde(default)]
     wait: Option<u64>,
@@ -227,10 +230,11 @@ pub(crate) async fn send_command(
                 .on
                 .ok_or_else(|| AppError::invalid("on", "lockdown needs `on`: true or false"))?,
         },
+        "clock_reset" => CommandRequest::ResetClockFloor { floor: None },
         other => {
             return Err(AppError::invalid(
                 "action",
-                format!("`{other}`: use unlock or lockdown"),
+                format!("`{other}`: use unlock, lockdown or clock_reset"),
             ))
         }
     };
@@ -242,6 +246,21 @@ pub(crate) async fn send_command(
         ));
     }
     let (site, gateway) = d.resolve_gateway(&who, &req.gateway).await?;
+    let request = match (request, req.floor) {
+        (CommandRequest::ResetClockFloor { .. }, Some(text)) => {
+            let zone = d.site_zone(&who, &site).await?;
+            let floor = crate::timetext::parse_time(&text, &zone, crate::db::unix_now())
+                .map_err(|e| AppError::invalid("floor", e))?;
+            CommandRequest::ResetClockFloor { floor: Some(floor) }
+        }
+        (_, Some(_)) => {
+            return Err(AppError::invalid(
+                "floor",
+                "only a clock_reset takes a floor",
+            ))
+        }
+        (request, None) => request,
+    };
     let mut info = d.send_command(&who, &site, &gateway, &request).await?;
     if wait > 0 {
         info = d

@@ -365,6 +365,8 @@ pub(crate) struct Gateway {
     pub(crate) config: PathBuf,
     /// The running daemon.
     child: Option<Child>,
+    /// Environment for the next starts (e.g. libfaketime).
+    env: Vec<(String, String)>,
 }
 
 impl Gateway {
@@ -385,6 +387,7 @@ impl Gateway {
             dir,
             config,
             child: None,
+            env: Vec::new(),
         };
         let key = gateway.dir.path().join("gateway.key");
         let mut keygen = Command::new(BINARY);
@@ -448,10 +451,19 @@ impl Gateway {
             .env_remove("WATCHDOG_USEC")
             .env_remove("BYGD_GATEWAY_CONFIG")
             .env("BYGD_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
         command
+    }
+
+    /// Sets the environment of the daemon's next starts (replacing what was set before).
+    pub(crate) fn set_env(&mut self, env: &[(&str, &str)]) {
+        self.env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
     }
 
     /// Starts the daemon and waits until it answers `status`.

@@ -220,6 +220,7 @@ impl Fixture {
             Action::Revocation {
                 list: revocation_lists[1].clone(),
             },
+            Action::SetClockFloor { floor: now },
         ];
         let commands = (1u8..)
             .zip(actions)
