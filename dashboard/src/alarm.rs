@@ -30,6 +30,8 @@ pub(crate) mod kind {
     pub(crate) const REVOCATION_REFUSED: &str = "revocation_refused";
     /// The gateway's clock was behind its floor: it decided on the floor.
     pub(crate) const CLOCK: &str = "clock";
+    /// The gateway's data disk has less free space than its configured watermark.
+    pub(crate) const DISK_LOW: &str = "disk_low";
 }
 
 /// An alarm as listed.

@@ -202,6 +202,25 @@ pub struct PolicyConfig {
     /// Days delivered events stay in the local log before they are trimmed.
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// Seconds over which repeated identical denials at one door (same reason, same pass or
+    /// none) are counted in one event instead of logged one by one. 0 logs every denial.
+    #[serde(default = "default_denial_window")]
+    pub denial_window_seconds: u32,
+    /// Free space (MB) on the data directory's disk below which the gateway raises its
+    /// disk-low alarm and folds repeated denials over a longer window. 0 disables the check.
+    #[serde(default = "default_min_free_disk_mb")]
+    pub min_free_disk_mb: u64,
+}
+
+/// A minute: a person retrying a refused code is one event, a reader fed garbage all night
+/// is about 1,440 events a day instead of one per presentation.
+fn default_denial_window() -> u32 {
+    60
+}
+/// 200 MB: at about 150 bytes per event, room for over a million more events (grants keep
+/// being logged) while an operator is told.
+fn default_min_free_disk_mb() -> u64 {
+    200
 }
 
 fn default_alarm_hours() -> u32 {
@@ -224,6 +243,8 @@ impl Default for PolicyConfig {
             revocation_refuse_after_hours: default_refuse_hours(),
             proof_skew_seconds: default_proof_skew(),
             retention_days: default_retention_days(),
+            denial_window_seconds: default_denial_window(),
+            min_free_disk_mb: default_min_free_disk_mb(),
         }
     }
 }
