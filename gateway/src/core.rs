@@ -123,11 +123,16 @@ pub struct DecisionReply {
     pub decision: &'static str,
     /// The denial reason code, if denied.
     pub reason: Option<&'static str>,
-    /// The logged event's sequence number (none if the decision could not be logged).
+    /// The logged event's sequence number (none if the decision could not be logged, or if
+    /// it is a repeated denial counted under `repeat_of`).
     pub seq: Option<u64>,
     /// A store error that prevented logging (the door stayed shut).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a denial that repeats the one logged as this event at the same door: it has no
+    /// event of its own (`seq` is none) and is counted in a later "denials repeated" event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<u64>,
 }
 
 /// The core's state for status output.
@@ -181,6 +186,8 @@ enum After {
         reason: Option<Rejection>,
         grant: Option<Duration>,
         seq: u64,
+        /// Counted in a run, not logged on its own: `seq` is the run's logged denial.
+        folded: bool,
     },
     Lockdown {
         door: Option<DoorId>,
@@ -769,6 +776,7 @@ impl Core {
                                 reason,
                                 grant: None,
                                 seq,
+                                folded: true,
                             });
                             return Ok(());
                         }
@@ -799,6 +807,7 @@ impl Core {
                             reason,
                             grant: decided.grant,
                             seq,
+                            folded: false,
                         });
                     }
                     CoreRequest::DoorEvent { door: _, body } => {
@@ -927,15 +936,17 @@ impl Core {
                             reason,
                             grant,
                             seq,
+                            folded,
                         } => {
                             let command = grant.map_or(DoorCommand::Deny, DoorCommand::Grant);
                             self.tell_door(&door, command);
-                            tracing::info!(door = %door, seq, granted = grant.is_some(), reason = reason.map(|r| r.code()), "decision");
+                            tracing::info!(door = %door, seq, granted = grant.is_some(), reason = reason.map(|r| r.code()), repeat = folded, "decision");
                             let _ = reply.send(DecisionReply {
                                 decision: if grant.is_some() { "granted" } else { "denied" },
                                 reason: reason.map(Rejection::code),
-                                seq: Some(seq),
+                                seq: (!folded).then_some(seq),
                                 error: None,
+                                repeat_of: folded.then_some(seq),
                             });
                         }
                         After::Lockdown {
@@ -1039,5 +1050,6 @@ fn failed(error: &str) -> DecisionReply {
         reason: None,
         seq: None,
         error: Some(format!("the decision could not be logged: {error}")),
+        repeat_of: None,
     }
 }
