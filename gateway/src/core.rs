@@ -798,7 +798,9 @@ impl Core {
                             _ => None,
                         };
                         let seq = txn.append(now, quality, decided.body)?;
-                        if let Some(run) = run {
+                        // Runs are kept for configured doors only, so the map stays as small
+                        // as the site.
+                        if let Some(run) = run.filter(|_| self.config.door(&door).is_some()) {
                             self.runs.insert(door.clone(), DenialRun { seq, ..run });
                         }
                         after.push(After::Decision {
