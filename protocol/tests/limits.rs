@@ -14,7 +14,7 @@ use bygd_protocol::{
 use coset::{iana, CborSerializable as _, CoseSign1Builder, HeaderBuilder};
 use ed25519_dalek::Signer as _;
 use peak_alloc::PeakAlloc;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 /// Peak heap bytes while decoding, per input byte, that a decoder may reach. A legitimate
 /// revocation list costs its bytes several times over (the received bytes, the envelope's
@@ -34,9 +34,15 @@ static PEAK: PeakAlloc = PeakAlloc;
 /// One measurement at a time: the counters are process-wide.
 static MEASURING: Mutex<()> = Mutex::new(());
 
-/// Runs `f` and returns its result with the peak heap bytes it added.
+/// Holds every other test of this file off while one builds its input and measures: the
+/// counters see every thread's allocations.
+fn exclusive() -> MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `f` and returns its result with the peak heap bytes it added. Call under
+/// [`exclusive`].
 fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let before = PEAK.current_usage();
     PEAK.reset_peak_usage();
     let out = f();
@@ -95,6 +101,7 @@ fn assert_within_budget(what: &str, len: usize, peak: usize) {
 
 #[test]
 fn an_unsigned_envelope_of_one_byte_items_is_refused_without_building_them() {
+    let _alone = exclusive();
     let bomb = unsigned_bomb(8_000_000);
     let (result, peak) = peak_during(|| verify_revocation_list(&bomb, &issuers()));
     assert_eq!(
@@ -108,6 +115,7 @@ fn an_unsigned_envelope_of_one_byte_items_is_refused_without_building_them() {
 
 #[test]
 fn a_signed_payload_of_one_byte_items_is_refused_before_it_is_decoded() {
+    let _alone = exclusive();
     // Even a payload the issuer signed is scanned before it is built.
     let bomb = cose_sign(b"bygd/v1/revocation", zeros(8_000_000));
     let (result, peak) = peak_during(|| verify_revocation_list(&bomb, &issuers()));
@@ -122,6 +130,7 @@ fn a_signed_payload_of_one_byte_items_is_refused_before_it_is_decoded() {
 
 #[test]
 fn commands_and_acks_over_their_caps_are_too_large_before_decoding() {
+    let _alone = exclusive();
     let command = unsigned_bomb(MAX_COMMAND_BYTES as u32);
     let (result, peak) = peak_during(|| open_command(&command, &issuers()));
     assert_eq!(
@@ -142,6 +151,7 @@ fn commands_and_acks_over_their_caps_are_too_large_before_decoding() {
 
 #[test]
 fn a_revocation_list_over_its_cap_is_too_large_before_decoding() {
+    let _alone = exclusive();
     let list = unsigned_bomb(MAX_REVOCATION_LIST_BYTES as u32);
     let (result, peak) = peak_during(|| verify_revocation_list(&list, &issuers()));
     assert_eq!(
@@ -153,6 +163,7 @@ fn a_revocation_list_over_its_cap_is_too_large_before_decoding() {
 
 #[test]
 fn a_large_real_revocation_list_decodes_within_the_budget() {
+    let _alone = exclusive();
     let list = RevocationList {
         version: 7,
         base: None,
@@ -175,6 +186,7 @@ fn a_large_real_revocation_list_decodes_within_the_budget() {
 
 #[test]
 fn deep_nesting_in_an_envelope_is_malformed() {
+    let _alone = exclusive();
     // 10,000 nested one-element arrays where the payload belongs.
     let mut bytes = vec![0x84, 0x40, 0xa0];
     bytes.extend(vec![0x81; 10_000]);
