@@ -35,6 +35,8 @@ pub(crate) mod kind {
     pub(crate) const BAD_MESSAGE: &str = "bad_message";
     /// A gateway online for a while still holds an older revocation list than its site's.
     pub(crate) const REVOCATION_LAG: &str = "revocation_lag";
+    /// The gateway's data disk has less free space than its configured watermark.
+    pub(crate) const DISK_LOW: &str = "disk_low";
 }
 
 /// An alarm as listed.

@@ -178,6 +178,24 @@ fn columns(body: &EventBody) -> EventColumns {
             Some(reason.code().to_owned()),
             None,
         ),
+        // Stored as a denial, so an audit of denials finds it; the count and the first and
+        // last times are in the event's bytes.
+        EventBody::DenialsRepeated {
+            door: d,
+            reason,
+            pass_id,
+            member,
+            ..
+        } => (
+            "denials_repeated",
+            Some("denied"),
+            door(d),
+            member.as_ref().map(|m| m.as_str().to_owned()),
+            pass_id.map(|p| p.to_string()),
+            Some(reason.code().to_owned()),
+            None,
+        ),
+        EventBody::DiskLow { .. } => ("disk_low", None, None, None, None, None, None),
         _ => ("other", None, None, None, None, None, None),
     }
 }
@@ -573,6 +591,20 @@ impl Dashboard {
                         .await?;
                 } else {
                     Self::clear_alarm(tx, site, gateway, what.0, Some(door.as_str()), now).await?;
+                }
+            }
+            EventBody::DiskLow { raised, free_bytes } => {
+                if *raised {
+                    let detail = format!(
+                        "the gateway's data disk has {} MB free, below its watermark (event {}); \
+                         it logs every grant and folds repeated denials over a longer window",
+                        free_bytes / 1_000_000,
+                        e.event.seq
+                    );
+                    Self::raise_alarm(tx, site, gateway, kind::DISK_LOW, None, &detail, now)
+                        .await?;
+                } else {
+                    Self::clear_alarm(tx, site, gateway, kind::DISK_LOW, None, now).await?;
                 }
             }
             EventBody::RevocationRefused { version, reason } => {

@@ -1229,3 +1229,92 @@ async fn limits_count_only_what_a_site_limited_caller_may_see() {
         );
     }
 }
+
+#[tokio::test]
+async fn repeated_denials_are_stored_as_denials_and_a_low_disk_raises_an_alarm_until_cleared() {
+    for db in backends(
+        "repeated_denials_are_stored_as_denials_and_a_low_disk_raises_an_alarm_until_cleared",
+    )
+    .await
+    {
+        let (d, _dir, password) = dashboard(&db).await;
+        let s = admin_session(&d, &password).await;
+        let mut log = Log::new();
+        let t = now() - 100;
+        log.push(
+            t,
+            ClockQuality::Synchronised,
+            EventBody::DenialsRepeated {
+                door: DoorId::new("front").unwrap(),
+                reason: bygd_protocol::Rejection::BadEncoding,
+                pass_id: None,
+                member: None,
+                count: 9_999,
+                first: UnixTime(t - 60),
+                last: UnixTime(t - 1),
+            },
+        );
+        log.push(
+            t + 1,
+            ClockQuality::Synchronised,
+            EventBody::DiskLow {
+                raised: true,
+                free_bytes: 150_000_000,
+            },
+        );
+        d.ingest_batch(SITE, GATEWAY, &log.batch(1, 2, &gateway_key()))
+            .await
+            .unwrap();
+        let all = d
+            .audit(&Principal::local_admin(), &Default::default())
+            .await
+            .unwrap();
+        let repeated = all
+            .entries
+            .iter()
+            .find(|e| e.seq == 1)
+            .expect("the repeated denials are stored");
+        assert_eq!(
+            (
+                repeated.kind.as_str(),
+                repeated.outcome.as_deref(),
+                repeated.door.as_deref(),
+                repeated.reason.as_deref()
+            ),
+            (
+                "denials_repeated",
+                Some("denied"),
+                Some("front"),
+                Some("bad_encoding")
+            )
+        );
+        let open_disk_alarms = |alarms: serde_json::Value| {
+            alarms["alarms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["kind"] == "disk_low")
+                .count()
+        };
+        let alarms = call(&d, "GET", "/api/v1/alarms?open=true", Some(&s), None)
+            .await
+            .json();
+        assert_eq!(open_disk_alarms(alarms.clone()), 1, "{alarms}");
+
+        log.push(
+            t + 2,
+            ClockQuality::Synchronised,
+            EventBody::DiskLow {
+                raised: false,
+                free_bytes: 900_000_000,
+            },
+        );
+        d.ingest_batch(SITE, GATEWAY, &log.batch(3, 3, &gateway_key()))
+            .await
+            .unwrap();
+        let alarms = call(&d, "GET", "/api/v1/alarms?open=true", Some(&s), None)
+            .await
+            .json();
+        assert_eq!(open_disk_alarms(alarms.clone()), 0, "{alarms}");
+    }
+}

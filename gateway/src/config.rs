@@ -207,6 +207,25 @@ pub struct PolicyConfig {
     /// an empty one (`--accept-fresh-store`). 0: no floor beyond the store's own version.
     #[serde(default)]
     pub revocation_min_version: u64,
+    /// Seconds over which repeated identical denials at one door (same reason, same pass or
+    /// none) are counted in one event instead of logged one by one. 0 logs every denial.
+    #[serde(default = "default_denial_window")]
+    pub denial_window_seconds: u32,
+    /// Free space (MB) on the data directory's disk below which the gateway raises its
+    /// disk-low alarm and folds repeated denials over a longer window. 0 disables the check.
+    #[serde(default = "default_min_free_disk_mb")]
+    pub min_free_disk_mb: u64,
+}
+
+/// A minute: a person retrying a refused code is one event, a reader fed garbage all night
+/// is about 1,440 events a day instead of one per presentation.
+fn default_denial_window() -> u32 {
+    60
+}
+/// 200 MB: at about 150 bytes per event, room for over a million more events (grants keep
+/// being logged) while an operator is told.
+fn default_min_free_disk_mb() -> u64 {
+    200
 }
 
 fn default_alarm_hours() -> u32 {
@@ -230,6 +249,8 @@ impl Default for PolicyConfig {
             proof_skew_seconds: default_proof_skew(),
             retention_days: default_retention_days(),
             revocation_min_version: 0,
+            denial_window_seconds: default_denial_window(),
+            min_free_disk_mb: default_min_free_disk_mb(),
         }
     }
 }

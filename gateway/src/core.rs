@@ -4,6 +4,13 @@
 //! Invariant: a door is told to open only after the transaction holding the entry (and its
 //! outbox copy, proof counter and clock floor) has committed. Requests that arrive together
 //! share one commit, so a burst costs one fsync, not one per presentation.
+//!
+//! Every grant is logged as its own event, always. A denial that repeats the one just logged
+//! at the same door (same reason, same pass or none) within the denial window is counted in
+//! memory instead, and the count is logged as one `DenialsRepeated` event when the window
+//! ends, another decision at that door comes, or the gateway stops: so garbage at a reader
+//! costs about one event per window, not one per presentation. A power cut loses at most
+//! the count of one window (no door opened for any of them).
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -12,7 +19,7 @@ use crate::store::{Store, StoreError, Txn, ALL_DOORS};
 use bygd_protocol::{
     decode_qr, open_command, open_pass, open_revocation_list, verify_presentation, AccessContext,
     Action, ClockQuality, CommandHistory, CommandId, CommandLimits, CommandOutcome, DoorId, Event,
-    EventBody, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
+    EventBody, MemberId, PassId, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
 };
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -26,6 +33,28 @@ const MAX_REQUESTS_PER_COMMIT: usize = 64;
 
 /// Seconds per hour, for the policy's hour-based settings.
 const SECONDS_PER_HOUR: u64 = 3600;
+
+/// How much longer the denial window is while the disk is below its watermark: a minute
+/// becomes an hour, so a reader fed garbage costs 24 events a day. Grants are unaffected.
+const LOW_DISK_WINDOW_FACTOR: u64 = 60;
+
+/// Bytes per megabyte in the watermark setting (decimal, as disk sizes are sold).
+const BYTES_PER_MB: u64 = 1_000_000;
+
+/// Identical denials at one door being counted rather than logged one by one.
+#[derive(Debug)]
+struct DenialRun {
+    reason: Rejection,
+    pass_id: Option<PassId>,
+    member: Option<MemberId>,
+    /// The logged denial that started the run (what a folded presentation's reply names).
+    seq: u64,
+    /// Denials counted since the last event of this run (0: none waiting).
+    count: u64,
+    /// When the first and last counted denial happened.
+    first: UnixTime,
+    last: UnixTime,
+}
 
 /// What the core was asked.
 #[derive(Debug)]
@@ -83,8 +112,10 @@ pub(crate) enum CoreRequest {
         /// What changed, or the store error.
         reply: oneshot::Sender<Result<FloorReset, String>>,
     },
-    /// Finish the requests in hand, then stop.
+    /// Finish the requests in hand, log counted denials, then stop.
     Stop,
+    /// Periodic housekeeping: log counted denials whose window ended, check free disk space.
+    Tick,
     /// A status snapshot of the core's own state.
     Status {
         /// Where it goes.
@@ -99,11 +130,16 @@ pub struct DecisionReply {
     pub decision: &'static str,
     /// The denial reason code, if denied.
     pub reason: Option<&'static str>,
-    /// The logged event's sequence number (none if the decision could not be logged).
+    /// The logged event's sequence number (none if the decision could not be logged, or if
+    /// it is a repeated denial counted under `repeat_of`).
     pub seq: Option<u64>,
     /// A store error that prevented logging (the door stayed shut).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a denial that repeats the one logged as this event at the same door: it has no
+    /// event of its own (`seq` is none) and is counted in a later "denials repeated" event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<u64>,
 }
 
 /// What a clock floor reset did, as the socket reports it.
@@ -138,6 +174,10 @@ pub(crate) struct CoreStatus {
     pub revocation_age_seconds: Option<u64>,
     /// How far the clock was trusted at the last decision.
     pub clock: &'static str,
+    /// Whether free disk space is below the configured watermark.
+    pub disk_low: bool,
+    /// Free bytes on the data directory's disk at the last check, if it could be read.
+    pub free_disk_bytes: Option<u64>,
 }
 
 /// Delivered events trimmed per ack at most, so one ack never makes a long commit.
@@ -166,6 +206,8 @@ enum After {
         reason: Option<Rejection>,
         grant: Option<Duration>,
         seq: u64,
+        /// Counted in a run, not logged on its own: `seq` is the run's logged denial.
+        folded: bool,
     },
     Lockdown {
         door: Option<DoorId>,
@@ -199,6 +241,12 @@ pub(crate) struct Core {
     lockdowns: BTreeSet<String>,
     /// Receives every event once it is durable (live views such as the demo's).
     observer: Option<tokio::sync::broadcast::Sender<Event>>,
+    /// Per door, the run of identical denials being counted.
+    runs: HashMap<DoorId, DenialRun>,
+    /// Whether the disk-low alarm is raised.
+    disk_low: bool,
+    /// Free bytes at the last disk check.
+    free_disk_bytes: Option<u64>,
 }
 
 /// The outcome of one presentation inside a transaction.
@@ -223,6 +271,9 @@ impl Core {
             doors,
             lockdowns,
             observer: None,
+            runs: HashMap::new(),
+            disk_low: false,
+            free_disk_bytes: None,
         })
     }
 
@@ -238,6 +289,163 @@ impl Core {
                 let _ = observer.send(event);
             }
         }
+    }
+
+    /// The denial window in seconds (0: every denial is logged), longer while the disk is low.
+    fn denial_window(&self) -> u64 {
+        let window = u64::from(self.config.policy.denial_window_seconds);
+        if self.disk_low {
+            window.saturating_mul(LOW_DISK_WINDOW_FACTOR)
+        } else {
+            window
+        }
+    }
+
+    /// Logs the counted denials of `door`'s run, if any.
+    fn log_run(
+        run: &mut DenialRun,
+        door: &DoorId,
+        txn: &mut Txn<'_>,
+        now: UnixTime,
+        quality: ClockQuality,
+    ) -> Result<(), StoreError> {
+        if run.count > 0 {
+            txn.append(
+                now,
+                quality,
+                EventBody::DenialsRepeated {
+                    door: door.clone(),
+                    reason: run.reason,
+                    pass_id: run.pass_id,
+                    member: run.member.clone(),
+                    count: run.count,
+                    first: run.first,
+                    last: run.last,
+                },
+            )?;
+            tracing::info!(door = %door, reason = run.reason.code(), count = run.count, "repeated denials logged as one event");
+            run.count = 0;
+        }
+        Ok(())
+    }
+
+    /// Counts a denial that repeats `door`'s run and returns the run's logged seq; or, for any
+    /// other decision, logs the run's counted denials (so they come before it) and returns
+    /// `None`: the caller logs the decision itself.
+    fn fold(
+        &mut self,
+        txn: &mut Txn<'_>,
+        body: &EventBody,
+        now: UnixTime,
+        quality: ClockQuality,
+    ) -> Result<Option<u64>, StoreError> {
+        let window = self.denial_window();
+        let (door, same) = match body {
+            EventBody::EntryDenied {
+                door,
+                reason,
+                pass_id,
+                ..
+            } => (
+                door,
+                self.runs
+                    .get(door)
+                    .is_some_and(|r| r.reason == *reason && r.pass_id == *pass_id),
+            ),
+            EventBody::EntryGranted { door, .. } => (door, false),
+            _ => return Ok(None),
+        };
+        let Some(mut run) = self.runs.remove(door) else {
+            return Ok(None);
+        };
+        if same && window > 0 {
+            if run.count > 0 && now.since(run.first) >= window {
+                Self::log_run(&mut run, door, txn, now, quality)?;
+            }
+            // A run that went quiet for a whole window ends: the next denial is logged.
+            if run.count > 0 || now.since(run.last) < window {
+                if run.count == 0 {
+                    run.first = now;
+                }
+                run.count += 1;
+                run.last = now;
+                let seq = run.seq;
+                self.runs.insert(door.clone(), run);
+                return Ok(Some(seq));
+            }
+        }
+        Self::log_run(&mut run, door, txn, now, quality)?;
+        Ok(None)
+    }
+
+    /// Logs every run's counted denials whose window ended (all of them if `all`) and
+    /// forgets runs that went quiet.
+    fn flush_runs(
+        &mut self,
+        txn: &mut Txn<'_>,
+        now: UnixTime,
+        quality: ClockQuality,
+        all: bool,
+    ) -> Result<(), StoreError> {
+        let window = self.denial_window();
+        let mut doors: Vec<DoorId> = self.runs.keys().cloned().collect();
+        doors.sort();
+        for door in doors {
+            let Some(mut run) = self.runs.remove(&door) else {
+                continue;
+            };
+            if all || (run.count > 0 && now.since(run.first) >= window) {
+                Self::log_run(&mut run, &door, txn, now, quality)?;
+            }
+            if !all && now.since(run.last) < window {
+                self.runs.insert(door, run);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads free space on the data directory's disk and raises or clears the disk-low alarm
+    /// (an event) when it crosses the watermark.
+    fn check_disk(
+        &mut self,
+        txn: &mut Txn<'_>,
+        now: UnixTime,
+        quality: ClockQuality,
+    ) -> Result<(), StoreError> {
+        let watermark = self
+            .config
+            .policy
+            .min_free_disk_mb
+            .saturating_mul(BYTES_PER_MB);
+        if watermark == 0 {
+            return Ok(());
+        }
+        let free = match rustix::fs::statvfs(&self.config.data_dir) {
+            Ok(s) => s.f_bavail.saturating_mul(s.f_frsize),
+            Err(e) => {
+                tracing::warn!(dir = %self.config.data_dir.display(), error = %e, "cannot read free disk space");
+                return Ok(());
+            }
+        };
+        self.free_disk_bytes = Some(free);
+        let low = free < watermark;
+        if low != self.disk_low {
+            txn.append(
+                now,
+                quality,
+                EventBody::DiskLow {
+                    raised: low,
+                    free_bytes: free,
+                },
+            )?;
+            if low {
+                tracing::warn!(free_bytes = free, watermark_bytes = watermark, "disk space below the watermark: grants are still logged, repeated denials are folded over a longer window");
+            } else {
+                tracing::info!(free_bytes = free, "disk space above the watermark again");
+            }
+            self.disk_low = low;
+        }
+        Ok(())
     }
 
     /// Whether lockdown is on for a door.
@@ -641,6 +849,11 @@ impl Core {
         let mut failure: Option<String> = None;
         let mut pending_lockdowns = self.lockdowns.clone();
         let mut requests = Vec::new();
+        let head_before = txn.head().seq;
+        // Whether the batch wrote anything besides events (an ack), and whether it held
+        // anything that may need no commit at all (folded denials, housekeeping).
+        let mut wrote = false;
+        let mut quiet = false;
         for request in batch {
             if failure.is_some() {
                 requests.push(request);
@@ -655,13 +868,48 @@ impl Core {
                             EventBody::EntryDenied { reason, .. } => Some(*reason),
                             _ => None,
                         };
+                        if let Some(seq) = self.fold(&mut txn, &decided.body, now, quality)? {
+                            quiet = true;
+                            after.push(After::Decision {
+                                door,
+                                reply,
+                                reason,
+                                grant: None,
+                                seq,
+                                folded: true,
+                            });
+                            return Ok(());
+                        }
+                        let run = match &decided.body {
+                            EventBody::EntryDenied {
+                                reason,
+                                pass_id,
+                                member,
+                                ..
+                            } => Some(DenialRun {
+                                reason: *reason,
+                                pass_id: *pass_id,
+                                member: member.clone(),
+                                seq: 0,
+                                count: 0,
+                                first: now,
+                                last: now,
+                            }),
+                            _ => None,
+                        };
                         let seq = txn.append(now, quality, decided.body)?;
+                        // Runs are kept for configured doors only, so the map stays as small
+                        // as the site.
+                        if let Some(run) = run.filter(|_| self.config.door(&door).is_some()) {
+                            self.runs.insert(door.clone(), DenialRun { seq, ..run });
+                        }
                         after.push(After::Decision {
                             door,
                             reply,
                             reason,
                             grant: decided.grant,
                             seq,
+                            folded: false,
                         });
                     }
                     CoreRequest::DoorEvent { door: _, body } => {
@@ -692,13 +940,19 @@ impl Core {
                             seq,
                         });
                     }
-                    CoreRequest::Stop => {}
+                    CoreRequest::Stop => self.flush_runs(&mut txn, now, quality, true)?,
                     CoreRequest::ResetClockFloor { to, reply } => {
                         let to = to.unwrap_or_else(system_time);
                         let reset = self.reset_floor(&mut txn, to, now)?;
                         after.push(After::FloorReset { reply, reset });
                     }
+                    CoreRequest::Tick => {
+                        quiet = true;
+                        self.flush_runs(&mut txn, now, quality, false)?;
+                        self.check_disk(&mut txn, now, quality)?;
+                    }
                     CoreRequest::Ack { up_to, reply } => {
+                        wrote = true;
                         txn.ack(up_to)?;
                         let retention = u64::from(self.config.policy.retention_days) * 86_400;
                         txn.trim_delivered(now.minus(retention), MAX_TRIM_PER_COMMIT)?;
@@ -752,6 +1006,8 @@ impl Core {
                             revocation_stale: self
                                 .revocation_age(now)
                                 .is_none_or(|a| a > stale_hours * SECONDS_PER_HOUR),
+                            disk_low: self.disk_low,
+                            free_disk_bytes: self.free_disk_bytes,
                         });
                     }
                 }
@@ -763,6 +1019,13 @@ impl Core {
         }
         let committed = match failure {
             Some(e) => Err(e),
+            // Only folded denials and housekeeping that logged nothing: no write, no fsync,
+            // which is the point of folding them.
+            None if quiet && !wrote && txn.head().seq == head_before => {
+                let head = txn.head();
+                drop(txn);
+                Ok((head, Vec::new()))
+            }
             // The clock's floor, not `now`: a reset in this batch may have lowered it.
             None => txn
                 .set_clock_floor(self.clock.floor())
@@ -781,15 +1044,17 @@ impl Core {
                             reason,
                             grant,
                             seq,
+                            folded,
                         } => {
                             let command = grant.map_or(DoorCommand::Deny, DoorCommand::Grant);
                             self.tell_door(&door, command);
-                            tracing::info!(door = %door, seq, granted = grant.is_some(), reason = reason.map(|r| r.code()), "decision");
+                            tracing::info!(door = %door, seq, granted = grant.is_some(), reason = reason.map(|r| r.code()), repeat = folded, "decision");
                             let _ = reply.send(DecisionReply {
                                 decision: if grant.is_some() { "granted" } else { "denied" },
                                 reason: reason.map(Rejection::code),
-                                seq: Some(seq),
+                                seq: (!folded).then_some(seq),
                                 error: None,
+                                repeat_of: folded.then_some(seq),
                             });
                         }
                         After::Lockdown {
@@ -890,7 +1155,7 @@ impl Core {
                 CoreRequest::DoorEvent { door, body } => {
                     tracing::error!(door = %door, event = ?body, %error, "door event could not be logged");
                 }
-                CoreRequest::Status { .. } | CoreRequest::Stop => {}
+                CoreRequest::Status { .. } | CoreRequest::Stop | CoreRequest::Tick => {}
             }
         }
     }
@@ -911,5 +1176,6 @@ fn failed(error: &str) -> DecisionReply {
         reason: None,
         seq: None,
         error: Some(format!("the decision could not be logged: {error}")),
+        repeat_of: None,
     }
 }

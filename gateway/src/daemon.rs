@@ -25,6 +25,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// bounds memory under a flood of presentations.
 const CORE_QUEUE: usize = 1024;
 
+/// How often the core does its housekeeping: short against the default denial window (60 s),
+/// so a run's count is logged soon after its window ends; a disk check is one statvfs call.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(5);
+
 /// How long the core may take to answer a watchdog probe before the ping is skipped.
 const WATCHDOG_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -238,6 +242,25 @@ pub async fn run(
         })
     });
 
+    // Housekeeping: counted denials whose window ended are logged, and the disk watermark
+    // is checked, at start and then every few seconds.
+    let ticker = {
+        let core = core_tx.clone();
+        let mut stop = shutdown_rx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    _ = every.tick() => {}
+                }
+                if core.send(CoreRequest::Tick).await.is_err() {
+                    break;
+                }
+            }
+        })
+    };
+
     sdnotify::notify("READY=1");
     tracing::info!(socket = %config.socket.display(), doors = config.doors.len(), "gateway ready");
     shutdown.await;
@@ -252,6 +275,7 @@ pub async fn run(
     if let Some(w) = watchdog {
         let _ = w.await;
     }
+    let _ = ticker.await;
     for task in door_tasks {
         let _ = task.await;
     }

@@ -1,6 +1,6 @@
 //! Showing the local entry log: one line per event for people, or one JSON object per line.
 
-use bygd_protocol::{CommandOutcome, Event, EventBody};
+use bygd_protocol::{CommandOutcome, Event, EventBody, MemberId};
 use serde_json::json;
 
 /// An event as a JSON object (the `--json` form of `bygd-gateway log`).
@@ -62,6 +62,27 @@ pub fn event_json(event: &Event) -> serde_json::Value {
         }
         EventBody::RevocationRefused { version, reason } => {
             json!({ "type": "revocation_refused", "version": version, "reason": reason.code() })
+        }
+        EventBody::DenialsRepeated {
+            door,
+            reason,
+            pass_id,
+            member,
+            count,
+            first,
+            last,
+        } => json!({
+            "type": "denials_repeated",
+            "door": door.as_str(),
+            "reason": reason.code(),
+            "pass_id": pass_id.map(|p| p.to_string()),
+            "member": member.as_ref().map(MemberId::as_str),
+            "count": count,
+            "first": first.0,
+            "last": last.0,
+        }),
+        EventBody::DiskLow { raised, free_bytes } => {
+            json!({ "type": "disk_low", "raised": raised, "free_bytes": free_bytes })
         }
         other => json!({ "type": "other", "debug": format!("{other:?}") }),
     };
@@ -133,6 +154,17 @@ pub fn event_line(event: &Event, zone: &jiff::tz::TimeZone) -> String {
         EventBody::RevocationRefused { version, reason } => {
             format!("revocation list {version:?} refused: {}", reason.describe())
         }
+        EventBody::DenialsRepeated {
+            door,
+            reason,
+            count,
+            ..
+        } => format!("{door}: denied {count} more times ({})", reason.code()),
+        EventBody::DiskLow { raised, free_bytes } => format!(
+            "disk space low {} ({} MB free)",
+            if *raised { "raised" } else { "cleared" },
+            free_bytes / 1_000_000
+        ),
         other => format!("{other:?}"),
     };
     format!("#{:<6} {time}{clock}  {what}", event.seq)

@@ -10,13 +10,25 @@
 //!   the store a batch at a time, however many days of events wait.
 //! - The broker is not trusted: acks, commands and revocation lists are verified by signature
 //!   (here and in the core); anything else on our topics is logged and ignored.
+//! - No message can keep the link down. The client reads packets up to the largest message
+//!   kind (a full revocation list); each kind's own cap is checked before any decoding. A
+//!   packet over the client's limit makes rumqttc drop the connection, and a broker would
+//!   deliver it again at every reconnect (queued in the session, or retained on the
+//!   revocation topic): so after one, the next connection starts a clean session and the
+//!   revocation topic is left unsubscribed for [`OVERSIZE_PAUSE`].
 
 use crate::config::{Config, MqttConfig};
 use crate::core::{CoreRequest, CoreStatus};
 use crate::door::DoorSnapshot;
 use crate::store::Store;
-use bygd_protocol::{sign_batch, verify_ack, Event, SecretKey, Topic, TopicKind, MAX_BATCH_EVENTS};
-use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS};
+use bygd_protocol::{
+    sign_batch, verify_ack, Event, SecretKey, Topic, TopicKind, MAX_ACK_BYTES, MAX_BATCH_EVENTS,
+    MAX_COMMAND_BYTES, MAX_REVOCATION_LIST_BYTES,
+};
+use rumqttc::{
+    AsyncClient, ConnectionError, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS,
+    StateError,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,8 +53,20 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Requests rumqttc may queue before `try_publish` says full.
 const CLIENT_QUEUE: usize = 64;
 
-/// Largest incoming packet: a full revocation list of a million ids is about 17 MB.
-const MAX_INCOMING_PACKET: usize = 64 * 1024 * 1024;
+/// Room for the MQTT part of a PUBLISH packet besides its payload: the topic (under 100
+/// bytes for any valid ids) with its length and the packet id.
+const MQTT_HEADER_ALLOWANCE: usize = 1024;
+
+/// Largest incoming packet: the largest message kind, a full revocation list (a million ids
+/// are about 17 MB), with its MQTT header. Anything larger can only be refused, so it is not
+/// read: rumqttc drops the connection instead (see [`OVERSIZE_PAUSE`]).
+pub(crate) const MAX_INCOMING_PACKET: usize = MAX_REVOCATION_LIST_BYTES + MQTT_HEADER_ALLOWANCE;
+
+/// How long the revocation topic stays unsubscribed after a packet over the client's limit.
+/// A retained message is delivered again at every subscription, so resubscribing at once
+/// would drop the link in a loop; an hour keeps commands, acks and events flowing (deltas
+/// still arrive in commands) and looks again for a corrected list 24 times a day.
+pub(crate) const OVERSIZE_PAUSE: Duration = Duration::from_secs(3600);
 
 /// Largest outgoing packet: a full batch is far below this.
 const MAX_OUTGOING_PACKET: usize = 1024 * 1024;
@@ -51,6 +75,8 @@ const MAX_OUTGOING_PACKET: usize = 1024 * 1024;
 enum Net {
     Connected,
     Disconnected(String),
+    /// A packet over [`MAX_INCOMING_PACKET`] dropped the connection (its size in bytes).
+    Oversize(usize),
     Publish {
         topic: String,
         payload: Vec<u8>,
@@ -169,6 +195,8 @@ pub(crate) async fn run(
             let report = match eventloop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                     backoff = MIN_BACKOFF;
+                    // After a clean start, later reconnects resume a persistent session again.
+                    eventloop.mqtt_options.set_clean_session(false);
                     Some(Net::Connected)
                 }
                 Ok(MqttEvent::Incoming(Packet::Publish(p))) => Some(Net::Publish {
@@ -178,6 +206,12 @@ pub(crate) async fn run(
                 }),
                 Ok(_) => None,
                 Err(e) => {
+                    if let Some(size) = oversize(&e) {
+                        // The broker would deliver it again at once if it is queued in our
+                        // session: the next connection starts a clean one.
+                        eventloop.mqtt_options.set_clean_session(true);
+                        let _ = net_tx.send(Net::Oversize(size)).await;
+                    }
                     let _ = net_tx.send(Net::Disconnected(e.to_string())).await;
                     tokio::time::sleep(jittered(backoff)).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -208,7 +242,14 @@ pub(crate) async fn run(
             .saturating_add(WINDOW_EVENTS + MAX_BATCH_EVENTS as u64 - 1)
             .min(ctx.store.head_seq().unwrap_or(acked)),
         last_progress: Instant::now(),
+        revocations_subscribed: false,
+        revocations_paused_until: None,
+        oversize_messages: 0,
     };
+    let revocations_topic = Topic::Revocations {
+        site: config.site.clone(),
+    }
+    .to_string();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut heartbeat =
         tokio::time::interval(Duration::from_secs(ctx.mqtt.heartbeat_seconds.into()));
@@ -223,11 +264,11 @@ pub(crate) async fn run(
                     for kind in [TopicKind::Command, TopicKind::Ack] {
                         let _ = client.try_subscribe(topic(kind), QoS::AtLeastOnce);
                     }
-                    let _ = client.try_subscribe(Topic::Revocations { site: config.site.clone() }.to_string(), QoS::AtLeastOnce);
+                    subscribe_revocations(&client, &revocations_topic, &mut state);
                     // Whatever was in flight may be lost with the connection: send it again.
                     state.sent = state.acked;
                     state.last_progress = Instant::now();
-                    publish_status(&ctx, &client, &status_topic).await;
+                    publish_status(&ctx, &client, &status_topic, &state).await;
                 }
                 Some(Net::Disconnected(why)) => {
                     if state.connected {
@@ -236,6 +277,22 @@ pub(crate) async fn run(
                         tracing::debug!(error = %why, "uplink still down");
                     }
                     state.connected = false;
+                    state.revocations_subscribed = false;
+                }
+                Some(Net::Oversize(size)) => {
+                    state.oversize_messages += 1;
+                    let paused = state.revocations_subscribed;
+                    if paused {
+                        state.revocations_paused_until = Some(Instant::now() + OVERSIZE_PAUSE);
+                    }
+                    tracing::error!(
+                        size,
+                        max = MAX_INCOMING_PACKET,
+                        revocations_paused_seconds = if paused { OVERSIZE_PAUSE.as_secs() } else { 0 },
+                        "a message larger than any valid one dropped the broker link; reconnecting \
+                         with a clean session and without the revocation topic for a while \
+                         (the broker should cap message size at the gateway's limit)"
+                    );
                 }
                 Some(Net::Publish { topic: name, payload, retain }) => {
                     handle_publish(&ctx, &mut state, &name, payload, retain).await;
@@ -247,6 +304,9 @@ pub(crate) async fn run(
                 }
             }
             _ = tick.tick() => {
+                if state.connected && !state.revocations_subscribed {
+                    subscribe_revocations(&client, &revocations_topic, &mut state);
+                }
                 if state.sent > state.acked && state.last_progress.elapsed() > ACK_TIMEOUT {
                     tracing::info!(acked = state.acked, sent = state.sent, "no ack in time; sending unacked events again");
                     state.sent = state.acked;
@@ -255,7 +315,7 @@ pub(crate) async fn run(
             }
             _ = heartbeat.tick() => {
                 if state.connected {
-                    publish_status(&ctx, &client, &status_topic).await;
+                    publish_status(&ctx, &client, &status_topic, &state).await;
                 }
             }
         }
@@ -291,6 +351,45 @@ struct Flow {
     highest_sent: u64,
     /// When an ack last advanced (or a resend started).
     last_progress: Instant,
+    /// Whether the revocation topic is subscribed on this connection.
+    revocations_subscribed: bool,
+    /// Set after an oversize packet: the revocation topic stays unsubscribed until then.
+    revocations_paused_until: Option<Instant>,
+    /// Packets over the client's limit since start, for the status.
+    oversize_messages: u64,
+}
+
+/// Subscribes to the site's revocation topic unless an oversize packet paused it.
+fn subscribe_revocations(client: &AsyncClient, topic: &str, state: &mut Flow) {
+    if let Some(until) = state.revocations_paused_until {
+        if Instant::now() < until {
+            return;
+        }
+        state.revocations_paused_until = None;
+        tracing::info!("subscribing to the revocation topic again after an oversize message");
+    }
+    if client.try_subscribe(topic, QoS::AtLeastOnce).is_ok() {
+        state.revocations_subscribed = true;
+    }
+}
+
+/// The size of the packet, if `e` is rumqttc refusing one over the incoming limit.
+fn oversize(e: &ConnectionError) -> Option<usize> {
+    match e {
+        ConnectionError::MqttState(StateError::Deserialization(
+            rumqttc::mqttbytes::Error::PayloadSizeLimitExceeded(size),
+        )) => Some(*size),
+        _ => None,
+    }
+}
+
+/// The largest payload a message kind may have; larger ones are refused undecoded.
+fn payload_cap(kind: Option<TopicKind>) -> usize {
+    match kind {
+        Some(TopicKind::Command) => MAX_COMMAND_BYTES,
+        Some(TopicKind::Ack) => MAX_ACK_BYTES,
+        _ => MAX_REVOCATION_LIST_BYTES,
+    }
 }
 
 /// Sends batches while the window has room.
@@ -346,7 +445,24 @@ async fn handle_publish(
     retain: bool,
 ) {
     let config = &ctx.config;
-    match Topic::parse(name) {
+    let parsed = Topic::parse(name);
+    let kind = match &parsed {
+        Some(Topic::Gateway { kind, .. }) => Some(*kind),
+        _ => None,
+    };
+    let cap = payload_cap(kind);
+    if payload.len() > cap {
+        // Commands and lists still go to the core, whose verifiers refuse them by size before
+        // decoding and record the refusal in the log the dashboard reads.
+        tracing::warn!(
+            topic = name,
+            size = payload.len(),
+            max = cap,
+            retain,
+            "message larger than any valid one of its kind; refused undecoded"
+        );
+    }
+    match parsed {
         Some(Topic::Gateway {
             site,
             gateway,
@@ -434,11 +550,11 @@ async fn handle_ack(ctx: &UplinkContext, state: &mut Flow, payload: &[u8]) {
     }
 }
 
-async fn publish_status(ctx: &UplinkContext, client: &AsyncClient, topic: &str) {
+async fn publish_status(ctx: &UplinkContext, client: &AsyncClient, topic: &str, state: &Flow) {
     let Some(core) = ask(&ctx.core, |reply| CoreRequest::Status { reply }).await else {
         return;
     };
-    let status = status_json(ctx, &core);
+    let status = status_json(ctx, &core, state);
     if client
         .try_publish(topic, QoS::AtLeastOnce, true, status.to_string())
         .is_err()
@@ -447,7 +563,7 @@ async fn publish_status(ctx: &UplinkContext, client: &AsyncClient, topic: &str) 
     }
 }
 
-fn status_json(ctx: &UplinkContext, core: &CoreStatus) -> serde_json::Value {
+fn status_json(ctx: &UplinkContext, core: &CoreStatus, state: &Flow) -> serde_json::Value {
     let doors: Vec<DoorSnapshot> = ctx.doors.values().map(|d| d.borrow().clone()).collect();
     serde_json::json!({
         "online": true,
@@ -457,5 +573,9 @@ fn status_json(ctx: &UplinkContext, core: &CoreStatus) -> serde_json::Value {
         "time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         "doors": doors,
         "core": core,
+        "uplink": {
+            "oversize_messages": state.oversize_messages,
+            "revocations_paused": state.revocations_paused_until.is_some(),
+        },
     })
 }

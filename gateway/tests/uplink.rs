@@ -52,7 +52,12 @@ macro_rules! on_both_brokers {
 
 /// A gateway (not started) whose `[mqtt]` section points at `broker`.
 fn gateway_on(broker: &dyn Broker) -> Gateway {
-    let gateway = Gateway::new();
+    // The scenarios build their backlogs from one expired pass presented again and again:
+    // each presentation must be its own event, not a count of repeated denials.
+    let gateway = Gateway::with(Setup {
+        policy: "denial_window_seconds = 0\n".into(),
+        ..Setup::default()
+    });
     connect_gateway(&gateway, broker);
     gateway
 }

@@ -11,6 +11,11 @@ use crate::{
 use alloc::vec::Vec;
 use coset::cbor::value::Value;
 
+/// The largest ack accepted, in bytes, checked before any decoding. An ack is fixed in shape:
+/// with 32-character site and gateway ids and 8-byte integers it is 203 bytes; 1 KiB leaves
+/// room for any encoding and refuses anything else unread.
+pub const MAX_ACK_BYTES: usize = 1024;
+
 /// An acknowledgement of stored events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
@@ -49,6 +54,13 @@ pub fn verify_ack(
     gateway: &GatewayId,
 ) -> Result<Ack, Refusal> {
     const WHAT: &str = "ack must be [site, gateway, up to, hash, issued]";
+    if bytes.len() > MAX_ACK_BYTES {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: MAX_ACK_BYTES,
+        }
+        .into());
+    }
     let (_, payload) = cose::verify(bytes, context::ACK, issuers)?;
     let value = cbor::decode(&payload)?;
     let [s, g, up_to, hash, iat] = cbor::tuple::<5>(&value, WHAT)?;

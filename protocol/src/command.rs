@@ -26,6 +26,12 @@ const MAX_SHORT_COMMAND_LIFETIME: u64 = 300;
 /// a gateway whose link was down for hours. The delta's own version check refuses replays.
 const MAX_REVOCATION_COMMAND_LIFETIME: u64 = 86_400;
 
+/// The largest command accepted, in bytes, checked before any decoding. An unlock, lockdown
+/// or time beacon takes under 200 bytes; a revocation delta inside a command is 17 bytes per
+/// pass id, so 256 KiB carries a delta of some 15,000 ids. A larger change goes out as a full
+/// list on the site's revocation topic.
+pub const MAX_COMMAND_BYTES: usize = 256 * 1024;
+
 /// The longest unlock a command may ask for, in seconds; the door controller caps it again.
 const MAX_UNLOCK_SECONDS: u64 = 3600;
 
@@ -209,6 +215,13 @@ impl Command {
 /// address, time and replay checks of [`Command::check`]: so a refused command can still be
 /// reported with its id and sequence number.
 pub fn open_command(bytes: &[u8], issuers: &TrustedKeys) -> Result<Command, Refusal> {
+    if bytes.len() > MAX_COMMAND_BYTES {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: MAX_COMMAND_BYTES,
+        }
+        .into());
+    }
     let (_, payload) = cose::verify(bytes, context::COMMAND, issuers)?;
     Ok(Command::from_payload(&payload)?)
 }

@@ -28,6 +28,17 @@ pub(crate) mod context {
     pub(crate) const ACK: &[u8] = b"bygd/v1/ack";
 }
 
+/// CBOR items a COSE_Sign1 envelope may hold: the array, the protected header bstr, the
+/// unprotected map, the payload and the signature are 5; a few more still decode far enough
+/// to be refused with a precise reason. The envelope is unsigned, so its payload and header
+/// are byte strings and nothing of an attacker's many tiny items is ever built.
+const MAX_ENVELOPE_ITEMS: usize = 16;
+
+/// The longest protected header accepted. `{1: -8, 4: kid}` takes 13 bytes as bygd encodes
+/// it and at most 53 in CBOR's longest argument forms; the header is unsigned input to the
+/// decoder, so its size is checked before the COSE library decodes it.
+const MAX_PROTECTED_HEADER_LEN: usize = 64;
+
 /// Ed25519's group order L, little-endian: a signature's scalar S must be below it.
 const ED25519_ORDER: [u8; 32] = [
     0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
@@ -59,7 +70,13 @@ pub(crate) struct Opened {
 
 /// Decodes `bytes` and checks the profile.
 pub(crate) fn open(bytes: &[u8]) -> Result<Opened, DecodeError> {
-    let value = crate::cbor::decode(bytes)?;
+    let value = crate::cbor::decode_bounded(bytes, MAX_ENVELOPE_ITEMS).map_err(|e| {
+        if e == crate::cbor::TOO_MANY_ITEMS {
+            DecodeError::Malformed("COSE_Sign1 must be [protected, {}, payload, signature]")
+        } else {
+            e
+        }
+    })?;
     if matches!(value, coset::cbor::value::Value::Tag(..)) {
         return Err(DecodeError::Malformed("COSE_Sign1 must be untagged"));
     }
@@ -70,6 +87,15 @@ pub(crate) fn open(bytes: &[u8]) -> Result<Opened, DecodeError> {
         return Err(DecodeError::Malformed(
             "COSE_Sign1 must use the shortest definite-length encoding",
         ));
+    }
+    if let coset::cbor::value::Value::Array(items) = &value {
+        if let Some(coset::cbor::value::Value::Bytes(header)) = items.first() {
+            if header.len() > MAX_PROTECTED_HEADER_LEN {
+                return Err(DecodeError::Malformed(
+                    "protected header has fields besides alg and kid",
+                ));
+            }
+        }
     }
     let sign1 = {
         use coset::AsCborValue as _;
@@ -220,6 +246,38 @@ mod tests {
         assert_eq!(
             verify(&signed, context::ACK, &keys(&secret)),
             Err(Refusal::Rejected(Rejection::NonCanonicalSignature))
+        );
+    }
+
+    #[test]
+    fn an_envelope_full_of_tiny_items_is_refused_before_it_is_built() {
+        // [h'', {}, [0 × 100,000], h''] : the payload position holds an array of zeros.
+        let mut bytes = alloc::vec![0x84, 0x40, 0xa0, 0x9a, 0x00, 0x01, 0x86, 0xa0];
+        bytes.resize(bytes.len() + 100_000, 0x00);
+        bytes.push(0x40);
+        assert_eq!(
+            open(&bytes).err(),
+            Some(DecodeError::Malformed(
+                "COSE_Sign1 must be [protected, {}, payload, signature]"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_protected_header_longer_than_alg_and_kid_can_be_is_refused_undecoded() {
+        let secret = SecretKey::from_seed(&[1; 32]);
+        let signed = sign(context::ACK, &secret, alloc::vec![]);
+        // Replace the 13-byte header by a 1000-byte map of zeros (shortest form kept).
+        let mut header = alloc::vec![0xb9, 0x01, 0xf4];
+        header.resize(3 + 999, 0x00);
+        let mut bytes = alloc::vec![0x84, 0x59, 0x03, 0xea];
+        bytes.extend(&header);
+        bytes.extend(&signed[15..]);
+        assert_eq!(
+            open(&bytes).err(),
+            Some(DecodeError::Malformed(
+                "protected header has fields besides alg and kid"
+            ))
         );
     }
 

@@ -166,6 +166,35 @@ pub enum EventBody {
         /// Why.
         reason: Rejection,
     },
+    /// More presentations at one door were refused the same way as the entry denied just
+    /// before them: counted, not logged one by one, so garbage at a reader cannot fill the
+    /// gateway's disk one event at a time. The first of a run is always its own
+    /// [`EventBody::EntryDenied`]; this event follows it with the repeats.
+    DenialsRepeated {
+        /// The door.
+        door: DoorId,
+        /// Why each was refused.
+        reason: Rejection,
+        /// The pass id, if the pass's signature verified.
+        pass_id: Option<PassId>,
+        /// The member, if the pass's signature verified.
+        member: Option<MemberId>,
+        /// How many presentations this event stands for (at least 1).
+        count: u64,
+        /// When the first of them was refused.
+        first: UnixTime,
+        /// When the last of them was refused.
+        last: UnixTime,
+    },
+    /// Free space on the gateway's data disk fell below its configured watermark (raised) or
+    /// rose above it again (cleared). Grants are always logged; repeated denials are folded
+    /// over a longer window while it is raised.
+    DiskLow {
+        /// Raised (true) or cleared (false).
+        raised: bool,
+        /// Free bytes at that moment.
+        free_bytes: u64,
+    },
 }
 
 /// One event in a gateway's log.
@@ -266,6 +295,29 @@ impl Event {
             EventBody::RevocationRefused { version, reason } => {
                 (12, alloc::vec![opt(*version, u), u(reason.wire().into())])
             }
+            EventBody::DenialsRepeated {
+                door: d,
+                reason,
+                pass_id,
+                member,
+                count,
+                first,
+                last,
+            } => (
+                13,
+                alloc::vec![
+                    door(d),
+                    u(reason.wire().into()),
+                    opt(pass_id.as_ref(), |p| b(p.as_bytes())),
+                    opt(member.as_ref(), |m| t(m.as_str())),
+                    u(*count),
+                    u(first.0),
+                    u(last.0)
+                ],
+            ),
+            EventBody::DiskLow { raised, free_bytes } => {
+                (14, alloc::vec![Value::Bool(*raised), u(*free_bytes)])
+            }
         };
         items.push(u(kind));
         items.extend(fields);
@@ -360,6 +412,35 @@ impl Event {
                     cbor::uint(v, "revocation version must be an unsigned integer")
                 })?,
                 reason: reason(why)?,
+            },
+            (13, [d, why, pass, member, count, first, last]) => {
+                let time = |v: &Value| {
+                    cbor::uint(v, "denial times must be unsigned integers").map(UnixTime)
+                };
+                let (first, last) = (time(first)?, time(last)?);
+                let count = cbor::uint(count, "denial count must be an unsigned integer")?;
+                if count == 0 || last < first {
+                    return Err(DecodeError::Malformed(
+                        "repeated denials need a count of 1 or more and first <= last",
+                    ));
+                }
+                EventBody::DenialsRepeated {
+                    door: door(d)?,
+                    reason: reason(why)?,
+                    pass_id: cbor::optional(pass, |p| {
+                        cbor::bytes_n::<16>(p, "event pass id must be 16 bytes").map(PassId)
+                    })?,
+                    member: cbor::optional(member, |m| {
+                        cbor::id(m, "event member must be a valid id", MemberId::new)
+                    })?,
+                    count,
+                    first,
+                    last,
+                }
+            }
+            (14, [raised, free]) => EventBody::DiskLow {
+                raised: flag(raised)?,
+                free_bytes: cbor::uint(free, "free bytes must be an unsigned integer")?,
             },
             _ => return Err(bad_fields),
         };
@@ -495,6 +576,28 @@ mod tests {
                 version: Some(2),
                 reason: Rejection::Rollback
             },
+            EventBody::DenialsRepeated {
+                door: door(),
+                reason: Rejection::BadEncoding,
+                pass_id: None,
+                member: None,
+                count: 9_999,
+                first: UnixTime(90),
+                last: UnixTime(99),
+            },
+            EventBody::DenialsRepeated {
+                door: door(),
+                reason: Rejection::Revoked,
+                pass_id: Some(PassId([4; 16])),
+                member: Some(MemberId::new("britt").unwrap()),
+                count: 1,
+                first: UnixTime(100),
+                last: UnixTime(100),
+            },
+            EventBody::DiskLow {
+                raised: true,
+                free_bytes: 50_000_000
+            },
         ]
     }
 
@@ -508,6 +611,26 @@ mod tests {
             head = next;
         }
         assert_eq!(head.seq, every_body().len() as u64);
+    }
+
+    #[test]
+    fn repeated_denials_with_no_count_or_backwards_times_are_malformed() {
+        for (count, first, last) in [(0, 1, 2), (5, 3, 2)] {
+            let body = EventBody::DenialsRepeated {
+                door: door(),
+                reason: Rejection::Malformed,
+                pass_id: None,
+                member: None,
+                count,
+                first: UnixTime(first),
+                last: UnixTime(last),
+            };
+            let (_, bytes, _) = ChainHead::default().append(UnixTime(5), ClockQuality::Floor, body);
+            assert!(matches!(
+                Event::decode(&bytes),
+                Err(DecodeError::Malformed(_))
+            ));
+        }
     }
 
     #[test]

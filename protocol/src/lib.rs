@@ -50,14 +50,14 @@ mod schedule;
 mod time;
 mod topic;
 
-pub use ack::{verify_ack, Ack};
+pub use ack::{verify_ack, Ack, MAX_ACK_BYTES};
 pub use base45::{decode as base45_decode, encode as base45_encode};
 pub use batch::{
     sign_batch, verify_batch, Batch, VerifiedEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
 };
 pub use command::{
     open_command, verify_command, Action, Command, CommandHistory, CommandLimits,
-    MAX_UNLOCK_COMMAND_LIFETIME,
+    MAX_COMMAND_BYTES, MAX_UNLOCK_COMMAND_LIFETIME,
 };
 pub use event::{
     hash_event, ChainHead, ClockQuality, CommandOutcome, Event, EventBody, Hash, GENESIS_HASH,
@@ -75,6 +75,7 @@ pub use qr::{decode_qr, encode_qr, MAX_QR_TEXT_LEN, PASS_PREFIX, PRESENTATION_PR
 pub use rejection::{DecodeError, Refusal, Rejection};
 pub use revocation::{
     open_revocation_list, verify_revocation_list, RevocationList, RevocationState,
+    MAX_REVOCATION_LIST_BYTES,
 };
 pub use schedule::{Schedule, TimeWindow, MINUTES_PER_DAY};
 pub use time::{UnixTime, WeekTime, Weekday};

@@ -20,6 +20,12 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use coset::cbor::value::Value;
 
+/// The largest revocation list accepted, in bytes, checked before any decoding. A full list
+/// of a million revoked pass ids (the scale a gateway is built for, DESIGN.md) is 17,000,000
+/// bytes; 24 MiB leaves over 7 MB for revoked members (some 350,000 ids of 20 characters).
+/// The gateway's MQTT client reads packets up to this size plus the MQTT header.
+pub const MAX_REVOCATION_LIST_BYTES: usize = 24 * 1024 * 1024;
+
 /// A revocation list as the issuer signs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationList {
@@ -169,6 +175,13 @@ pub fn open_revocation_list(
     bytes: &[u8],
     issuers: &TrustedKeys,
 ) -> Result<(KeyId, RevocationList), Refusal> {
+    if bytes.len() > MAX_REVOCATION_LIST_BYTES {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: MAX_REVOCATION_LIST_BYTES,
+        }
+        .into());
+    }
     let (issuer, payload) = cose::verify(bytes, context::REVOCATION, issuers)?;
     Ok((issuer, RevocationList::from_payload(&payload)?))
 }

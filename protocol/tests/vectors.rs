@@ -409,6 +409,19 @@ enum BodyJson {
         version: Option<u64>,
         reason: String,
     },
+    DenialsRepeated {
+        door: String,
+        reason: String,
+        pass_id: Option<String>,
+        member: Option<String>,
+        count: u64,
+        first: u64,
+        last: u64,
+    },
+    DiskLow {
+        raised: bool,
+        free_bytes: u64,
+    },
 }
 
 /// A signed ack reaching a gateway (`acks.json`).
@@ -607,6 +620,27 @@ fn body_json(body: &EventBody) -> BodyJson {
         EventBody::RevocationRefused { version, reason } => BodyJson::RevocationRefused {
             version: *version,
             reason: reason.code().to_owned(),
+        },
+        EventBody::DenialsRepeated {
+            door,
+            reason,
+            pass_id,
+            member,
+            count,
+            first,
+            last,
+        } => BodyJson::DenialsRepeated {
+            door: d(door),
+            reason: reason.code().to_owned(),
+            pass_id: pass_id.as_ref().map(ToString::to_string),
+            member: member.as_ref().map(ToString::to_string),
+            count: *count,
+            first: first.0,
+            last: last.0,
+        },
+        EventBody::DiskLow { raised, free_bytes } => BodyJson::DiskLow {
+            raised: *raised,
+            free_bytes: *free_bytes,
         },
         other => panic!("event kind {other:?} has no JSON form in the vectors yet"),
     }
@@ -3068,6 +3102,27 @@ fn gw1_events() -> Vec<(Event, Vec<u8>, ChainHead)> {
             EventBody::RevocationRefused {
                 version: Some(11),
                 reason: Rejection::Rollback,
+            },
+        ),
+        (
+            MONDAY_MORNING + HOUR + 2 * MINUTE,
+            ClockQuality::Synchronised,
+            EventBody::DenialsRepeated {
+                door: door("front"),
+                reason: Rejection::BadEncoding,
+                pass_id: None,
+                member: None,
+                count: 431,
+                first: UnixTime(MONDAY_MORNING + HOUR),
+                last: UnixTime(MONDAY_MORNING + HOUR + MINUTE),
+            },
+        ),
+        (
+            MONDAY_MORNING + HOUR + 3 * MINUTE,
+            ClockQuality::Synchronised,
+            EventBody::DiskLow {
+                raised: true,
+                free_bytes: 150_000_000,
             },
         ),
     ];
