@@ -74,7 +74,9 @@ pub enum StoreError {
     #[error(
         "the store {path} is damaged ({problem}); it was moved to {kept} and kept for inspection. \
          Nothing was started. To start with an empty store (the dashboard keeps every event it \
-         already received), run again with --accept-fresh-store"
+         already received), run again with --accept-fresh-store, and with \
+         --revocation-min-version set to the site's current revocation list version so that \
+         older lists stay refused"
     )]
     Damaged {
         /// The store file.
