@@ -53,8 +53,8 @@ mod throttle;
 mod timetext;
 
 pub use access::{Principal, Role, Scope, Sites};
-pub use alarm::AlarmInfo;
 pub use account::AccountInfo;
+pub use alarm::AlarmInfo;
 pub use api::app;
 pub use command::{CommandInfo, CommandRequest};
 pub use db::{Backend, Db, DbError};

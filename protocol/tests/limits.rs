@@ -103,7 +103,7 @@ fn assert_within_budget(what: &str, len: usize, peak: usize) {
 fn an_unsigned_envelope_of_one_byte_items_is_refused_without_building_them() {
     let _alone = exclusive();
     let bomb = unsigned_bomb(8_000_000);
-    let (result, peak) = peak_during(|| verify_revocation_list(&bomb, &issuers()));
+    let (result, peak) = peak_during(|| verify_revocation_list(&bomb, &issuers(), &byn()));
     assert_eq!(
         result.err().map(|r| r.rejection()),
         Some(Rejection::Malformed)
@@ -118,7 +118,7 @@ fn a_signed_payload_of_one_byte_items_is_refused_before_it_is_decoded() {
     let _alone = exclusive();
     // Even a payload the issuer signed is scanned before it is built.
     let bomb = cose_sign(b"bygd/v1/revocation", zeros(8_000_000));
-    let (result, peak) = peak_during(|| verify_revocation_list(&bomb, &issuers()));
+    let (result, peak) = peak_during(|| verify_revocation_list(&bomb, &issuers(), &byn()));
     assert_eq!(
         result.err(),
         Some(Refusal::Decode(DecodeError::Malformed(
@@ -149,11 +149,16 @@ fn commands_and_acks_over_their_caps_are_too_large_before_decoding() {
     );
 }
 
+/// The site the lists in these tests are for.
+fn byn() -> SiteId {
+    SiteId::new("byn").unwrap()
+}
+
 #[test]
 fn a_revocation_list_over_its_cap_is_too_large_before_decoding() {
     let _alone = exclusive();
     let list = unsigned_bomb(MAX_REVOCATION_LIST_BYTES as u32);
-    let (result, peak) = peak_during(|| verify_revocation_list(&list, &issuers()));
+    let (result, peak) = peak_during(|| verify_revocation_list(&list, &issuers(), &byn()));
     assert_eq!(
         result.err().map(|r| r.rejection()),
         Some(Rejection::TooLarge)
@@ -176,10 +181,10 @@ fn a_large_real_revocation_list_decodes_within_the_budget() {
                 PassId(id)
             })
             .collect(),
-        ..RevocationList::default()
+        ..RevocationList::empty(byn())
     };
     let signed = list.sign(&SecretKey::from_seed(&ISSUER_SEED));
-    let (result, peak) = peak_during(|| verify_revocation_list(&signed, &issuers()));
+    let (result, peak) = peak_during(|| verify_revocation_list(&signed, &issuers(), &byn()));
     assert_eq!(result.map(|(_, l)| l.revoked_passes.len()), Ok(200_000));
     assert_within_budget("real revocation list of 200,000 ids", signed.len(), peak);
 }
@@ -193,7 +198,7 @@ fn deep_nesting_in_an_envelope_is_malformed() {
     bytes.push(0x40);
     bytes.extend([0x58, 0x40]);
     bytes.extend([0u8; 64]);
-    let (result, peak) = peak_during(|| verify_revocation_list(&bytes, &issuers()));
+    let (result, peak) = peak_during(|| verify_revocation_list(&bytes, &issuers(), &byn()));
     assert_eq!(
         result.err(),
         Some(Refusal::Decode(DecodeError::Malformed(
