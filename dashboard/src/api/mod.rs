@@ -16,7 +16,7 @@ pub use auth::SESSION_COOKIE;
 pub use error::AppError;
 
 use crate::service::Dashboard;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -58,6 +58,25 @@ where
             .await
             .map(|axum::extract::Query(v)| Self(v))
             .map_err(|e| AppError::bad_request(format!("the query string: {}", e.body_text())))
+    }
+}
+
+/// Path parameters whose errors (a segment that is not UTF-8 once percent-decoded) come in the
+/// API's error shape; axum's own rejection is plain text.
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|e| AppError::bad_request(format!("the path: {}", e.body_text())))
     }
 }
 
