@@ -88,3 +88,27 @@ fn a_data_directory_left_world_readable_by_an_older_version_is_tightened_when_op
     bygd(&data, &["pass", "list"]);
     check_private(&data);
 }
+
+/// The `[Service]` settings of a systemd unit, as (key, value) pairs.
+fn service_settings(unit: &str) -> Vec<(&str, &str)> {
+    unit.lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "[Service]")
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .collect()
+}
+
+#[test]
+fn the_systemd_unit_keeps_what_the_dashboard_creates_owner_only() {
+    let unit = include_str!("../../deploy/bygd-dashboard.service");
+    let settings = service_settings(unit);
+    for want in [("UMask", "0077"), ("StateDirectoryMode", "0700")] {
+        assert!(settings.contains(&want), "{want:?} missing: {settings:?}");
+    }
+    if settings.iter().any(|(k, _)| *k == "ConfigurationDirectory") {
+        assert!(settings.contains(&("ConfigurationDirectoryMode", "0700")));
+    }
+}
