@@ -6,13 +6,18 @@
 //! connection), never a plain-text rejection.
 //!
 //! Each request runs in its own task so that one panicking handler is reported with all the
-//! others instead of ending the test at the first.
+//! others instead of ending the test at the first. Both tests run on SQLite, and on
+//! PostgreSQL when `BYGD_TEST_DATABASE_URL` is set (PostgreSQL refuses a NUL character in
+//! text, which SQLite stores).
+
+mod common;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use bygd_dashboard::api::OPENAPI;
-use bygd_dashboard::{Dashboard, NewGateway, Principal, Role, Sites};
+use bygd_dashboard::{Principal, Role, Sites};
+use common::{backends, TestDb, SITE};
 use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
@@ -26,10 +31,7 @@ const HUGE_LEN: usize = 100_000;
 /// answers 414 before any handler runs), so a huge parameter is just under that.
 const HUGE_URL_LEN: usize = 60_000;
 
-/// What the world of the document's examples holds.
-const SITE: &str = "byn";
-const GATEWAY: &str = "gw1";
-const DOORS: [&str; 2] = ["front", "workshop"];
+/// The operator account the login example names.
 const OPERATOR: (&str, &str) = ("anna", "correct horse battery");
 
 /// The exact inputs of issue #11 that crashed or overflowed the relative-time parser.
@@ -288,28 +290,10 @@ fn problem(answer: &Answer) -> Option<String> {
     None
 }
 
-/// A dashboard as `bygd init` makes it, with the world the document's examples name.
-async fn world() -> (Router, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let (dashboard, done) = Dashboard::init(&dir.path().join("d"), None, "admin")
-        .await
-        .unwrap();
+/// A dashboard as `bygd init` makes it on `db`, with the world the document's examples name.
+async fn world(db: &TestDb) -> (Router, String, tempfile::TempDir) {
+    let (dashboard, dir, password) = common::dashboard(db).await;
     let me = Principal::local_admin();
-    dashboard
-        .register_gateway(
-            &me,
-            &NewGateway {
-                site: SITE.into(),
-                id: GATEWAY.into(),
-                public_key: bygd_protocol::SecretKey::from_seed(&[0x77; 32])
-                    .public_key()
-                    .to_hex(),
-                doors: DOORS.iter().map(|d| (*d).to_owned()).collect(),
-                time_zone: Some("Europe/Stockholm".into()),
-            },
-        )
-        .await
-        .unwrap();
     dashboard
         .add_account(
             &me,
@@ -321,7 +305,7 @@ async fn world() -> (Router, String, tempfile::TempDir) {
         .await
         .unwrap();
     let app = bygd_dashboard::app(dashboard);
-    let login = json!({ "name": "admin", "password": done.password }).to_string();
+    let login = json!({ "name": "admin", "password": password }).to_string();
     let answer = send(
         app.clone(),
         "post".into(),
@@ -349,7 +333,15 @@ async fn world() -> (Router, String, tempfile::TempDir) {
 
 #[tokio::test]
 async fn the_two_inputs_that_crashed_the_entries_handler_get_a_400_naming_the_field() {
-    let (app, session, _dir) = world().await;
+    for db in
+        backends("the_two_inputs_that_crashed_the_entries_handler_get_a_400_naming_the_field").await
+    {
+        crashing_since_gets_a_400(&db).await;
+    }
+}
+
+async fn crashing_since_gets_a_400(db: &TestDb) {
+    let (app, session, _dir) = world(db).await;
     for path in ["/api/v1/entries", "/api/v1/entries.csv"] {
         for since in CRASHING_SINCE {
             let uri = format!("{path}?since={since}");
@@ -378,8 +370,16 @@ async fn the_two_inputs_that_crashed_the_entries_handler_get_a_400_naming_the_fi
 
 #[tokio::test]
 async fn every_parameter_and_body_field_of_every_operation_survives_hostile_values() {
+    for db in
+        backends("every_parameter_and_body_field_of_every_operation_survives_hostile_values").await
+    {
+        hostile_walk(&db).await;
+    }
+}
+
+async fn hostile_walk(db: &TestDb) {
     let doc: Value = serde_json::from_str(OPENAPI).unwrap();
-    let (app, session, _dir) = world().await;
+    let (app, session, _dir) = world(db).await;
     let mut failures = Vec::new();
     let mut cases = 0;
     let mut refused = 0;
@@ -445,7 +445,8 @@ async fn every_parameter_and_body_field_of_every_operation_survives_hostile_valu
     }
     assert!(
         failures.is_empty(),
-        "{} of {cases} hostile requests failed:\n{}",
+        "{}: {} of {cases} hostile requests failed:\n{}",
+        db.name,
         failures.len(),
         failures.join("\n")
     );

@@ -17,7 +17,7 @@ async fn every_value(url: &str, backend: &str) -> Vec<(String, Vec<u8>)> {
     let tables_sql = if backend == "sqlite" {
         "SELECT name FROM sqlite_master WHERE type = 'table'"
     } else {
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public'"
     };
     let tables: Vec<String> = sqlx::query_scalar(tables_sql)
         .fetch_all(&mut conn)
@@ -33,7 +33,7 @@ async fn every_value(url: &str, backend: &str) -> Vec<(String, Vec<u8>)> {
                 .unwrap()
         } else {
             sqlx::query_scalar(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = $1",
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_name = $1",
             )
             .bind(table.clone())
             .fetch_all(&mut conn)
