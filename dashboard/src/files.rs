@@ -73,15 +73,23 @@ pub(crate) fn tighten_data_dir(dir: &Path, files: &[&str]) {
 /// Makes an SQLite database file owner-only, creating it empty if missing (an empty file
 /// is an empty database to SQLite, which then gives `-wal` and `-shm` the same mode), and
 /// tightens `-wal` and `-shm` if they exist already.
+///
+/// An existing file is never opened here, only changed by path: closing any descriptor of
+/// a database file drops every POSIX lock this process holds on it, which would let another
+/// process write under an open connection's feet (SQLite's documented hazard).
 pub(crate) fn restrict_sqlite_files(db: &Path) -> io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(PRIVATE_FILE_MODE);
     }
-    drop(options.open(db)?);
+    match options.open(db) {
+        Ok(file) => drop(file),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
     set_mode(db, PRIVATE_FILE_MODE)?;
     for suffix in ["-wal", "-shm"] {
         let mut name = db.as_os_str().to_owned();
