@@ -573,7 +573,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let mut config = crate::config::DashboardConfig::load(&done.dir)?;
                 config.mqtt = Some(DashboardMqtt::new(&url));
                 config.check(&done.dir.join(crate::config::CONFIG_FILE))?;
-                std::fs::write(done.dir.join(crate::config::CONFIG_FILE), config.to_toml())?;
+                let path = done.dir.join(crate::config::CONFIG_FILE);
+                crate::files::write_private(&path, config.to_toml().as_bytes())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
             dashboard.db.close().await;
             println!("Created the dashboard in {}", done.dir.display());

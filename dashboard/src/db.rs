@@ -34,8 +34,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         2,
+        "forget stored pass QR texts",
+        include_str!("../migrations/0002_forget_qr_texts.sql"),
+    ),
+    (
+        3,
         "revocation lag",
-        include_str!("../migrations/0002_revocation_lag.sql"),
+        include_str!("../migrations/0003_revocation_lag.sql"),
     ),
 ];
 
@@ -113,7 +118,20 @@ fn parse_url(url: &str) -> Result<(Backend, String), DbError> {
 impl Db {
     /// Opens the database at `url` (`sqlite:PATH` or `postgres://…`), creating an SQLite file
     /// if needed, and runs the migrations.
+    ///
+    /// An SQLite file, its `-wal` and `-shm` files are made owner-only (0600) whatever the
+    /// umask: they hold members' names and every entry. Connections run with
+    /// `secure_delete`, so deleted or overwritten content (revoked tokens, the QR texts the
+    /// second migration removes) is zeroed rather than left in free pages.
     pub async fn connect(url: &str) -> Result<Self, DbError> {
+        Self::connect_with(url, MIGRATIONS).await
+    }
+
+    /// [`Self::connect`] with the first `migrations` only (tests of a migration).
+    async fn connect_with(
+        url: &str,
+        migrations: &[(i64, &'static str, &'static str)],
+    ) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let (backend, sqlx_url) = parse_url(url)?;
         let connect_error = |source| DbError::Connect {
@@ -123,6 +141,7 @@ impl Db {
         if backend == Backend::Sqlite {
             // WAL is a property of the file: set it once, alone, because switching needs an
             // exclusive lock that a pool's concurrent connections could not get.
+            restrict_sqlite_files(&sqlx_url);
             let options = AnyConnectOptions::from_str(&sqlx_url).map_err(connect_error)?;
             let mut conn = options.connect().await.map_err(connect_error)?;
             conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
@@ -142,7 +161,7 @@ impl Db {
                         conn.execute(
                             format!(
                                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
-                                 PRAGMA synchronous = FULL"
+                                 PRAGMA synchronous = FULL; PRAGMA secure_delete = ON"
                             )
                             .as_str(),
                         )
@@ -154,7 +173,16 @@ impl Db {
             .connect(&sqlx_url)
             .await
             .map_err(connect_error)?;
-        let migrations = MIGRATIONS
+        // Whether this start removes stored QR texts (migration 2): then the WAL is emptied
+        // afterwards, because its older frames still hold them.
+        let forgets_qr_texts = backend == Backend::Sqlite
+            && sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM pragma_table_info('passes') WHERE name = 'qr_text'",
+            )
+            .fetch_one(&pool)
+            .await?
+                > 0;
+        let migrations = migrations
             .iter()
             .map(|&(version, description, sql)| {
                 Migration::new(
@@ -169,12 +197,41 @@ impl Db {
         let mut migrator = Migrator::DEFAULT;
         migrator.migrations = Cow::Owned(migrations);
         migrator.run(&pool).await?;
+        if forgets_qr_texts && migrations_include(&migrator, 2) {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&pool)
+                .await?;
+        }
+        if backend == Backend::Sqlite {
+            // Tightens -wal and -shm of a database made by an older version.
+            restrict_sqlite_files(&sqlx_url);
+        }
         Ok(Self { pool, backend })
     }
 
     /// Closes every connection (waits for running queries).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Whether `migrator` holds migration `version`.
+fn migrations_include(migrator: &Migrator, version: i64) -> bool {
+    migrator.iter().any(|m| m.version == version)
+}
+
+/// Makes the SQLite file an `sqlite://PATH?…` URL (as [`parse_url`] makes it) names, and its
+/// `-wal` and `-shm`, owner-only (see [`crate::files`]); a failure is a warning, because the
+/// file may belong to another account that lets this one write it.
+fn restrict_sqlite_files(sqlx_url: &str) {
+    let rest = sqlx_url.strip_prefix("sqlite://").unwrap_or(sqlx_url);
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.starts_with(':') || options.contains("mode=memory") || options.contains("mode=ro") {
+        return;
+    }
+    if let Err(e) = crate::files::restrict_sqlite_files(std::path::Path::new(path)) {
+        tracing::warn!(path, error = %e,
+            "cannot make the database owner-only; others on this machine may read it");
     }
 }
 
@@ -240,5 +297,85 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// Whether any file in `dir` holds `needle`.
+    fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                std::fs::read(p)
+                    .unwrap()
+                    .windows(needle.len())
+                    .any(|w| w == needle)
+            })
+            .map(|p| p.display().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_old_database_forgets_its_stored_qr_texts_down_to_the_bytes_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("d.db").display());
+        // A database of the first schema, which stored each pass's QR text.
+        let old = Db::connect_with(&url, &MIGRATIONS[..1]).await.unwrap();
+        let secret = "BYGD1:THE-QR-TEXT-OF-A-PASS-THAT-OPENS-DOORS-0123456789";
+        sqlx::query(
+            "INSERT INTO passes (id, member, site, doors, kind, not_before, expires, qr_text, \
+             page_token, issued_at, issued_by) \
+             VALUES ('00', 'anna', 'byn', '', 'member', 0, 1, $1, 'tok', 0, 'admin')",
+        )
+        .bind(secret)
+        .execute(&old.pool)
+        .await
+        .unwrap();
+        old.close().await;
+        assert!(
+            !files_holding(dir.path(), secret.as_bytes()).is_empty(),
+            "the old schema kept the text in the file"
+        );
+
+        let db = Db::connect(&url).await.unwrap();
+        let columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('passes')")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert!(!columns.contains(&"qr_text".to_owned()), "{columns:?}");
+        assert!(columns.contains(&"page_token".to_owned()), "{columns:?}");
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passes")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(kept, 1, "the pass itself stays");
+        // While the dashboard runs (WAL and all) and after it stops, no byte of any file
+        // of the database holds the text.
+        let holding = files_holding(dir.path(), secret.as_bytes());
+        assert!(holding.is_empty(), "still in {holding:?}");
+        db.close().await;
+        let holding = files_holding(dir.path(), secret.as_bytes());
+        assert!(holding.is_empty(), "still in {holding:?}");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_and_its_wal_and_shm_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        let db = Db::connect(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO sites (id, time_zone, created_at) VALUES ('byn', 'UTC', 0)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file} has mode {mode:o}");
+        }
+        db.close().await;
     }
 }

@@ -5,6 +5,7 @@
 //! # Layout
 //! - `config`: `dashboard.toml` in the data directory.
 //! - `db`: the SQL pool and migrations (`migrations/`), one schema for both backends.
+//! - `files`: owner-only modes for the data directory, database, config and keys.
 //! - `service`: [`Dashboard`], the state every service shares, and the audit trail.
 //! - `access`: roles, scopes, site limits ([`Principal`]).
 //! - `account`: operator accounts, sessions, API tokens; admins managing accounts.
@@ -39,6 +40,7 @@ mod db;
 pub mod demo;
 mod entry;
 mod error;
+mod files;
 mod gateway;
 mod ingest;
 mod link;

@@ -3,6 +3,12 @@
 //! A pass is self-contained: once issued it opens its doors at its site, within its window
 //! and schedule, until it expires or a revocation list naming it reaches the gateway. So a
 //! revocation here always re-signs the site's list at once; the publisher sends it retained.
+//!
+//! The QR text is a credential and is never stored: the database keeps the claims, and the
+//! pass page re-signs them with the issuer key when asked. Ed25519 signatures and the CBOR
+//! encoding are deterministic, so the text is the same byte for byte as at issue time, and a
+//! stolen database backup opens no door. (Issue and page both build the text with
+//! [`Dashboard::qr_text`] from the stored values, so they cannot drift apart.)
 
 use crate::access::{Principal, Scope};
 use crate::db::{from_sql, unix_now};
@@ -157,7 +163,69 @@ fn pass_info(row: PassRow) -> PassInfo {
     }
 }
 
+/// The stored fields a pass's claims are signed from.
+struct Stored<'a> {
+    id: &'a str,
+    member: &'a str,
+    site: &'a str,
+    /// Comma-separated door ids; empty for every door.
+    doors: &'a str,
+    kind: &'a str,
+    not_before: i64,
+    expires: i64,
+    /// As [`crate::timetext::schedule_text`] writes it.
+    schedule: Option<&'a str>,
+    /// Compressed SEC1, hex.
+    device_key: Option<&'a str>,
+}
+
 impl Dashboard {
+    /// The QR text of a stored pass: its claims signed again with the issuer key. A stored
+    /// field that does not read back is a server error naming the pass, never a panic.
+    fn qr_text(&self, stored: &Stored<'_>) -> ServiceResult<String> {
+        let broken = |what: &str, e: &dyn std::fmt::Display| {
+            ServiceError::Internal(format!(
+                "pass `{}`: its stored {what} does not read back: {e}",
+                stored.id
+            ))
+        };
+        let doors = split_list(stored.doors)
+            .iter()
+            .map(|d| DoorId::new(d).map_err(|e| broken("doors", &e)))
+            .collect::<ServiceResult<Vec<_>>>()?;
+        let schedule = stored
+            .schedule
+            .map(crate::timetext::parse_schedule)
+            .transpose()
+            .map_err(|e| broken("schedule", &e))?;
+        let device_key = stored
+            .device_key
+            .map(|k| {
+                hex::decode(k)
+                    .ok()
+                    .and_then(|bytes| DeviceKey::from_sec1(&bytes))
+                    .ok_or_else(|| broken("device key", &k))
+            })
+            .transpose()?;
+        let claims = PassClaims {
+            member: MemberId::new(stored.member).map_err(|e| broken("member", &e))?,
+            pass_id: PassId::from_hex(stored.id).ok_or_else(|| broken("id", &stored.id))?,
+            not_before: UnixTime(from_sql(stored.not_before)),
+            expires: UnixTime(from_sql(stored.expires)),
+            kind: PassKind::from_name(stored.kind).ok_or_else(|| broken("kind", &stored.kind))?,
+            scope: vec![SiteScope {
+                site: SiteId::new(stored.site).map_err(|e| broken("site", &e))?,
+                doors,
+            }],
+            schedule,
+            device_key,
+        };
+        Ok(encode_qr(&Presentation {
+            pass: claims.issue(&self.issuer),
+            proof: None,
+        }))
+    }
+
     /// Issues a pass and returns its QR text and links.
     pub async fn issue_pass(&self, who: &Principal, req: &IssuePass) -> ServiceResult<IssuedPass> {
         who.require(Scope::PassesWrite)?;
@@ -249,25 +317,29 @@ impl Dashboard {
         if req.booking.as_ref().is_some_and(|b| b.len() > 200) {
             return Err(ServiceError::invalid("booking", "at most 200 characters"));
         }
-        let pass_id = PassId(random_bytes()?);
-        let claims = PassClaims {
-            member: MemberId::new(&member.id).map_err(|e| ServiceError::Internal(e.to_string()))?,
-            pass_id,
-            not_before: UnixTime(from_sql(from)),
-            expires: UnixTime(from_sql(until)),
-            kind,
-            scope: vec![SiteScope {
-                site: SiteId::new(&req.site)
-                    .map_err(|e| ServiceError::invalid("site", e.to_string()))?,
-                doors,
-            }],
-            schedule: schedule.clone(),
-            device_key: device_key.clone(),
-        };
-        let qr_text = encode_qr(&Presentation {
-            pass: claims.issue(&self.issuer),
-            proof: None,
-        });
+        // Checked here so that a bad member id or site is the caller's error, not the
+        // server's when the claims are built from the stored fields below.
+        MemberId::new(&member.id).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        SiteId::new(&req.site).map_err(|e| ServiceError::invalid("site", e.to_string()))?;
+        let pass_id = PassId(random_bytes()?).to_string();
+        let doors = doors
+            .iter()
+            .map(|d| d.as_str().to_owned())
+            .collect::<Vec<_>>()
+            .join(",");
+        let schedule = schedule.as_ref().map(crate::timetext::schedule_text);
+        let device_key = device_key.as_ref().map(|k| hex::encode(k.to_sec1()));
+        let qr_text = self.qr_text(&Stored {
+            id: &pass_id,
+            member: &member.id,
+            site: &req.site,
+            doors: &doors,
+            kind: kind.name(),
+            not_before: from,
+            expires: until,
+            schedule: schedule.as_deref(),
+            device_key: device_key.as_deref(),
+        })?;
         let qr = crate::qr::QrImage::new(&qr_text).map_err(|e| {
             ServiceError::invalid("doors", format!("the pass is too large for a QR code: {e}"))
         })?;
@@ -275,20 +347,19 @@ impl Dashboard {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO passes (id, member, site, doors, kind, not_before, expires, schedule, device_key, \
-             booking, qr_text, page_token, issued_at, issued_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             booking, page_token, issued_at, issued_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
-        .bind(pass_id.to_string())
+        .bind(pass_id.clone())
         .bind(member.id.clone())
         .bind(req.site.clone())
-        .bind(req.doors.join(","))
+        .bind(doors)
         .bind(kind.name())
         .bind(from)
         .bind(until)
-        .bind(schedule.as_ref().map(crate::timetext::schedule_text))
-        .bind(device_key.as_ref().map(|k| hex::encode(k.to_sec1())))
+        .bind(schedule)
+        .bind(device_key)
         .bind(req.booking.clone())
-        .bind(qr_text.clone())
         .bind(secret_hash(&link_secret))
         .bind(now)
         .bind(who.actor.clone())
@@ -298,7 +369,7 @@ impl Dashboard {
             &mut tx,
             who,
             "pass.issue",
-            &pass_id.to_string(),
+            &pass_id,
             serde_json::json!({
                 "member": member.id, "site": req.site, "doors": req.doors,
                 "from": from, "until": until, "kind": kind.name(), "booking": req.booking,
@@ -306,7 +377,7 @@ impl Dashboard {
         )
         .await?;
         tx.commit().await?;
-        let pass = self.pass(who, &pass_id.to_string()).await?;
+        let pass = self.pass(who, &pass_id).await?;
         let page_url = format!("{}/p/{link_secret}", self.public_url);
         Ok(IssuedPass {
             pass,
@@ -410,14 +481,25 @@ impl Dashboard {
 
     /// The pass behind a pass page link (the link's secret is the credential).
     pub async fn pass_page(&self, link_secret: &str) -> ServiceResult<PassPage> {
-        let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT qr_text, member, site, expires, revoked_at FROM passes WHERE page_token = $1",
-        )
+        let row: Option<PassRow> = sqlx::query_as(&format!(
+            "SELECT {PASS_COLUMNS} FROM passes WHERE page_token = $1"
+        ))
         .bind(secret_hash(link_secret))
         .fetch_optional(&self.db.pool)
         .await?;
-        let (qr_text, member, site, expires, revoked) =
+        let (id, member, site, doors, kind, not_before, expires, schedule, device_key, .., revoked) =
             row.ok_or_else(|| ServiceError::not_found("pass page", "(link)"))?;
+        let qr_text = self.qr_text(&Stored {
+            id: &id,
+            member: &member,
+            site: &site,
+            doors: &doors,
+            kind: &kind,
+            not_before,
+            expires,
+            schedule: schedule.as_deref(),
+            device_key: device_key.as_deref(),
+        })?;
         Ok(PassPage {
             qr_text,
             member,

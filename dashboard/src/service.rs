@@ -120,12 +120,15 @@ impl Dashboard {
     }
 
     /// Opens the data directory made by `bygd init`; `database` overrides the config's URL.
+    /// A directory made by an older version, with world-readable modes, is tightened (see
+    /// [`crate::files`]); where that is not allowed a warning says so.
     pub async fn open(
         dir: &Path,
         database: Option<&str>,
     ) -> anyhow::Result<(Self, DashboardConfig)> {
         use anyhow::Context as _;
         let mut config = DashboardConfig::load(dir)?;
+        crate::files::tighten_data_dir(dir, &[CONFIG_FILE, ISSUER_KEY_FILE]);
         if let Some(url) = database {
             config.database = url.to_owned();
         }
@@ -136,8 +139,9 @@ impl Dashboard {
         Ok((Self::new(db, issuer, public_url), config))
     }
 
-    /// `bygd init`: a new data directory with its config, issuer key (mode 0600), database and
-    /// first admin account. Refuses a directory that already holds a dashboard.
+    /// `bygd init`: a new data directory (mode 0700) with its config, issuer key and SQLite
+    /// database (mode 0600 each, whatever the umask) and first admin account. Refuses a
+    /// directory that already holds a dashboard.
     pub async fn init(
         dir: &Path,
         database: Option<&str>,
@@ -152,7 +156,8 @@ impl Dashboard {
                 dir.display()
             );
         }
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::files::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let dir = std::fs::canonicalize(dir)?;
         let mut config = DashboardConfig::for_data_dir(&dir);
         if let Some(url) = database {
@@ -161,7 +166,7 @@ impl Dashboard {
         config.check(&dir.join(CONFIG_FILE))?;
         let db = Db::connect(&config.database).await?;
         let issuer = bygd_gateway::generate_key(&dir.join(ISSUER_KEY_FILE))?;
-        std::fs::write(dir.join(CONFIG_FILE), config.to_toml())
+        crate::files::write_private(&dir.join(CONFIG_FILE), config.to_toml().as_bytes())
             .with_context(|| format!("cannot write {}", dir.join(CONFIG_FILE).display()))?;
         let public_url = config.public_url();
         let dashboard = Self::new(db, issuer, public_url);

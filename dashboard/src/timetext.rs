@@ -1,6 +1,7 @@
 //! Times and schedules as operators type them, read in a site's time zone.
 //!
-//! Accepted times: `now`, a relative `+30m`, `+8h`, `+30d` (from now), a date `2026-12-24`
+//! Accepted times: `now`, a relative `+30m`, `+8h`, `+30d`, `+2w`, `+1d 12h` (from now, read
+//! by jiff's span parser and added with checked arithmetic), a date `2026-12-24`
 //! (local midnight), a local time `2026-12-24T08:00`, or RFC 3339 with an offset
 //! (`2026-12-24T07:00:00Z`). Schedules: windows separated by `;` or `,`, each days and hours:
 //! `mon-fri 07:00-22:00; sat,sun 10:00-16:00` (`24:00` ends a window at midnight).
@@ -11,29 +12,43 @@ use jiff::tz::TimeZone;
 /// The longest relative time accepted: passes of more than ten years are a typo.
 const MAX_RELATIVE_SECONDS: i64 = 10 * 366 * 86_400;
 
+/// What [`parse_time`] accepts, for its error messages.
+const EXPECTED: &str = "expected `now`, a span ahead like `+30m`, `+8h`, `+30d`, `+2w` or \
+                        `+1d 12h`, a date `2026-12-24`, a local time `2026-12-24T08:00` or \
+                        RFC 3339 like `2026-12-24T07:00:00Z`";
+
+/// A relative time `+SPAN` (`rest` is the span) read by jiff's span parser and added to
+/// `now` in the site's zone with checked arithmetic: any text, however long or odd, gives
+/// an error rather than a panic or an overflow.
+fn relative(text: &str, rest: &str, zone: &TimeZone, now: i64) -> Result<i64, String> {
+    let span: jiff::Span = rest
+        .parse()
+        .map_err(|e| format!("`{text}` is not a time span ({e}): {EXPECTED}"))?;
+    if span.is_negative() {
+        return Err(format!(
+            "`{text}` points into the past; a relative time is `+` and a span ahead"
+        ));
+    }
+    let start = jiff::Timestamp::from_second(now)
+        .map_err(|e| format!("the current time {now} is out of range: {e}"))?
+        .to_zoned(zone.clone());
+    let too_far = || format!("`{text}` is too far ahead (at most ten years)");
+    let end = start.checked_add(span).map_err(|_| too_far())?;
+    let seconds = end.timestamp().as_second();
+    match seconds.checked_sub(now) {
+        Some(ahead) if ahead <= MAX_RELATIVE_SECONDS => Ok(seconds),
+        _ => Err(too_far()),
+    }
+}
+
 /// The time `text` names, as Unix seconds, reading local forms in `zone`.
 pub(crate) fn parse_time(text: &str, zone: &TimeZone, now: i64) -> Result<i64, String> {
     let text = text.trim();
-    let expected = "expected `now`, `+30d` (or m, h), `2026-12-24`, `2026-12-24T08:00` or \
-                    RFC 3339 like `2026-12-24T07:00:00Z`";
     if text == "now" {
         return Ok(now);
     }
     if let Some(rest) = text.strip_prefix('+') {
-        let (number, unit) = rest.split_at(rest.len().saturating_sub(1));
-        let n: i64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a time: {expected}"))?;
-        let seconds = match unit {
-            "m" => n * 60,
-            "h" => n * 3600,
-            "d" => n * 86_400,
-            _ => return Err(format!("`{text}` is not a time: {expected}")),
-        };
-        if !(0..=MAX_RELATIVE_SECONDS).contains(&seconds) {
-            return Err(format!("`{text}` is too far ahead (at most ten years)"));
-        }
-        return Ok(now + seconds);
+        return relative(text, rest, zone, now);
     }
     if let Ok(ts) = text.parse::<jiff::Timestamp>() {
         return Ok(ts.as_second());
@@ -44,7 +59,7 @@ pub(crate) fn parse_time(text: &str, zone: &TimeZone, now: i64) -> Result<i64, S
     } else if let Ok(date) = text.parse::<jiff::civil::Date>() {
         date.to_datetime(jiff::civil::Time::midnight())
     } else {
-        return Err(format!("`{text}` is not a time: {expected}"));
+        return Err(format!("`{text}` is not a time: {EXPECTED}"));
     };
     civil
         .to_zoned(zone.clone())
@@ -217,9 +232,37 @@ mod tests {
         assert_eq!(parse_time("now", &utc, NOW), Ok(NOW));
         assert_eq!(parse_time("+30d", &utc, NOW), Ok(NOW + 30 * 86_400));
         assert_eq!(parse_time("+2h", &utc, NOW), Ok(NOW + 7200));
+        assert_eq!(parse_time("+2w", &utc, NOW), Ok(NOW + 14 * 86_400));
+        assert_eq!(parse_time("+1d 12h", &utc, NOW), Ok(NOW + 36 * 3600));
         assert!(parse_time("+99999d", &utc, NOW)
             .unwrap_err()
             .contains("ten years"));
+    }
+
+    #[test]
+    fn a_relative_time_with_a_character_of_several_bytes_is_an_error_not_a_panic() {
+        for text in ["+5é", "+é", "+", "+日", "+5日", "+\u{1F600}d", "+-5d", "+ "] {
+            let e = parse_time(text, &TimeZone::UTC, NOW).unwrap_err();
+            assert!(e.contains(text.trim()), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_huge_relative_time_is_refused_without_overflow() {
+        for text in [
+            "+106751991167301d",
+            "+9223372036854775807m",
+            "+7304484d",
+            "+175307616h",
+            "+19998y",
+        ] {
+            let e = parse_time(text, &TimeZone::UTC, NOW).unwrap_err();
+            assert!(e.contains(text), "{text}: {e}");
+        }
+        assert!(parse_time("+3661d", &TimeZone::UTC, NOW)
+            .unwrap_err()
+            .contains("ten years"));
+        assert!(parse_time("+10d", &TimeZone::UTC, i64::MAX).is_err());
     }
 
     #[test]

@@ -151,8 +151,31 @@ pub struct OpenReport {
     pub outbox_len: u64,
 }
 
+/// The data directory's mode: the gateway's account only. The store holds every entry of the
+/// site (who came in when), and the revocation state an attacker would like to roll back.
+const PRIVATE_DIR_MODE: u32 = 0o700;
+/// The store file's mode: redb creates it with the umask's default (0644 under most shells).
+const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Sets `path`'s permission bits, whatever the umask was when it was created; a failure is
+/// logged, not fatal (the directory may belong to another account that lets this one in,
+/// like a shared `/var/lib`). Not Unix: nothing.
+fn make_private(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+            tracing::warn!(path = %path.display(), mode = format_args!("{mode:o}"), error = %e,
+                "cannot make the store owner-only; others on this machine may read it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`, checks the chain's tail, and reports the head.
+    /// The directory is made 0700 and the store file 0600, whatever the umask.
     ///
     /// A damaged file is moved aside and [`StoreError::Damaged`] returned, unless
     /// `accept_fresh` is set, in which case the damaged file is moved aside and an empty store
@@ -163,6 +186,7 @@ impl Store {
             path: dir.to_owned(),
             source,
         })?;
+        make_private(dir, PRIVATE_DIR_MODE);
         let path = dir.join(STORE_FILE);
         if !accept_fresh && !path.exists() {
             // A store an earlier start moved aside is not replaced by an empty one just because
@@ -262,6 +286,7 @@ impl Store {
             }
             Err(e) => return Err(damaged(e.to_string())),
         };
+        make_private(path, PRIVATE_FILE_MODE);
         let store = Self {
             db: Handle::Write(db),
             path: path.to_owned(),

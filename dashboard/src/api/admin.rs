@@ -2,10 +2,11 @@
 
 use super::auth::{credential, Caller, SESSION_COOKIE};
 use super::error::AppError;
+use super::ApiPath as Path;
 use super::{ApiJson, ApiQuery, OPENAPI};
 use crate::access::{Role, Scope, Sites};
 use crate::service::Dashboard;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;

@@ -2,12 +2,13 @@
 
 use super::auth::Caller;
 use super::error::AppError;
+use super::ApiPath as Path;
 use super::{ApiJson, ApiQuery};
 use crate::command::{CommandRequest, DEFAULT_UNLOCK_SECONDS};
 use crate::entry::{csv_line, EntryFilter, CSV_HEADER, MAX_PAGE};
 use crate::service::Dashboard;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;

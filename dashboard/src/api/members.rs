@@ -2,11 +2,12 @@
 
 use super::auth::Caller;
 use super::error::AppError;
+use super::ApiPath as Path;
 use super::{ApiJson, ApiQuery};
 use crate::member::NewMember;
 use crate::pass::IssuePass;
 use crate::service::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;

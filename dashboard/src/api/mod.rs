@@ -16,7 +16,7 @@ pub use auth::SESSION_COOKIE;
 pub use error::AppError;
 
 use crate::service::Dashboard;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -25,7 +25,41 @@ use axum::Router;
 /// The OpenAPI document (checked against the router by a test).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// A JSON body whose errors come in the API's error shape.
+/// The largest request body read: axum's default limit for JSON bodies, which [`ApiJson`]
+/// buffers itself to look for NUL characters first.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// What every extractor says of a NUL character: no field takes one, and PostgreSQL cannot
+/// store one in text (it would be a server error there, and is silently kept by SQLite).
+const NUL_REFUSED: &str = "holds a NUL character, which no field accepts";
+
+/// Where in `value` a string (or an object key) holds a NUL character, as `a.b[2]`.
+fn nul_at(value: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0').then(|| at.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(v, &format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, v)| {
+            let here = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            if key.contains('\0') {
+                Some(here)
+            } else {
+                nul_at(v, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// A JSON body whose errors come in the API's error shape. A string with a NUL character
+/// anywhere in the body is refused, naming the field.
 pub(crate) struct ApiJson<T>(pub(crate) T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -36,6 +70,20 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|e| AppError::bad_request(format!("the request body: {e}")))?;
+        // JSON can carry a NUL only as the escape \u0000: parse twice only when it is there.
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            if let Some(field) = serde_json::from_slice(&bytes)
+                .ok()
+                .and_then(|v: serde_json::Value| nul_at(&v, ""))
+            {
+                return Err(AppError::invalid(&field, NUL_REFUSED));
+            }
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         axum::Json::<T>::from_request(req, state)
             .await
             .map(|axum::Json(v)| Self(v))
@@ -43,7 +91,7 @@ where
     }
 }
 
-/// Query parameters whose errors come in the API's error shape.
+/// Query parameters whose errors come in the API's error shape; a NUL (`%00`) is refused.
 pub(crate) struct ApiQuery<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for ApiQuery<T>
@@ -54,10 +102,37 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(AppError::bad_request(format!(
+                "the query string: a value {NUL_REFUSED}"
+            )));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| Self(v))
             .map_err(|e| AppError::bad_request(format!("the query string: {}", e.body_text())))
+    }
+}
+
+/// Path parameters whose errors (a segment that is not UTF-8 once percent-decoded, or holds a
+/// NUL) come in the API's error shape; axum's own rejection is plain text.
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.path().contains("%00") {
+            return Err(AppError::bad_request(format!("the path {NUL_REFUSED}")));
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|e| AppError::bad_request(format!("the path: {}", e.body_text())))
     }
 }
 

@@ -5,9 +5,10 @@
 //! pass shows a message instead of its code.
 
 use super::error::AppError;
+use super::ApiPath as Path;
 use crate::qr::QrImage;
 use crate::service::Dashboard;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
