@@ -781,7 +781,9 @@ impl Dashboard {
         sqlx::query(
             "UPDATE gateways SET online = $1, status = $2, status_at = $3, last_seen = $3, \
              online_since = CASE WHEN $1 = 0 THEN NULL WHEN online = 1 AND online_since IS NOT NULL \
-             THEN online_since ELSE $3 END WHERE site = $4 AND id = $5",
+             THEN online_since ELSE $3 END, \
+             lagging_since = CASE WHEN $1 = 0 THEN NULL ELSE lagging_since END \
+             WHERE site = $4 AND id = $5",
         )
         .bind(i64::from(online))
         .bind(status.to_string())

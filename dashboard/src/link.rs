@@ -33,7 +33,7 @@ const NET_QUEUE: usize = 1024;
 /// reconnect, so any smaller limit would let one client with write access to a topic the
 /// dashboard reads (a stolen gateway certificate) keep the dashboard off the broker for
 /// every site. What is too large for its topic is dropped and alarmed after it arrived; the
-/// broker's own cap (`deploy/mosquitto`: 20 MiB) keeps such messages from costing much.
+/// broker's own cap (`deploy/mosquitto`: 24 MiB + 1 KiB) keeps such messages from costing much.
 const MAX_INCOMING_PACKET: usize = 268_435_455 + 5;
 /// Largest packet out: a full revocation list of a million pass ids is about 17 MB.
 const MAX_OUTGOING_PACKET: usize = 64 * 1024 * 1024;

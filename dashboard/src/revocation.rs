@@ -98,6 +98,17 @@ impl Dashboard {
             restored_members: Vec::new(),
         };
         let bytes = list.sign(&self.issuer);
+        if bytes.len() > bygd_protocol::MAX_REVOCATION_LIST_BYTES {
+            // Gateways refuse it unread and the deployed broker would not carry it: better to
+            // say so here than to publish a list nobody can take.
+            return Err(ServiceError::Conflict(format!(
+                "the revocation list of site `{site}` would be {} bytes, over the {} a gateway \
+                 accepts; revoke members instead of their passes one by one, or let revoked \
+                 passes expire",
+                bytes.len(),
+                bygd_protocol::MAX_REVOCATION_LIST_BYTES
+            )));
+        }
         sqlx::query(
             "INSERT INTO revocation_lists (site, version, issued_at, expires, passes, members, bytes) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \

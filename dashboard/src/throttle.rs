@@ -241,7 +241,9 @@ impl LoginGuard {
         // 64 bytes, so a key never holds more than that.
         let key: String = account.chars().take(64).collect();
         if let Err(wait) = self.by_account.check(&key) {
-            tracing::warn!(account = %key.escape_debug(), client = ?client, retry_after_s = retry_seconds(wait), "login throttled: too many tries for this account");
+            // A hash, not the name: after a few tries people type their password into the
+            // name field, and a name nobody has is not an account to show.
+            tracing::warn!(account_sha256 = %name_digest(&key), client = ?client, retry_after_s = retry_seconds(wait), "login throttled: too many tries for this account");
             return Err(ServiceError::Throttled {
                 message: format!(
                     "too many login attempts for this account; try again in {} s",
@@ -285,7 +287,29 @@ impl LoginGuard {
     }
 
     /// Holds every hashing permit (tests show that hashing waits for one).
-    #[cfg(test)]
+    /// The first 8 bytes of SHA-256 of a login name, in hex: enough for an operator to tell that
+/// the same name was tried again (hash a known name to compare), without logging what was
+/// typed.
+fn name_digest(name: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(&sha2::Sha256::digest(name.as_bytes())[..8])
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::name_digest;
+
+    #[test]
+    fn a_throttled_name_is_logged_as_a_digest_never_as_typed() {
+        let digest = name_digest("correct horse battery staple");
+        assert_eq!(digest.len(), 16);
+        assert!(!digest.contains("horse"));
+        assert_eq!(digest, name_digest("correct horse battery staple"));
+        assert_ne!(digest, name_digest("anna"));
+    }
+}
+
+#[cfg(test)]
     pub(crate) async fn hold_all_permits(&self) -> tokio::sync::SemaphorePermit<'_> {
         self.hashing
             .acquire_many(u32::try_from(HASHING_PERMITS).unwrap_or(u32::MAX))

@@ -77,6 +77,27 @@ async fn a_gateway_online_with_an_old_list_raises_an_alarm_until_it_logs_the_cur
             alarms[0].detail
         );
 
+        // The site re-signs its list while the gateway is still behind (a revocation, or the
+        // 12-hourly refresh): the lag keeps counting from when the gateway fell behind.
+        let newest = d.refresh_revocation_list(SITE).await.unwrap();
+        {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+            sqlx::query("UPDATE revocation_lists SET issued_at = $1 WHERE site = $2")
+                .bind(online_at + MAX_LAG + 100)
+                .bind(SITE)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+        }
+        let report = d
+            .check_revocation_lag(online_at + MAX_LAG + 110, MAX_LAG)
+            .await
+            .unwrap();
+        assert_eq!(report.lagging, 1, "a newly signed list restarted the lag");
+        let current = newest;
+
         // The gateway logs that it applied the current list: the alarm clears.
         log.push(
             start + 1,

@@ -29,10 +29,27 @@
 //! passes them in.
 
 use bygd_protocol::{ClockQuality, UnixTime};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-/// The file systemd-timesyncd creates once the clock is synchronised (and removes on boot).
+/// The file systemd-timesyncd creates once the clock is synchronised and touches at every
+/// successful synchronisation (it is removed only at boot).
 pub(crate) const TIMESYNC_FLAG: &str = "/run/systemd/timesync/synchronized";
+
+/// How long the OS's flag vouches for the system clock after it was last touched: twice
+/// timesyncd's longest poll interval (2048 s), so a clock that NTP keeps synchronised stays
+/// so, while one whose NTP stopped answering (or that was set by hand since) stops counting
+/// as synchronised within about 70 minutes. The flag's existence alone would vouch forever.
+pub(crate) const OS_SYNC_VALIDITY: Duration = Duration::from_secs(2 * 2048);
+
+/// Whether the OS's synchronisation flag, last touched at `touched` (`None`: no flag), vouches
+/// for the system clock at `now`: touched at most [`OS_SYNC_VALIDITY`] ago, and not in the
+/// future (a clock set back since the last synchronisation is not what NTP said).
+#[must_use]
+pub(crate) fn os_sync_is_fresh(touched: Option<SystemTime>, now: SystemTime) -> bool {
+    touched
+        .and_then(|t| now.duration_since(t).ok())
+        .is_some_and(|age| age <= OS_SYNC_VALIDITY)
+}
 
 /// How long a time beacon vouches for the system clock: three of the dashboard's 10-minute
 /// beacon intervals, so one or two lost beacons do not flip the quality, while a dashboard
@@ -166,6 +183,22 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_os_flag_vouches_only_while_ntp_keeps_touching_it() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert!(os_sync_is_fresh(Some(now - Duration::from_secs(60)), now));
+        assert!(os_sync_is_fresh(Some(now - OS_SYNC_VALIDITY), now));
+        assert!(
+            !os_sync_is_fresh(Some(now - OS_SYNC_VALIDITY - Duration::from_secs(1)), now),
+            "a flag NTP stopped touching must stop vouching"
+        );
+        assert!(
+            !os_sync_is_fresh(Some(now + Duration::from_secs(3600)), now),
+            "a flag touched in the future: the clock was set back since"
+        );
+        assert!(!os_sync_is_fresh(None, now));
+    }
 
     /// 2026-12-01, a realistic floor.
     const REAL: u64 = 1_796_083_200;

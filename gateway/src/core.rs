@@ -466,7 +466,12 @@ impl Core {
     }
 
     fn now(&mut self) -> (UnixTime, ClockQuality) {
-        let synced = self.config.clock_sync_file.exists();
+        // The flag's age, not its existence: timesyncd touches it at every synchronisation
+        // and never removes it while the system runs.
+        let touched = std::fs::metadata(&self.config.clock_sync_file)
+            .and_then(|m| m.modified())
+            .ok();
+        let synced = crate::clock::os_sync_is_fresh(touched, std::time::SystemTime::now());
         self.clock
             .now(system_time(), synced, std::time::Instant::now())
     }

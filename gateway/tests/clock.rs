@@ -175,6 +175,15 @@ fn a_gateway_whose_clock_ran_in_2099_unsynchronised_grants_and_takes_commands_at
     // floor plus the elapsed time, not at the unsynchronised clock.
     let during = gw.present(FRONT, &issue(&claims("anna")));
     during.assert_granted();
+    // libfaketime really moved the clock: the grant was decided on the floor, not on a
+    // system clock the gateway believed (a preload that did not take would pass the rest).
+    let log = gw.log();
+    let grants = of_type(&log, "entry_granted");
+    assert_eq!(
+        grants.last().map(|e| e["clock"].clone()),
+        Some(Value::from("floor")),
+        "the grant in 2099 was not decided on the floor: {grants:?}"
+    );
     assert!(
         floor(&gw) < before + NEAR,
         "the unsynchronised jump moved the floor from {before} to {}",

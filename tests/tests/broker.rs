@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 const SPY_TIME: Duration = Duration::from_secs(8);
 /// Noise: above the dashboard's old 1 MiB limit, below the broker's cap.
 const NOISE_BYTES: usize = 2 * 1024 * 1024;
-/// Above the deployed broker's cap (`max_packet_size 20971520`).
-const OVER_CAP_BYTES: usize = 21 * 1024 * 1024;
+/// Above the deployed broker's cap (`max_packet_size 25166848`).
+const OVER_CAP_BYTES: usize = 25 * 1024 * 1024;
 
 fn deploy_file(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -475,4 +475,21 @@ fn a_stolen_gateway_certificate_reaches_nothing_beyond_its_own_gateway() {
             .all(|e| e.to_string().matches("revocation_refused").count() == 0),
         "a forged list reached dal/gw1"
     );
+}
+
+#[test]
+fn the_deployed_broker_cap_is_exactly_what_a_gateway_reads() {
+    let conf = deploy_file("bygd.conf");
+    let cap: usize = conf
+        .lines()
+        .find_map(|l| l.strip_prefix("max_packet_size "))
+        .expect("bygd.conf caps packets")
+        .trim()
+        .parse()
+        .expect("a number");
+    // The gateway's MQTT client reads the largest revocation list plus 1 KiB of MQTT header
+    // (gateway/src/uplink.rs): a smaller broker cap would cut the dashboard off when it
+    // publishes such a list, a larger one would let a packet through that drops the gateway.
+    assert_eq!(cap, bygd_protocol::MAX_REVOCATION_LIST_BYTES + 1024);
+    assert!(OVER_CAP_BYTES > cap && NOISE_BYTES < cap);
 }
