@@ -287,7 +287,17 @@ impl LoginGuard {
     }
 
     /// Holds every hashing permit (tests show that hashing waits for one).
-    /// The first 8 bytes of SHA-256 of a login name, in hex: enough for an operator to tell that
+
+    #[cfg(test)]
+    pub(crate) async fn hold_all_permits(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.hashing
+            .acquire_many(u32::try_from(HASHING_PERMITS).unwrap_or(u32::MAX))
+            .await
+            .unwrap()
+    }
+}
+
+/// The first 8 bytes of SHA-256 of a login name, in hex: enough for an operator to tell that
 /// the same name was tried again (hash a known name to compare), without logging what was
 /// typed.
 fn name_digest(name: &str) -> String {
@@ -306,15 +316,6 @@ mod digest_tests {
         assert!(!digest.contains("horse"));
         assert_eq!(digest, name_digest("correct horse battery staple"));
         assert_ne!(digest, name_digest("anna"));
-    }
-}
-
-#[cfg(test)]
-    pub(crate) async fn hold_all_permits(&self) -> tokio::sync::SemaphorePermit<'_> {
-        self.hashing
-            .acquire_many(u32::try_from(HASHING_PERMITS).unwrap_or(u32::MAX))
-            .await
-            .unwrap()
     }
 }
 
