@@ -116,26 +116,6 @@ fn run_a_while_in_2099(gw: &mut Gateway, lib: &str, synchronised: bool) {
     gw.start();
 }
 
-/// The outcome the gateway reported for a command, as the stand-in dashboard received it.
-fn reported_outcome(stand_in: &StandIn, what: &str, id: bygd_protocol::CommandId) -> String {
-    let event = stand_in.wait_for_event(
-        what,
-        ROUND_TRIP,
-        |b| matches!(b, EventBody::CommandResult { command, .. } if *command == id),
-    );
-    match event.event.body {
-        EventBody::CommandResult {
-            outcome: CommandOutcome::Done,
-            ..
-        } => "done".into(),
-        EventBody::CommandResult {
-            outcome: CommandOutcome::Refused(r),
-            ..
-        } => r.code().into(),
-        other => panic!("not a command result: {other:?}"),
-    }
-}
-
 /// A signed lockdown of the front door goes through and shuts it.
 fn assert_lockdown_command_works(gw: &Gateway, stand_in: &StandIn) {
     let lockdown = stand_in.command(Action::Lockdown {
@@ -144,7 +124,7 @@ fn assert_lockdown_command_works(gw: &Gateway, stand_in: &StandIn) {
     });
     stand_in.send_command(&lockdown, &issuer(), false);
     assert_eq!(
-        reported_outcome(stand_in, "the lockdown's result", lockdown.id),
+        stand_in.reported_outcome("the lockdown's result", lockdown.id, ROUND_TRIP),
         "done",
         "a signed lockdown works at the real time; daemon stderr:\n{}",
         gw.daemon_stderr()
@@ -208,7 +188,7 @@ fn a_signed_reset_brings_back_a_floor_pushed_ahead_while_synchronised() {
     });
     stand_in.send_command(&reset, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the reset's result", reset.id),
+        stand_in.reported_outcome("the reset's result", reset.id, ROUND_TRIP),
         "done"
     );
     let after = floor(&gw);
