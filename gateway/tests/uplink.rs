@@ -460,13 +460,15 @@ fn commands_are_checked_acted_on_and_reported(broker: &mut dyn Broker) {
     assert_eq!(status(&gw)["core"]["lockdowns"], json!([FRONT]));
     let anna = issue(&claims("anna"));
     assert_eq!(present_fast(&gw, FRONT, &anna)["reason"], "lockdown");
-    let lift = stand_in.command(Action::Lockdown {
-        door: Some(door(FRONT)),
-        on: false,
-    });
-    stand_in.send_command(&lift, &issuer(), false);
     assert_eq!(
-        stand_in.reported_outcome("the lift's result", lift.id, ROUND_TRIP),
+        stand_in.run_command(
+            Action::Lockdown {
+                door: Some(door(FRONT)),
+                on: false,
+            },
+            "the lift's result",
+            ROUND_TRIP
+        ),
         "done"
     );
     assert_eq!(present_fast(&gw, FRONT, &anna)["decision"], "granted");
@@ -594,12 +596,14 @@ fn revocation_lists_apply_forward_only(broker: &mut dyn Broker) {
         revoked_passes: vec![britt.pass_id],
         ..RevocationList::empty(site())
     };
-    let command = stand_in.command(Action::Revocation {
-        list: delta.sign(&issuer()),
-    });
-    stand_in.send_command(&command, &issuer(), false);
     assert_eq!(
-        stand_in.reported_outcome("the delta command's result", command.id, ROUND_TRIP),
+        stand_in.run_command(
+            Action::Revocation {
+                list: delta.sign(&issuer()),
+            },
+            "the delta command's result",
+            ROUND_TRIP
+        ),
         "done"
     );
     assert_eq!(
@@ -686,12 +690,14 @@ fn another_sites_list_is_refused_and_poisons_nothing(broker: &mut dyn Broker) {
         restored_passes: vec![anna.pass_id],
         ..RevocationList::empty(dal)
     };
-    let command = stand_in.command(Action::Revocation {
-        list: dal_delta.sign(&issuer()),
-    });
-    stand_in.send_command(&command, &issuer(), false);
     assert_eq!(
-        stand_in.reported_outcome("the dal delta command's result", command.id, ROUND_TRIP),
+        stand_in.run_command(
+            Action::Revocation {
+                list: dal_delta.sign(&issuer()),
+            },
+            "the dal delta command's result",
+            ROUND_TRIP
+        ),
         "misaddressed"
     );
     assert_eq!(present_fast(&gw, FRONT, &issue(&anna))["reason"], "revoked");

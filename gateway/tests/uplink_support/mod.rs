@@ -442,6 +442,15 @@ impl StandIn {
         found.expect("found")
     }
 
+    /// Sends a fresh command for `action`, signed with the issuer key and not retained, and
+    /// returns what the gateway reported for it (see [`StandIn::reported_outcome`]).
+    #[track_caller]
+    pub(crate) fn run_command(&self, action: Action, what: &str, timeout: Duration) -> String {
+        let command = self.command(action);
+        self.send_command(&command, &issuer(), false);
+        self.reported_outcome(what, command.id, timeout)
+    }
+
     /// What the gateway reported for command `id` ("done" or the refusal's code), waiting
     /// for its result up to `timeout`.
     #[track_caller]
