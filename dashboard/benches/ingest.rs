@@ -193,46 +193,10 @@ async fn ingest(broker: &bygd_testkit::Mosquitto, batches: usize) {
         .await
         .unwrap();
     let admin = Principal::local_admin();
-    for g in 0..GATEWAYS {
-        dashboard
-            .register_gateway(
-                &admin,
-                &NewGateway {
-                    site: "byn".into(),
-                    id: format!("gw{g}"),
-                    public_key: key(g).public_key().to_hex(),
-                    doors: vec!["front".into()],
-                    time_zone: None,
-                },
-            )
-            .await
-            .unwrap();
-    }
-    let mut mqtt = bygd_dashboard::config::DashboardMqtt::new(&broker.url());
-    mqtt.client_id = "bench-dashboard".into();
-    let link = bygd_dashboard::LinkSettings {
-        mqtt,
-        beacon_seconds: 0,
-        revocation_refresh_hours: 12,
-        revocation_lag_alarm_minutes: 30,
-    };
+    register_gateways(&dashboard).await;
+    let link = link_settings(&broker.url(), "bench-dashboard");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(bygd_dashboard::serve(
-        dashboard.clone(),
-        listener,
-        Some(link),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !dashboard.link_connected() {
-        assert!(Instant::now() < deadline, "the dashboard did not connect");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Its subscription is made right after connecting; give the broker a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (stop, server) = serve_linked(&dashboard, listener, link).await;
     let want = u64::try_from(batches * EVENTS_PER_BATCH).unwrap();
     let started = Instant::now();
     publish_all(broker.port(), &messages).await;
@@ -307,6 +271,67 @@ async fn login_over_http(server: std::net::SocketAddr, password: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// Registers the `GATEWAYS` gateways (`gw0`, `gw1`, ...) at site `byn`, each with one door.
+async fn register_gateways(dashboard: &Dashboard) {
+    let admin = Principal::local_admin();
+    for g in 0..GATEWAYS {
+        dashboard
+            .register_gateway(
+                &admin,
+                &NewGateway {
+                    site: "byn".into(),
+                    id: format!("gw{g}"),
+                    public_key: key(g).public_key().to_hex(),
+                    doors: vec!["front".into()],
+                    time_zone: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// The dashboard's link to the broker at `broker_url` as client `client_id`, without beacons.
+fn link_settings(broker_url: &str, client_id: &str) -> bygd_dashboard::LinkSettings {
+    let mut mqtt = bygd_dashboard::config::DashboardMqtt::new(broker_url);
+    mqtt.client_id = client_id.into();
+    bygd_dashboard::LinkSettings {
+        mqtt,
+        beacon_seconds: 0,
+        revocation_refresh_hours: 12,
+        revocation_lag_alarm_minutes: 30,
+    }
+}
+
+/// Serves `dashboard` on `listener` with `link` and waits until it is connected and
+/// subscribed. Sending on the returned channel stops it; the task then ends with the result.
+async fn serve_linked(
+    dashboard: &Dashboard,
+    listener: tokio::net::TcpListener,
+    link: bygd_dashboard::LinkSettings,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(bygd_dashboard::serve(
+        dashboard.clone(),
+        listener,
+        Some(link),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dashboard.link_connected() {
+        assert!(Instant::now() < deadline, "the dashboard did not connect");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Its subscription is made right after connecting; give the broker a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    (stop, server)
+}
+
 /// Ingests `messages` into a fresh dashboard, with `LOGINS_PER_SECOND` logins hitting its
 /// HTTP API meanwhile when `logins` names the limits to run them under; the time to store
 /// every event, and what the logins got.
@@ -324,46 +349,11 @@ async fn timed_ingest(
         .unwrap();
     let dashboard = dashboard.with_login_limits(&logins.clone().unwrap_or_default());
     let admin = Principal::local_admin();
-    for g in 0..GATEWAYS {
-        dashboard
-            .register_gateway(
-                &admin,
-                &NewGateway {
-                    site: "byn".into(),
-                    id: format!("gw{g}"),
-                    public_key: key(g).public_key().to_hex(),
-                    doors: vec!["front".into()],
-                    time_zone: None,
-                },
-            )
-            .await
-            .unwrap();
-    }
-    let mut mqtt = bygd_dashboard::config::DashboardMqtt::new(&broker.url());
-    mqtt.client_id = client_id.into();
-    let link = bygd_dashboard::LinkSettings {
-        mqtt,
-        beacon_seconds: 0,
-        revocation_refresh_hours: 12,
-        revocation_lag_alarm_minutes: 30,
-    };
+    register_gateways(&dashboard).await;
+    let link = link_settings(&broker.url(), client_id);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(bygd_dashboard::serve(
-        dashboard.clone(),
-        listener,
-        Some(link),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !dashboard.link_connected() {
-        assert!(Instant::now() < deadline, "the dashboard did not connect");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (stop, server) = serve_linked(&dashboard, listener, link).await;
 
     // The login load: one login every 1/50 s, each on its own task so that slow answers
     // do not slow the rate, until ingest is done.

@@ -607,6 +607,26 @@ impl Dashboard {
             .rows_affected())
     }
 
+    /// Deletes every session of `name` and records `action` by `who` in the audit trail with
+    /// how many sessions ended; returns that number.
+    async fn end_sessions_recorded(
+        tx: &mut Tx,
+        who: &Principal,
+        name: &str,
+        action: &str,
+    ) -> ServiceResult<u64> {
+        let ended = Self::delete_sessions(tx, name).await?;
+        Self::record(
+            tx,
+            who,
+            action,
+            name,
+            serde_json::json!({ "sessions_ended": ended }),
+        )
+        .await?;
+        Ok(ended)
+    }
+
     /// Disables an account: it cannot log in, its sessions end now and the API tokens it made
     /// are refused until it is enabled again. An admin cannot disable itself.
     pub async fn disable_account(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
@@ -628,15 +648,7 @@ impl Dashboard {
             .bind(name.to_owned())
             .execute(&mut *tx)
             .await?;
-        let ended = Self::delete_sessions(&mut tx, name).await?;
-        Self::record(
-            &mut tx,
-            who,
-            "account.disable",
-            name,
-            serde_json::json!({ "sessions_ended": ended }),
-        )
-        .await?;
+        let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.disable").await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account disabled");
         self.account(who, name).await
@@ -679,15 +691,7 @@ impl Dashboard {
             .bind(name.to_owned())
             .execute(&mut *tx)
             .await?;
-        let ended = Self::delete_sessions(&mut tx, name).await?;
-        Self::record(
-            &mut tx,
-            who,
-            "account.password",
-            name,
-            serde_json::json!({ "sessions_ended": ended }),
-        )
-        .await?;
+        let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.password").await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account password changed");
         self.account(who, name).await
@@ -755,15 +759,7 @@ impl Dashboard {
     pub async fn end_sessions(&self, who: &Principal, name: &str) -> ServiceResult<u64> {
         let mut tx = self.begin_write().await?;
         Self::managed(&mut tx, who, name).await?;
-        let ended = Self::delete_sessions(&mut tx, name).await?;
-        Self::record(
-            &mut tx,
-            who,
-            "account.logout",
-            name,
-            serde_json::json!({ "sessions_ended": ended }),
-        )
-        .await?;
+        let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.logout").await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account sessions ended");
         Ok(ended)

@@ -550,6 +550,19 @@ fn json_line(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints each of `items` as one line of JSON.
+fn json_lines(items: &[impl serde::Serialize]) -> anyhow::Result<()> {
+    for item in items {
+        json_line(item)?;
+    }
+    Ok(())
+}
+
+/// Parses the `--sites` option's value.
+fn sites_option(text: &str) -> anyhow::Result<Sites> {
+    Sites::parse(text).map_err(|e| anyhow::anyhow!("--sites: {e}"))
+}
+
 fn pretty(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -1067,7 +1080,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => {
             let dashboard = data.open().await?;
             let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
-            let sites = Sites::parse(&sites).map_err(|e| anyhow::anyhow!("--sites: {e}"))?;
+            let sites = sites_option(&sites)?;
             let password = crate::account::generate_password()?;
             dashboard
                 .add_account(&me, &name, role, &sites, &password)
@@ -1079,9 +1092,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Account(AccountCommand::List { data }) => {
             let dashboard = data.open().await?;
-            for a in dashboard.list_accounts(&me).await? {
-                json_line(&a)?;
-            }
+            json_lines(&dashboard.list_accounts(&me).await?)?;
         }
         Command::Account(AccountCommand::Disable { data, name }) => {
             let dashboard = data.open().await?;
@@ -1116,11 +1127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(Role::parse)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-            let sites = sites
-                .as_deref()
-                .map(Sites::parse)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--sites: {e}"))?;
+            let sites = sites.as_deref().map(sites_option).transpose()?;
             if role.is_none() && sites.is_none() {
                 anyhow::bail!("give --role, --sites or both");
             }
@@ -1150,7 +1157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|s| Scope::parse(s))
                 .collect::<Result<BTreeSet<_>, _>>()
                 .map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
-            let sites = Sites::parse(&sites).map_err(|e| anyhow::anyhow!("--sites: {e}"))?;
+            let sites = sites_option(&sites)?;
             let expires = expires
                 .as_deref()
                 .map(|t| {
@@ -1172,9 +1179,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token(TokenCommand::List { data }) => {
             let dashboard = data.open().await?;
-            for t in dashboard.list_tokens(&me).await? {
-                json_line(&t)?;
-            }
+            json_lines(&dashboard.list_tokens(&me).await?)?;
         }
         Command::Token(TokenCommand::Revoke { data, id }) => {
             let dashboard = data.open().await?;

@@ -103,6 +103,26 @@ type EventColumns = (
     Option<String>,
 );
 
+/// The columns of a refused presentation, of `kind`: outcome `denied`, and the door, member,
+/// pass and reason.
+fn denied_columns(
+    kind: &'static str,
+    door: &bygd_protocol::DoorId,
+    reason: bygd_protocol::Rejection,
+    pass_id: Option<bygd_protocol::PassId>,
+    member: Option<&bygd_protocol::MemberId>,
+) -> EventColumns {
+    (
+        kind,
+        Some("denied"),
+        Some(door.as_str().to_owned()),
+        member.map(|m| m.as_str().to_owned()),
+        pass_id.map(|p| p.to_string()),
+        Some(reason.code().to_owned()),
+        None,
+    )
+}
+
 fn columns(body: &EventBody) -> EventColumns {
     let door = |d: &bygd_protocol::DoorId| Some(d.as_str().to_owned());
     match body {
@@ -125,15 +145,7 @@ fn columns(body: &EventBody) -> EventColumns {
             reason,
             pass_id,
             member,
-        } => (
-            "entry_denied",
-            Some("denied"),
-            door(d),
-            member.as_ref().map(|m| m.as_str().to_owned()),
-            pass_id.map(|p| p.to_string()),
-            Some(reason.code().to_owned()),
-            None,
-        ),
+        } => denied_columns("entry_denied", d, *reason, *pass_id, member.as_ref()),
         EventBody::DoorOpened { door: d } => ("door_opened", None, door(d), None, None, None, None),
         EventBody::DoorClosed { door: d } => ("door_closed", None, door(d), None, None, None, None),
         EventBody::HeldOpen { door: d, .. } => ("held_open", None, door(d), None, None, None, None),
@@ -186,15 +198,7 @@ fn columns(body: &EventBody) -> EventColumns {
             pass_id,
             member,
             ..
-        } => (
-            "denials_repeated",
-            Some("denied"),
-            door(d),
-            member.as_ref().map(|m| m.as_str().to_owned()),
-            pass_id.map(|p| p.to_string()),
-            Some(reason.code().to_owned()),
-            None,
-        ),
+        } => denied_columns("denials_repeated", d, *reason, *pass_id, member.as_ref()),
         EventBody::DiskLow { .. } => ("disk_low", None, None, None, None, None, None),
         _ => ("other", None, None, None, None, None, None),
     }

@@ -122,23 +122,48 @@ async fn login_via(
     .await
 }
 
+/// The dashboard's HTTP server on a free loopback port, until [`Served::stop`].
+struct Served {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Served {
+    async fn start(d: &Dashboard) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(bygd_dashboard::serve(
+            d.clone(),
+            listener,
+            None,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            addr,
+            stop,
+            serving,
+        }
+    }
+
+    /// Shuts the server down and checks that it ended cleanly.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.serving.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_login_burst_gets_429s_while_other_addresses_and_accounts_still_log_in() {
     let db = sqlite();
     let (d, _dir, admin_password) = dashboard(&db).await;
     let d = d.with_login_limits(&strict(3));
     add(&d, "bo", Role::Operator, SITE, BO_PASSWORD).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(bygd_dashboard::serve(
-        d.clone(),
-        listener,
-        None,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let served = Served::start(&d).await;
+    let server = served.addr;
 
     // Guessing from one address: three tries, then 429 with Retry-After in the one error
     // shape, even for a right password of another account.
@@ -188,8 +213,7 @@ async fn a_login_burst_gets_429s_while_other_addresses_and_accounts_still_log_in
     let bo = login_from(server, "127.0.0.6", "bo", BO_PASSWORD).await;
     assert_eq!(bo.status, 200, "{}", bo.body);
 
-    let _ = stop.send(());
-    serving.await.unwrap().unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
@@ -197,17 +221,8 @@ async fn a_burst_of_concurrent_logins_is_answered_with_429s_not_queued_forever()
     let db = sqlite();
     let (d, _dir, _) = dashboard(&db).await;
     let d = d.with_login_limits(&strict(5));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(bygd_dashboard::serve(
-        d.clone(),
-        listener,
-        None,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let served = Served::start(&d).await;
+    let server = served.addr;
     let tries: Vec<_> = (0..30)
         .map(|i| {
             tokio::spawn(async move {
@@ -229,8 +244,7 @@ async fn a_burst_of_concurrent_logins_is_answered_with_429s_not_queued_forever()
     let refused = statuses.iter().filter(|s| **s == 401).count();
     let throttled = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!((refused, throttled), (5, 25), "{statuses:?}");
-    let _ = stop.send(());
-    serving.await.unwrap().unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
@@ -242,17 +256,8 @@ async fn behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own() 
         ..strict(3)
     });
     add(&d, "bo", Role::Operator, SITE, BO_PASSWORD).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(bygd_dashboard::serve(
-        d.clone(),
-        listener,
-        None,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let served = Served::start(&d).await;
+    let server = served.addr;
     let attacker = Some("198.51.100.1");
     for guess in ["guess-1", "guess-2", "guess-3"] {
         let r = login_via(server, "127.0.0.1", attacker, guess, "password123456").await;
@@ -277,8 +282,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own() 
     }
     let r = login_via(server, "127.0.0.2", Some("198.51.100.4"), "bo", BO_PASSWORD).await;
     assert_eq!(r.status, 429, "{}", r.body);
-    let _ = stop.send(());
-    serving.await.unwrap().unwrap();
+    served.stop().await;
 }
 
 /// A request with the session cookie, as a browser sends it.
@@ -298,6 +302,31 @@ async fn with_cookie(d: &Dashboard, method: &str, path: &str, session: &str) -> 
         .as_u16()
 }
 
+/// The status of `GET /api/v1/gateways` with `credential` (a session or a token): the
+/// check of whether a credential still works.
+async fn gateways_status(d: &Dashboard, credential: &str) -> u16 {
+    call(d, "GET", "/api/v1/gateways", Some(credential), None)
+        .await
+        .status
+}
+
+/// A POST without a body, as `credential`.
+async fn post(d: &Dashboard, path: &str, credential: &str) -> Reply {
+    call(d, "POST", path, Some(credential), None).await
+}
+
+/// `PATCH /api/v1/accounts/bo` with `body`, as `credential`.
+async fn update_bo(d: &Dashboard, credential: &str, body: Value) -> Reply {
+    call(
+        d,
+        "PATCH",
+        "/api/v1/accounts/bo",
+        Some(credential),
+        Some(body),
+    )
+    .await
+}
+
 async fn trail_actions(d: &Dashboard) -> Vec<String> {
     d.trail(&Principal::local_admin(), 100)
         .await
@@ -311,6 +340,15 @@ async fn trail_actions(d: &Dashboard) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Checks that the audit trail holds `entry` ("action target").
+async fn assert_trail_has(d: &Dashboard, entry: &str) {
+    let actions = trail_actions(d).await;
+    assert!(
+        actions.iter().any(|a| a == entry),
+        "{entry} not in {actions:?}"
+    );
 }
 
 #[tokio::test]
@@ -365,9 +403,7 @@ async fn the_old_session_cookie_is_refused_after_a_password_change() {
         .await;
         assert_eq!((short.status, short.code()), (400, "invalid".to_owned()));
         assert_eq!(short.json()["error"]["field"], "password");
-        assert!(trail_actions(&d)
-            .await
-            .contains(&"account.password bo".to_owned()));
+        assert_trail_has(&d, "account.password bo").await;
     }
 }
 
@@ -390,21 +426,9 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_and_tokens_are_refuse
         .await;
         assert_eq!(token.status, 201, "{}", token.text());
         let token = token.json()["token"].as_str().unwrap().to_owned();
-        assert_eq!(
-            call(&d, "GET", "/api/v1/gateways", Some(&token), None)
-                .await
-                .status,
-            200
-        );
+        assert_eq!(gateways_status(&d, &token).await, 200);
 
-        let disabled = call(
-            &d,
-            "POST",
-            "/api/v1/accounts/eva/disable",
-            Some(&admin),
-            None,
-        )
-        .await;
+        let disabled = post(&d, "/api/v1/accounts/eva/disable", &admin).await;
         assert_eq!(disabled.status, 200, "{}: {}", db.name, disabled.text());
         assert!(
             disabled.json()["disabled_at"].is_string(),
@@ -413,12 +437,7 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_and_tokens_are_refuse
         );
         assert_eq!(disabled.json()["sessions"], 0);
 
-        assert_eq!(
-            call(&d, "GET", "/api/v1/gateways", Some(&eva), None)
-                .await
-                .status,
-            401
-        );
+        assert_eq!(gateways_status(&d, &eva).await, 401);
         let by_token = call(&d, "GET", "/api/v1/gateways", Some(&token), None).await;
         assert_eq!(
             by_token.status, 401,
@@ -435,42 +454,16 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_and_tokens_are_refuse
         .await;
         assert_eq!(again.status, 401);
         assert!(again.text().contains("disabled"), "{}", again.text());
-        let twice = call(
-            &d,
-            "POST",
-            "/api/v1/accounts/eva/disable",
-            Some(&admin),
-            None,
-        )
-        .await;
+        let twice = post(&d, "/api/v1/accounts/eva/disable", &admin).await;
         assert_eq!(twice.status, 409);
 
-        let enabled = call(
-            &d,
-            "POST",
-            "/api/v1/accounts/eva/enable",
-            Some(&admin),
-            None,
-        )
-        .await;
+        let enabled = post(&d, "/api/v1/accounts/eva/enable", &admin).await;
         assert_eq!(enabled.status, 200, "{}", enabled.text());
         assert!(enabled.json()["disabled_at"].is_null());
-        assert_eq!(
-            call(&d, "GET", "/api/v1/gateways", Some(&token), None)
-                .await
-                .status,
-            200
-        );
+        assert_eq!(gateways_status(&d, &token).await, 200);
         login(&d, "eva", "eva's long passphrase").await;
-        let actions = trail_actions(&d).await;
-        assert!(
-            actions.contains(&"account.disable eva".to_owned()),
-            "{actions:?}"
-        );
-        assert!(
-            actions.contains(&"account.enable eva".to_owned()),
-            "{actions:?}"
-        );
+        assert_trail_has(&d, "account.disable eva").await;
+        assert_trail_has(&d, "account.enable eva").await;
     }
 }
 
@@ -481,40 +474,16 @@ async fn a_role_or_site_change_ends_the_accounts_sessions() {
     add(&d, "bo", Role::Operator, SITE, BO_PASSWORD).await;
     let admin = login(&d, "admin", &password).await;
     let before = login(&d, "bo", BO_PASSWORD).await;
-    let changed = call(
-        &d,
-        "PATCH",
-        "/api/v1/accounts/bo",
-        Some(&admin),
-        Some(json!({ "role": "auditor" })),
-    )
-    .await;
+    let changed = update_bo(&d, &admin, json!({ "role": "auditor" })).await;
     assert_eq!(changed.status, 200, "{}", changed.text());
     assert_eq!(changed.json()["role"], "auditor");
-    assert_eq!(
-        call(&d, "GET", "/api/v1/gateways", Some(&before), None)
-            .await
-            .status,
-        401
-    );
+    assert_eq!(gateways_status(&d, &before).await, 401);
 
     let after = login(&d, "bo", BO_PASSWORD).await;
-    let sites = call(
-        &d,
-        "PATCH",
-        "/api/v1/accounts/bo",
-        Some(&admin),
-        Some(json!({ "sites": "byn,klit" })),
-    )
-    .await;
+    let sites = update_bo(&d, &admin, json!({ "sites": "byn,klit" })).await;
     assert_eq!(sites.status, 200, "{}", sites.text());
     assert_eq!(sites.json()["sites"], "byn,klit");
-    assert_eq!(
-        call(&d, "GET", "/api/v1/gateways", Some(&after), None)
-            .await
-            .status,
-        401
-    );
+    assert_eq!(gateways_status(&d, &after).await, 401);
 
     // The auditor it now is cannot write.
     let auditor = login(&d, "bo", BO_PASSWORD).await;
@@ -528,30 +497,14 @@ async fn a_role_or_site_change_ends_the_accounts_sessions() {
     .await;
     assert_eq!(write.status, 403);
 
-    let nothing = call(
-        &d,
-        "PATCH",
-        "/api/v1/accounts/bo",
-        Some(&admin),
-        Some(json!({})),
-    )
-    .await;
+    let nothing = update_bo(&d, &admin, json!({})).await;
     assert_eq!(nothing.status, 400);
-    let bad = call(
-        &d,
-        "PATCH",
-        "/api/v1/accounts/bo",
-        Some(&admin),
-        Some(json!({ "role": "root" })),
-    )
-    .await;
+    let bad = update_bo(&d, &admin, json!({ "role": "root" })).await;
     assert_eq!(
         (bad.status, bad.json()["error"]["field"].clone()),
         (400, json!("role"))
     );
-    assert!(trail_actions(&d)
-        .await
-        .contains(&"account.update bo".to_owned()));
+    assert_trail_has(&d, "account.update bo").await;
 }
 
 #[tokio::test]
@@ -583,20 +536,13 @@ async fn an_admin_lists_accounts_and_ends_all_sessions_of_one() {
     assert_eq!(ended.status, 200, "{}", ended.text());
     assert_eq!(ended.json()["sessions_ended"], 2);
     for s in [&one, &two] {
-        assert_eq!(
-            call(&d, "GET", "/api/v1/gateways", Some(s), None)
-                .await
-                .status,
-            401
-        );
+        assert_eq!(gateways_status(&d, s).await, 401);
     }
     let bo = call(&d, "GET", "/api/v1/accounts/bo", Some(&admin), None).await;
     assert_eq!(bo.json()["sessions"], 0);
     // The account itself still logs in.
     login(&d, "bo", BO_PASSWORD).await;
-    assert!(trail_actions(&d)
-        .await
-        .contains(&"account.logout bo".to_owned()));
+    assert_trail_has(&d, "account.logout bo").await;
     let missing = call(
         &d,
         "DELETE",
@@ -625,7 +571,7 @@ async fn only_admins_manage_accounts_and_site_limited_admins_only_within_their_s
         (denied.status, denied.code()),
         (403, "forbidden".to_owned())
     );
-    let denied = call(&d, "POST", "/api/v1/accounts/bo/disable", Some(&bo), None).await;
+    let denied = post(&d, "/api/v1/accounts/bo/disable", &bo).await;
     assert_eq!(denied.status, 403);
 
     // An admin of `byn` sees and manages the accounts of `byn` only.
@@ -642,7 +588,7 @@ async fn only_admins_manage_accounts_and_site_limited_admins_only_within_their_s
         "/api/v1/accounts/ulf/disable",
         "/api/v1/accounts/ulf/enable",
     ] {
-        let r = call(&d, "POST", path, Some(&kim), None).await;
+        let r = post(&d, path, &kim).await;
         assert_eq!(r.status, 404, "{path}: {}", r.text());
     }
     let r = call(
@@ -660,29 +606,15 @@ async fn only_admins_manage_accounts_and_site_limited_admins_only_within_their_s
             .status,
         404
     );
-    let wider = call(
-        &d,
-        "PATCH",
-        "/api/v1/accounts/bo",
-        Some(&kim),
-        Some(json!({ "sites": "*" })),
-    )
-    .await;
+    let wider = update_bo(&d, &kim, json!({ "sites": "*" })).await;
     assert_eq!(
         (wider.status, wider.json()["error"]["field"].clone()),
         (400, json!("sites"))
     );
-    let r = call(&d, "POST", "/api/v1/accounts/bo/disable", Some(&kim), None).await;
+    let r = post(&d, "/api/v1/accounts/bo/disable", &kim).await;
     assert_eq!(r.status, 200, "{}", r.text());
 
     // Nobody disables their own account (and so cannot lock the last admin out by mistake).
-    let own = call(
-        &d,
-        "POST",
-        "/api/v1/accounts/admin/disable",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let own = post(&d, "/api/v1/accounts/admin/disable", &admin).await;
     assert_eq!((own.status, own.code()), (409, "conflict".to_owned()));
 }

@@ -155,6 +155,17 @@ impl Site {
         }
     }
 
+    /// Whether the dashboard's audit (its first page) holds an entry matching `find`.
+    async fn audit_has(&self, find: impl Fn(&bygd_dashboard::Entry) -> bool) -> bool {
+        self.dashboard
+            .audit(&Principal::local_admin(), &Default::default())
+            .await
+            .unwrap()
+            .entries
+            .iter()
+            .any(find)
+    }
+
     async fn stop(mut self) {
         for stop in self.stop.drain(..) {
             let _ = stop.send(());
@@ -202,13 +213,10 @@ async fn scenario(broker: &mut dyn Broker) {
     let decision = site.present("front", &pass.qr_text).await;
     assert_eq!(decision["decision"], "granted", "{decision}");
     site.wait("the entry at the dashboard", |s| async move {
-        s.dashboard
-            .audit(&Principal::local_admin(), &Default::default())
-            .await
-            .unwrap()
-            .entries
-            .iter()
-            .any(|e| e.member.as_deref() == Some("anna") && e.outcome.as_deref() == Some("granted"))
+        s.audit_has(|e| {
+            e.member.as_deref() == Some("anna") && e.outcome.as_deref() == Some("granted")
+        })
+        .await
     })
     .await;
     site.wait("the gateway's outbox emptied by the ack", |s| async move {
@@ -383,15 +391,7 @@ async fn scenario(broker: &mut dyn Broker) {
     assert_eq!(decision["decision"], "granted", "{decision}");
     site.wait(
         "an entry after the noise at the dashboard",
-        |s| async move {
-            s.dashboard
-                .audit(&Principal::local_admin(), &Default::default())
-                .await
-                .unwrap()
-                .entries
-                .iter()
-                .any(|e| e.member.as_deref() == Some("bertil"))
-        },
+        |s| async move { s.audit_has(|e| e.member.as_deref() == Some("bertil")).await },
     )
     .await;
     let _ = &site.gateway_key;

@@ -209,10 +209,15 @@ mod tests {
         Duration::from_secs(n)
     }
 
+    /// A clock without a real-time clock, its floor at `floor` as of the returned instant.
+    fn started(floor: u64) -> (Clock, Instant) {
+        let t0 = Instant::now();
+        (Clock::new(UnixTime(floor), false, t0), t0)
+    }
+
     #[test]
     fn a_clock_set_back_a_day_keeps_the_floor_and_says_so() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(1_000_000), false, t0);
+        let (mut clock, t0) = started(1_000_000);
         assert_eq!(
             clock.now(UnixTime(1_000_000 - 86_400), true, t0),
             (UnixTime(1_000_000), ClockQuality::Floor)
@@ -222,8 +227,7 @@ mod tests {
 
     #[test]
     fn a_clock_behind_the_floor_moves_on_with_monotonic_time() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(1_000_000), false, t0);
+        let (mut clock, t0) = started(1_000_000);
         assert_eq!(
             clock.now(UnixTime(5), false, t0 + secs(90)),
             (UnixTime(1_000_090), ClockQuality::Floor)
@@ -233,8 +237,7 @@ mod tests {
 
     #[test]
     fn the_floor_follows_an_unsynchronised_clock_as_far_as_monotonic_time_allows() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(10), false, t0);
+        let (mut clock, t0) = started(10);
         assert_eq!(
             clock.now(UnixTime(20), false, t0 + secs(10)),
             (UnixTime(20), ClockQuality::Unsynchronised)
@@ -248,8 +251,7 @@ mod tests {
 
     #[test]
     fn an_unsynchronised_jump_to_2099_moves_the_floor_only_by_the_elapsed_monotonic_time() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(REAL), false, t0);
+        let (mut clock, t0) = started(REAL);
         assert_eq!(
             clock.now(UnixTime(FAR_FUTURE), false, t0 + secs(60)),
             (UnixTime(REAL + 60), ClockQuality::Floor)
@@ -273,8 +275,7 @@ mod tests {
 
     #[test]
     fn frequent_readings_still_add_up_the_elapsed_monotonic_time() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(REAL), false, t0);
+        let (mut clock, t0) = started(REAL);
         for tenth in 1..=100u64 {
             clock.now(
                 UnixTime(FAR_FUTURE),
@@ -287,8 +288,7 @@ mod tests {
 
     #[test]
     fn a_synchronised_clock_moves_the_floor_ahead() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(REAL), false, t0);
+        let (mut clock, t0) = started(REAL);
         assert_eq!(
             clock.now(UnixTime(FAR_FUTURE), true, t0 + secs(1)),
             (UnixTime(FAR_FUTURE), ClockQuality::Synchronised)
@@ -304,8 +304,7 @@ mod tests {
 
     #[test]
     fn the_os_flag_counts_only_while_present() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(REAL), false, t0);
+        let (mut clock, t0) = started(REAL);
         assert_eq!(
             clock.now(UnixTime(REAL + 100), true, t0).1,
             ClockQuality::Synchronised
@@ -318,8 +317,7 @@ mod tests {
 
     #[test]
     fn a_fresh_store_takes_the_first_reading_as_it_is() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(0), false, t0);
+        let (mut clock, t0) = started(0);
         assert_eq!(
             clock.now(UnixTime(REAL), false, t0),
             (UnixTime(REAL), ClockQuality::Unsynchronised)
@@ -332,8 +330,7 @@ mod tests {
 
     #[test]
     fn a_beacon_raises_but_never_lowers_the_floor() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(100), false, t0);
+        let (mut clock, t0) = started(100);
         clock.beacon(UnixTime(50), t0);
         assert_eq!(clock.floor(), UnixTime(100));
         clock.beacon(UnixTime(500), t0);
@@ -345,8 +342,7 @@ mod tests {
 
     #[test]
     fn a_recent_beacon_vouches_for_a_system_clock_that_agrees_with_it() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(REAL - 86_400), false, t0);
+        let (mut clock, t0) = started(REAL - 86_400);
         clock.beacon(UnixTime(REAL), t0);
         assert_eq!(
             clock.now(UnixTime(REAL + 620), false, t0 + secs(600)),
@@ -356,8 +352,7 @@ mod tests {
 
     #[test]
     fn a_beacon_does_not_vouch_for_a_system_clock_far_ahead_of_it() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(REAL - 86_400), false, t0);
+        let (mut clock, t0) = started(REAL - 86_400);
         clock.beacon(UnixTime(REAL), t0);
         assert_eq!(
             clock.now(UnixTime(FAR_FUTURE), false, t0 + secs(10)),
@@ -367,8 +362,7 @@ mod tests {
 
     #[test]
     fn a_beacon_stops_vouching_after_its_validity() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(REAL), false, t0);
+        let (mut clock, t0) = started(REAL);
         clock.beacon(UnixTime(REAL), t0);
         let later = BEACON_VALIDITY_SECONDS + 1;
         // The system clock runs 100 s ahead of the monotonic clock: within the agreement,
@@ -387,8 +381,7 @@ mod tests {
 
     #[test]
     fn a_reset_brings_a_floor_pushed_ahead_back_and_forgets_the_beacon() {
-        let t0 = Instant::now();
-        let mut clock = Clock::new(UnixTime(REAL), false, t0);
+        let (mut clock, t0) = started(REAL);
         clock.beacon(UnixTime(REAL), t0);
         clock.now(UnixTime(FAR_FUTURE), true, t0 + secs(1));
         assert_eq!(clock.floor(), UnixTime(FAR_FUTURE));

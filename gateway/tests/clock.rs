@@ -116,41 +116,32 @@ fn run_a_while_in_2099(gw: &mut Gateway, lib: &str, synchronised: bool) {
     gw.start();
 }
 
-/// The outcome the gateway reported for a command, as the stand-in dashboard received it.
-fn reported_outcome(stand_in: &StandIn, what: &str, id: bygd_protocol::CommandId) -> String {
-    let event = stand_in.wait_for_event(
-        what,
-        ROUND_TRIP,
-        |b| matches!(b, EventBody::CommandResult { command, .. } if *command == id),
-    );
-    match event.event.body {
-        EventBody::CommandResult {
-            outcome: CommandOutcome::Done,
-            ..
-        } => "done".into(),
-        EventBody::CommandResult {
-            outcome: CommandOutcome::Refused(r),
-            ..
-        } => r.code().into(),
-        other => panic!("not a command result: {other:?}"),
-    }
-}
-
 /// A signed lockdown of the front door goes through and shuts it.
 fn assert_lockdown_command_works(gw: &Gateway, stand_in: &StandIn) {
-    let lockdown = stand_in.command(Action::Lockdown {
-        door: Some(door(FRONT)),
-        on: true,
-    });
-    stand_in.send_command(&lockdown, &issuer(), false);
     assert_eq!(
-        reported_outcome(stand_in, "the lockdown's result", lockdown.id),
+        stand_in.run_command(
+            Action::Lockdown {
+                door: Some(door(FRONT)),
+                on: true,
+            },
+            "the lockdown's result",
+            ROUND_TRIP
+        ),
         "done",
         "a signed lockdown works at the real time; daemon stderr:\n{}",
         gw.daemon_stderr()
     );
     gw.present(FRONT, &issue(&claims("anna")))
         .assert_denied("lockdown");
+}
+
+/// A started gateway linked to `broker`, and the stand-in dashboard it reports to.
+fn linked_gateway(broker: &Rumqttd) -> (Gateway, StandIn) {
+    let mut gw = gateway();
+    connect_gateway(&gw, broker);
+    let stand_in = StandIn::connect(broker, &gw);
+    gw.start();
+    (gw, stand_in)
 }
 
 /// The `clock` events of the gateway's own log.
@@ -162,10 +153,7 @@ fn clock_events(gw: &Gateway) -> Vec<Value> {
 fn a_gateway_whose_clock_ran_in_2099_unsynchronised_grants_and_takes_commands_at_the_real_time() {
     let Some(lib) = libfaketime() else { return };
     let broker = Rumqttd::start();
-    let mut gw = gateway();
-    connect_gateway(&gw, &broker);
-    let stand_in = StandIn::connect(&broker, &gw);
-    gw.start();
+    let (mut gw, stand_in) = linked_gateway(&broker);
     let before = floor(&gw);
 
     gw.stop_cleanly();
@@ -202,10 +190,7 @@ fn a_gateway_whose_clock_ran_in_2099_unsynchronised_grants_and_takes_commands_at
 fn a_signed_reset_brings_back_a_floor_pushed_ahead_while_synchronised() {
     let Some(lib) = libfaketime() else { return };
     let broker = Rumqttd::start();
-    let mut gw = gateway();
-    connect_gateway(&gw, &broker);
-    let stand_in = StandIn::connect(&broker, &gw);
-    gw.start();
+    let (mut gw, stand_in) = linked_gateway(&broker);
     run_a_while_in_2099(&mut gw, lib, true);
     // Back at the real time, still "synchronised": the floor stays in 2099.
     gw.present(FRONT, &issue(&claims("anna")))
@@ -217,7 +202,7 @@ fn a_signed_reset_brings_back_a_floor_pushed_ahead_while_synchronised() {
     });
     stand_in.send_command(&reset, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the reset's result", reset.id),
+        stand_in.reported_outcome("the reset's result", reset.id, ROUND_TRIP),
         "done"
     );
     let after = floor(&gw);

@@ -33,23 +33,6 @@ const BACKLOG: usize = 4000;
 /// Presenting threads: the core folds concurrent presentations into shared commits.
 const PRESENTERS: usize = 4;
 
-/// Runs a scenario on rumqttd and on mosquitto, as two tests.
-macro_rules! on_both_brokers {
-    ($scenario:ident: $on_rumqttd:ident, $on_mosquitto:ident) => {
-        #[test]
-        fn $on_rumqttd() {
-            $scenario(&mut Rumqttd::start());
-        }
-
-        #[test]
-        fn $on_mosquitto() {
-            if let Some(mut broker) = Mosquitto::start(stringify!($on_mosquitto)) {
-                $scenario(&mut broker);
-            }
-        }
-    };
-}
-
 /// A gateway (not started) whose `[mqtt]` section points at `broker`.
 fn gateway_on(broker: &dyn Broker) -> Gateway {
     // The scenarios build their backlogs from one expired pass presented again and again:
@@ -377,27 +360,6 @@ fn a_new_entry_after_a_quiet_spell_is_not_resent_before_the_timeout() {
     gw.stop_cleanly();
 }
 
-/// What the gateway reported for command `id`, as the dashboard received it.
-#[track_caller]
-fn reported_outcome(stand_in: &StandIn, what: &str, id: CommandId) -> String {
-    let event = stand_in.wait_for_event(
-        what,
-        ROUND_TRIP,
-        |b| matches!(b, EventBody::CommandResult { command, .. } if *command == id),
-    );
-    match event.event.body {
-        EventBody::CommandResult {
-            outcome: CommandOutcome::Done,
-            ..
-        } => "done".into(),
-        EventBody::CommandResult {
-            outcome: CommandOutcome::Refused(r),
-            ..
-        } => r.code().into(),
-        other => panic!("not a command result: {other:?}"),
-    }
-}
-
 /// Commands: a valid unlock opens the door; forged, expired, replayed, misaddressed and
 /// retained ones are refused and reported; lockdown works; a time beacon raises the floor.
 fn commands_are_checked_acted_on_and_reported(broker: &mut dyn Broker) {
@@ -415,7 +377,7 @@ fn commands_are_checked_acted_on_and_reported(broker: &mut dyn Broker) {
     stand_in.send_command(&retained, &issuer(), true);
     gw.start();
     assert_eq!(
-        reported_outcome(&stand_in, "the retained command's result", retained.id),
+        stand_in.reported_outcome("the retained command's result", retained.id, ROUND_TRIP),
         "retained_command"
     );
     assert!(!gw.lock_released(FRONT), "a retained command moved nothing");
@@ -423,7 +385,7 @@ fn commands_are_checked_acted_on_and_reported(broker: &mut dyn Broker) {
     let valid = unlock(&stand_in);
     let valid_bytes = stand_in.send_command(&valid, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the unlock's result", valid.id),
+        stand_in.reported_outcome("the unlock's result", valid.id, ROUND_TRIP),
         "done"
     );
     gw.wait_for("the front lock to be released", ROUND_TRIP, || {
@@ -460,7 +422,7 @@ fn commands_are_checked_acted_on_and_reported(broker: &mut dyn Broker) {
     expired.expires = UnixTime(now() - 61);
     stand_in.send_command(&expired, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the expired command's result", expired.id),
+        stand_in.reported_outcome("the expired command's result", expired.id, ROUND_TRIP),
         "expired"
     );
 
@@ -468,10 +430,10 @@ fn commands_are_checked_acted_on_and_reported(broker: &mut dyn Broker) {
     misaddressed.gateway = GatewayId::new("gw2").expect("valid id");
     stand_in.send_command(&misaddressed, &issuer(), false);
     assert_eq!(
-        reported_outcome(
-            &stand_in,
+        stand_in.reported_outcome(
             "the misaddressed command's result",
-            misaddressed.id
+            misaddressed.id,
+            ROUND_TRIP
         ),
         "misaddressed"
     );
@@ -492,19 +454,21 @@ fn commands_are_checked_acted_on_and_reported(broker: &mut dyn Broker) {
     });
     stand_in.send_command(&lockdown, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the lockdown's result", lockdown.id),
+        stand_in.reported_outcome("the lockdown's result", lockdown.id, ROUND_TRIP),
         "done"
     );
     assert_eq!(status(&gw)["core"]["lockdowns"], json!([FRONT]));
     let anna = issue(&claims("anna"));
     assert_eq!(present_fast(&gw, FRONT, &anna)["reason"], "lockdown");
-    let lift = stand_in.command(Action::Lockdown {
-        door: Some(door(FRONT)),
-        on: false,
-    });
-    stand_in.send_command(&lift, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the lift's result", lift.id),
+        stand_in.run_command(
+            Action::Lockdown {
+                door: Some(door(FRONT)),
+                on: false,
+            },
+            "the lift's result",
+            ROUND_TRIP
+        ),
         "done"
     );
     assert_eq!(present_fast(&gw, FRONT, &anna)["decision"], "granted");
@@ -516,7 +480,7 @@ fn commands_are_checked_acted_on_and_reported(broker: &mut dyn Broker) {
     });
     stand_in.send_command(&beacon, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the beacon's result", beacon.id),
+        stand_in.reported_outcome("the beacon's result", beacon.id, ROUND_TRIP),
         "done"
     );
     assert!(
@@ -632,12 +596,14 @@ fn revocation_lists_apply_forward_only(broker: &mut dyn Broker) {
         revoked_passes: vec![britt.pass_id],
         ..RevocationList::empty(site())
     };
-    let command = stand_in.command(Action::Revocation {
-        list: delta.sign(&issuer()),
-    });
-    stand_in.send_command(&command, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the delta command's result", command.id),
+        stand_in.run_command(
+            Action::Revocation {
+                list: delta.sign(&issuer()),
+            },
+            "the delta command's result",
+            ROUND_TRIP
+        ),
         "done"
     );
     assert_eq!(
@@ -724,12 +690,14 @@ fn another_sites_list_is_refused_and_poisons_nothing(broker: &mut dyn Broker) {
         restored_passes: vec![anna.pass_id],
         ..RevocationList::empty(dal)
     };
-    let command = stand_in.command(Action::Revocation {
-        list: dal_delta.sign(&issuer()),
-    });
-    stand_in.send_command(&command, &issuer(), false);
     assert_eq!(
-        reported_outcome(&stand_in, "the dal delta command's result", command.id),
+        stand_in.run_command(
+            Action::Revocation {
+                list: dal_delta.sign(&issuer()),
+            },
+            "the dal delta command's result",
+            ROUND_TRIP
+        ),
         "misaddressed"
     );
     assert_eq!(present_fast(&gw, FRONT, &issue(&anna))["reason"], "revoked");

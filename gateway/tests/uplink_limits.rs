@@ -39,23 +39,6 @@ const RSS_BUDGET_KIB: u64 = 128 * 1024;
 /// How long the link is watched for reconnects once it has settled.
 const SETTLED_WATCH: Duration = Duration::from_secs(6);
 
-/// Runs a scenario on rumqttd and on mosquitto, as two tests.
-macro_rules! on_both_brokers {
-    ($scenario:ident: $on_rumqttd:ident, $on_mosquitto:ident) => {
-        #[test]
-        fn $on_rumqttd() {
-            $scenario(&mut Rumqttd::start());
-        }
-
-        #[test]
-        fn $on_mosquitto() {
-            if let Some(mut broker) = Mosquitto::start(stringify!($on_mosquitto)) {
-                $scenario(&mut broker);
-            }
-        }
-    };
-}
-
 /// A COSE_Sign1 look-alike whose payload position holds `len - 72` one-byte CBOR items: an
 /// array of zeros, then an empty signature-sized tail. `len` bytes in all.
 fn bomb(len: usize) -> Vec<u8> {

@@ -338,6 +338,16 @@ impl Event {
             Rejection::from_wire(cbor::uint(v, "event reason must be a known code")?)
                 .ok_or(DecodeError::Malformed("event reason must be a known code"))
         };
+        let optional_pass = |v: &Value| {
+            cbor::optional(v, |p| {
+                cbor::bytes_n::<16>(p, "event pass id must be 16 bytes").map(PassId)
+            })
+        };
+        let optional_member = |v: &Value| {
+            cbor::optional(v, |m| {
+                cbor::id(m, "event member must be a valid id", MemberId::new)
+            })
+        };
         let bad_fields = DecodeError::Malformed("event fields do not match its type");
         let body = match (cbor::uint(kind, WHAT)?, fields) {
             (0, [d, pass, member, kind, bound]) => EventBody::EntryGranted {
@@ -351,12 +361,8 @@ impl Event {
             (1, [d, why, pass, member]) => EventBody::EntryDenied {
                 door: door(d)?,
                 reason: reason(why)?,
-                pass_id: cbor::optional(pass, |p| {
-                    cbor::bytes_n::<16>(p, "event pass id must be 16 bytes").map(PassId)
-                })?,
-                member: cbor::optional(member, |m| {
-                    cbor::id(m, "event member must be a valid id", MemberId::new)
-                })?,
+                pass_id: optional_pass(pass)?,
+                member: optional_member(member)?,
             },
             (2, [d]) => EventBody::DoorOpened { door: door(d)? },
             (3, [d]) => EventBody::DoorClosed { door: door(d)? },
@@ -427,12 +433,8 @@ impl Event {
                 EventBody::DenialsRepeated {
                     door: door(d)?,
                     reason: reason(why)?,
-                    pass_id: cbor::optional(pass, |p| {
-                        cbor::bytes_n::<16>(p, "event pass id must be 16 bytes").map(PassId)
-                    })?,
-                    member: cbor::optional(member, |m| {
-                        cbor::id(m, "event member must be a valid id", MemberId::new)
-                    })?,
+                    pass_id: optional_pass(pass)?,
+                    member: optional_member(member)?,
                     count,
                     first,
                     last,

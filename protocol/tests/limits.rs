@@ -6,13 +6,14 @@
 //! each is refused, and that decoding anything, refused or accepted, allocates at most a
 //! small multiple of its input ([`MAX_EXPANSION`]) plus a constant.
 
+mod common;
+
 use bygd_protocol::{
-    open_command, verify_ack, verify_revocation_list, DecodeError, GatewayId, KeyId, PassId,
-    Refusal, Rejection, RevocationList, SecretKey, SiteId, TrustedKeys, UnixTime, MAX_ACK_BYTES,
+    open_command, verify_ack, verify_revocation_list, DecodeError, GatewayId, PassId, Refusal,
+    Rejection, RevocationList, SecretKey, SiteId, TrustedKeys, UnixTime, MAX_ACK_BYTES,
     MAX_COMMAND_BYTES, MAX_REVOCATION_LIST_BYTES,
 };
-use coset::{iana, CborSerializable as _, CoseSign1Builder, HeaderBuilder};
-use ed25519_dalek::Signer as _;
+use common::cose_sign;
 use peak_alloc::PeakAlloc;
 use std::sync::{Mutex, MutexGuard};
 
@@ -51,23 +52,6 @@ fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
 
 fn issuers() -> TrustedKeys {
     std::iter::once(SecretKey::from_seed(&ISSUER_SEED).public_key().clone()).collect()
-}
-
-/// Signs `payload` as the protocol does, for a structure kind's context.
-fn cose_sign(context: &[u8], payload: Vec<u8>) -> Vec<u8> {
-    let key = ed25519_dalek::SigningKey::from_bytes(&ISSUER_SEED);
-    let kid = KeyId::of(key.verifying_key().as_bytes());
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::EdDSA)
-        .key_id(kid.0.to_vec())
-        .build();
-    CoseSign1Builder::new()
-        .protected(protected)
-        .payload(payload)
-        .create_signature(context, |tbs| key.sign(tbs).to_bytes().to_vec())
-        .build()
-        .to_vec()
-        .unwrap()
 }
 
 /// A CBOR array of `n` zeros (one byte each), with a 5-byte header.
@@ -117,7 +101,7 @@ fn an_unsigned_envelope_of_one_byte_items_is_refused_without_building_them() {
 fn a_signed_payload_of_one_byte_items_is_refused_before_it_is_decoded() {
     let _alone = exclusive();
     // Even a payload the issuer signed is scanned before it is built.
-    let bomb = cose_sign(b"bygd/v1/revocation", zeros(8_000_000));
+    let bomb = cose_sign(b"bygd/v1/revocation", &ISSUER_SEED, zeros(8_000_000));
     let (result, peak) = peak_during(|| verify_revocation_list(&bomb, &issuers(), &byn()));
     assert_eq!(
         result.err(),

@@ -26,19 +26,20 @@
 //! Signature checks dominate the run time: most mutations fail in decoding, before any
 //! cryptography, and the re-signed payloads are kept to a few thousand per decoder.
 
+mod common;
+
 use bygd_protocol::{
     base45_decode, base45_encode, decode_qr, encode_qr, hash_event, sign_batch, verify_ack,
     verify_batch, verify_command, verify_presentation, verify_revocation_list, AccessContext, Ack,
     Action, ChainHead, ClockQuality, Command, CommandHistory, CommandId, CommandLimits,
     CommandOutcome, DecodeError, DeviceSecretKey, DoorId, Event, EventBody, GatewayId, IdError,
-    KeyId, MemberId, PassClaims, PassId, PassKind, Presentation, Refusal, Rejection,
-    RevocationList, RevocationState, Schedule, SecretKey, SiteId, SiteScope, TimeWindow, Topic,
-    TopicKind, TrustedKeys, UnixTime, WeekTime, Weekday, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
-    MAX_QR_TEXT_LEN, MAX_UNLOCK_COMMAND_LIFETIME, PASS_PREFIX, PRESENTATION_PREFIX,
-    TIME_STEP_SECONDS,
+    MemberId, PassClaims, PassId, PassKind, Presentation, Refusal, Rejection, RevocationList,
+    RevocationState, Schedule, SecretKey, SiteId, SiteScope, TimeWindow, Topic, TopicKind,
+    TrustedKeys, UnixTime, WeekTime, Weekday, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_QR_TEXT_LEN,
+    MAX_UNLOCK_COMMAND_LIFETIME, PASS_PREFIX, PRESENTATION_PREFIX, TIME_STEP_SECONDS,
 };
-use coset::{iana, CborSerializable as _, CoseSign1, CoseSign1Builder, HeaderBuilder};
-use ed25519_dalek::Signer as _;
+use common::cose_sign;
+use coset::{CborSerializable as _, CoseSign1};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -872,23 +873,6 @@ fn payload_of(signed: &[u8]) -> Vec<u8> {
         .ok()
         .and_then(|s| s.payload)
         .unwrap_or_default()
-}
-
-/// Signs `payload` as `cose.rs` does: protected `{alg: EdDSA, kid}`, nothing unprotected.
-fn cose_sign(context: &[u8], seed: &[u8; 32], payload: Vec<u8>) -> Vec<u8> {
-    let key = ed25519_dalek::SigningKey::from_bytes(seed);
-    let kid = KeyId::of(key.verifying_key().as_bytes());
-    let protected = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::EdDSA)
-        .key_id(kid.0.to_vec())
-        .build();
-    CoseSign1Builder::new()
-        .protected(protected)
-        .payload(payload)
-        .create_signature(context, |tbs| key.sign(tbs).to_bytes().to_vec())
-        .build()
-        .to_vec()
-        .unwrap()
 }
 
 fn resign_pass(payload: Vec<u8>) -> Vec<u8> {

@@ -11,8 +11,8 @@
 
 use crate::common::{issuer, Gateway, SITE};
 use bygd_protocol::{
-    verify_batch, Ack, Action, ChainHead, Command, CommandId, EventBody, GatewayId, Hash,
-    PublicKey, SecretKey, SiteId, Topic, TopicKind, UnixTime, VerifiedEvent,
+    verify_batch, Ack, Action, ChainHead, Command, CommandId, CommandOutcome, EventBody, GatewayId,
+    Hash, PublicKey, SecretKey, SiteId, Topic, TopicKind, UnixTime, VerifiedEvent,
 };
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
 use serde_json::Value;
@@ -33,6 +33,26 @@ const STANDIN_QUEUE: usize = 4096;
 const STANDIN_KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// How long the stand-in waits before reconnecting after an error.
 const STANDIN_RECONNECT: Duration = Duration::from_millis(50);
+
+/// Runs a scenario on rumqttd and on mosquitto, as two tests.
+#[allow(unused_macros)] // not every test binary runs scenarios on both brokers
+macro_rules! on_both_brokers {
+    ($scenario:ident: $on_rumqttd:ident, $on_mosquitto:ident) => {
+        #[test]
+        fn $on_rumqttd() {
+            $scenario(&mut Rumqttd::start());
+        }
+
+        #[test]
+        fn $on_mosquitto() {
+            if let Some(mut broker) = Mosquitto::start(stringify!($on_mosquitto)) {
+                $scenario(&mut broker);
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_brokers;
 
 /// Now, in Unix seconds.
 pub(crate) fn unix_now() -> u64 {
@@ -420,6 +440,37 @@ impl StandIn {
             found.is_some()
         });
         found.expect("found")
+    }
+
+    /// Sends a fresh command for `action`, signed with the issuer key and not retained, and
+    /// returns what the gateway reported for it (see [`StandIn::reported_outcome`]).
+    #[track_caller]
+    pub(crate) fn run_command(&self, action: Action, what: &str, timeout: Duration) -> String {
+        let command = self.command(action);
+        self.send_command(&command, &issuer(), false);
+        self.reported_outcome(what, command.id, timeout)
+    }
+
+    /// What the gateway reported for command `id` ("done" or the refusal's code), waiting
+    /// for its result up to `timeout`.
+    #[track_caller]
+    pub(crate) fn reported_outcome(&self, what: &str, id: CommandId, timeout: Duration) -> String {
+        let event = self.wait_for_event(
+            what,
+            timeout,
+            |b| matches!(b, EventBody::CommandResult { command, .. } if *command == id),
+        );
+        match event.event.body {
+            EventBody::CommandResult {
+                outcome: CommandOutcome::Done,
+                ..
+            } => "done".into(),
+            EventBody::CommandResult {
+                outcome: CommandOutcome::Refused(r),
+                ..
+            } => r.code().into(),
+            other => panic!("not a command result: {other:?}"),
+        }
     }
 
     /// Every stored event body matching `find`.
