@@ -287,7 +287,6 @@ impl LoginGuard {
     }
 
     /// Holds every hashing permit (tests show that hashing waits for one).
-
     #[cfg(test)]
     pub(crate) async fn hold_all_permits(&self) -> tokio::sync::SemaphorePermit<'_> {
         self.hashing
