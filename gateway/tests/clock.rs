@@ -26,7 +26,9 @@ const LIBFAKETIME: &[&str] = &[
 /// libfaketime's absolute start time: the clock starts there and ticks on.
 const IN_2099: &str = "@2099-01-01 00:00:00";
 /// 2099-01-01 00:00:00 UTC, minus a day of slack for the time zone libfaketime reads it in.
-const YEAR_2099: u64 = 4_070_908_800 - 86_400;
+const YEAR_2099: u64 = START_OF_2099 - 86_400;
+/// 2099-01-01 00:00:00 UTC, where [`IN_2099`] starts the faked clock.
+const START_OF_2099: u64 = 4_070_908_800;
 
 /// The file the test gateways' config names as the OS's "synchronised" flag (relative to the
 /// config's directory): present means synchronised.
@@ -62,11 +64,15 @@ fn gateway() -> Gateway {
     })
 }
 
-/// Says the OS synchronised the clock (or no longer does).
+/// Says the OS synchronised the clock at 2099 (or no longer does). The flag vouches only
+/// while it is fresh, so it is touched at the time the faked clock starts from, as timesyncd
+/// running under that clock would.
 fn set_synchronised(gw: &Gateway, on: bool) {
     let file = gw.dir.path().join(SYNC_FILE);
     if on {
-        std::fs::write(&file, b"").expect("create the sync flag");
+        let flag = std::fs::File::create(&file).expect("create the sync flag");
+        let touched = std::time::UNIX_EPOCH + std::time::Duration::from_secs(START_OF_2099);
+        flag.set_modified(touched).expect("date the sync flag");
     } else {
         let _ = std::fs::remove_file(&file);
     }
