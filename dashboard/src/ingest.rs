@@ -16,8 +16,8 @@ use crate::db::{from_sql, to_sql, unix_now};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{Dashboard, Tx};
 use bygd_protocol::{
-    verify_batch, ChainHead, ClockQuality, CommandOutcome, EventBody, GatewayId, Hash, PublicKey,
-    Rejection, SiteId, VerifiedEvent,
+    verify_batch, ChainHead, ChainWalk, ClockQuality, CommandOutcome, EventBody, GatewayId, Hash,
+    PublicKey, Rejection, SiteId, VerifiedEvent,
 };
 
 /// Columns per stored event, and rows per `INSERT` statement: 64 rows of 15 parameters stay
@@ -124,6 +124,8 @@ fn denied_columns(
 }
 
 fn columns(body: &EventBody) -> EventColumns {
+    // The kind's name comes from the protocol's one table; the rest are this table's columns.
+    let kind = body.kind();
     let door = |d: &bygd_protocol::DoorId| Some(d.as_str().to_owned());
     match body {
         EventBody::EntryGranted {
@@ -132,7 +134,7 @@ fn columns(body: &EventBody) -> EventColumns {
             member,
             ..
         } => (
-            "entry_granted",
+            kind,
             Some("granted"),
             door(d),
             Some(member.as_str().to_owned()),
@@ -145,16 +147,14 @@ fn columns(body: &EventBody) -> EventColumns {
             reason,
             pass_id,
             member,
-        } => denied_columns("entry_denied", d, *reason, *pass_id, member.as_ref()),
-        EventBody::DoorOpened { door: d } => ("door_opened", None, door(d), None, None, None, None),
-        EventBody::DoorClosed { door: d } => ("door_closed", None, door(d), None, None, None, None),
-        EventBody::HeldOpen { door: d, .. } => ("held_open", None, door(d), None, None, None, None),
-        EventBody::ForcedOpen { door: d, .. } => {
-            ("forced_open", None, door(d), None, None, None, None)
-        }
-        EventBody::ExitButton { door: d } => ("exit_button", None, door(d), None, None, None, None),
+        } => denied_columns(kind, d, *reason, *pass_id, member.as_ref()),
+        EventBody::DoorOpened { door: d } => (kind, None, door(d), None, None, None, None),
+        EventBody::DoorClosed { door: d } => (kind, None, door(d), None, None, None, None),
+        EventBody::HeldOpen { door: d, .. } => (kind, None, door(d), None, None, None, None),
+        EventBody::ForcedOpen { door: d, .. } => (kind, None, door(d), None, None, None, None),
+        EventBody::ExitButton { door: d } => (kind, None, door(d), None, None, None, None),
         EventBody::Lockdown { door: d, .. } => (
-            "lockdown",
+            kind,
             None,
             d.as_ref().and_then(door),
             None,
@@ -165,7 +165,7 @@ fn columns(body: &EventBody) -> EventColumns {
         EventBody::CommandResult {
             command, outcome, ..
         } => (
-            "command_result",
+            kind,
             None,
             None,
             None,
@@ -176,13 +176,8 @@ fn columns(body: &EventBody) -> EventColumns {
             },
             Some(command.to_string()),
         ),
-        EventBody::GatewayStarted { .. } => ("gateway_started", None, None, None, None, None, None),
-        EventBody::ClockChanged { .. } => ("clock", None, None, None, None, None, None),
-        EventBody::RevocationApplied { .. } => {
-            ("revocation_applied", None, None, None, None, None, None)
-        }
         EventBody::RevocationRefused { reason, .. } => (
-            "revocation_refused",
+            kind,
             None,
             None,
             None,
@@ -198,9 +193,9 @@ fn columns(body: &EventBody) -> EventColumns {
             pass_id,
             member,
             ..
-        } => denied_columns("denials_repeated", d, *reason, *pass_id, member.as_ref()),
-        EventBody::DiskLow { .. } => ("disk_low", None, None, None, None, None, None),
-        _ => ("other", None, None, None, None, None, None),
+        } => denied_columns(kind, d, *reason, *pass_id, member.as_ref()),
+        // Gateway started, clock, revocation applied, disk low: the kind alone.
+        _ => (kind, None, None, None, None, None, None),
     }
 }
 
@@ -656,7 +651,8 @@ impl Dashboard {
                 .fetch_optional(&self.db.pool)
                 .await?
                 .ok_or_else(|| ServiceError::not_found("gateway", format!("{site}/{gateway}")))?;
-        let mut head = ChainHead::default();
+        let mut walk = ChainWalk::from_genesis();
+        let head = |walk: &ChainWalk| walk.head().unwrap_or_default();
         let mut problem = None;
         'pages: loop {
             let rows: Vec<(i64, String, String)> = sqlx::query_as(
@@ -665,7 +661,7 @@ impl Dashboard {
             )
             .bind(site.to_owned())
             .bind(gateway.to_owned())
-            .bind(to_sql(head.seq))
+            .bind(to_sql(head(&walk).seq))
             .bind(to_sql(VERIFY_PAGE))
             .fetch_all(&self.db.pool)
             .await?;
@@ -678,39 +674,22 @@ impl Dashboard {
                     problem = Some(format!("event {seq}: its stored bytes are not hex"));
                     break 'pages;
                 };
-                let event = match bygd_protocol::Event::decode(&bytes) {
-                    Ok(event) if event.seq == seq => event,
-                    Ok(event) => {
-                        problem = Some(format!(
-                            "the event stored as {seq} says it is {}",
-                            event.seq
-                        ));
-                        break 'pages;
-                    }
-                    Err(e) => {
-                        problem = Some(format!("event {seq} does not decode: {e}"));
-                        break 'pages;
-                    }
-                };
-                match head.follow(&event, &bytes) {
-                    Ok(next) if hex::encode(next.hash) == hash => head = next,
-                    Ok(_) => {
-                        problem = Some(format!(
-                            "event {seq}: its stored hash is not the hash of its bytes"
-                        ));
-                        break 'pages;
-                    }
-                    Err(r) => {
-                        problem = Some(format!(
-                            "event {seq} does not follow event {}: {}",
-                            head.seq,
-                            r.code()
-                        ));
-                        break 'pages;
-                    }
+                let before = walk;
+                if let Err(fault) = walk.step(seq, &bytes) {
+                    problem = Some(format!("event {seq} {fault}"));
+                    break 'pages;
+                }
+                if hex::encode(head(&walk).hash) != hash {
+                    // Only events whose stored hash matches count as verified.
+                    walk = before;
+                    problem = Some(format!(
+                        "event {seq}: its stored hash is not the hash of its bytes"
+                    ));
+                    break 'pages;
                 }
             }
         }
+        let head = head(&walk);
         if problem.is_none()
             && (to_sql(head.seq) != head_seq || hex::encode(head.hash) != head_hash)
         {

@@ -6,6 +6,9 @@
 //! - the bare cost of the same decision: the pass's Ed25519 `verify_strict` over its rebuilt
 //!   Sig_structure plus one durable redb commit of one small insert in a fresh file in the same
 //!   data directory, and the ratio of the two (DESIGN.md's target: p99 within 1.5x);
+//! - the decision in two halves, in-process on a fresh store through the gateway's own code:
+//!   the gate alone (the pure decision, no write) and the commit of its writes, each also as a
+//!   ratio to `verify_strict`;
 //! - decisions per second in a concurrent burst;
 //! - the daemon's resident memory (VmRSS, and VmHWM, its peak).
 //!
@@ -18,11 +21,10 @@
 //! default 4,000), `BYGD_BENCH_DIR` (where the data directory goes; default the system temp
 //! dir: put it on the disk you mean to measure, since the fsync is most of the cost).
 
-use bygd_gateway::Store;
+use bygd_gateway::{Config, Store};
 use bygd_protocol::{
-    encode_qr, ClockQuality, DoorId, EventBody, MemberId, PassClaims, PassId, PassKind,
-    Presentation, RevocationList, Revocations as _, SecretKey, SiteId, SiteScope, TrustedKeys,
-    UnixTime,
+    encode_qr, DoorId, MemberId, PassClaims, PassId, PassKind, Presentation, RevocationList,
+    SecretKey, SiteId, SiteScope, UnixTime,
 };
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
@@ -111,9 +113,7 @@ fn populate(data_dir: &Path, issuer: &SecretKey, count: usize) -> Duration {
             ..RevocationList::empty(SiteId::new("byn").expect("a valid site id"))
         };
         let mut txn = store.begin().expect("begin");
-        txn.apply_revocations(issuer.id(), &list)
-            .expect("store")
-            .expect("list applies");
+        txn.apply_revocations(issuer.id(), &list).expect("store");
         txn.commit().expect("commit");
     }
     started.elapsed()
@@ -170,22 +170,23 @@ fn decide(socket: &Path, line: &str) -> Duration {
     took
 }
 
-/// Diagnostics, not part of the ratio, measured in the same rounds: what one decision's
-/// transaction costs through the gateway's own store API (two revocation lookups, an entry
-/// appended to log and outbox, the clock floor and the chain head, one commit) in a second,
-/// fresh store; and one small commit in a fresh file opened as the daemon opens its store
-/// (redb's single-writer mode, which lets `log` and `verify-log` read beside it).
+/// The decision in two halves, measured in the same rounds, in-process through the gateway's
+/// own code on a second, fresh store: the gate alone (decode, signature check, revocation and
+/// lockdown lookups through the open transaction; no write), and the commit of what it decided
+/// (the entry appended to log and outbox, the clock floor and the chain head, one fsync). Also
+/// one small commit in a fresh file opened as the daemon opens its store (redb's single-writer
+/// mode, which lets `log` and `verify-log` read beside it).
 struct Diagnostics {
     store: Store,
-    keys: TrustedKeys,
-    member: MemberId,
+    decider: bygd_gateway::decision_bench::Decider,
     door: DoorId,
+    text: String,
     single_writer: redb::Database,
     next: u64,
 }
 
 impl Diagnostics {
-    fn new(dir: &Path, issuer: &SecretKey) -> Self {
+    fn new(dir: &Path, config: Config, text: &str) -> Self {
         let (store, _) = Store::open(&dir.join("diagnostic-store"), false).expect("a store");
         let single_writer = redb::Builder::new()
             .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
@@ -193,39 +194,30 @@ impl Diagnostics {
             .expect("a fresh redb file");
         Self {
             store,
-            keys: std::iter::once(issuer.public_key().clone()).collect(),
-            member: MemberId::new("anna").expect("valid id"),
+            decider: bygd_gateway::decision_bench::Decider::new(config, UnixTime(now())),
             door: DoorId::new("front").expect("valid id"),
+            text: text.to_owned(),
             single_writer,
             next: 0,
         }
     }
 
-    /// (gateway transaction, single-writer commit) of one sample.
-    fn sample(&mut self) -> (Duration, Duration) {
+    /// (gate, commit, single-writer commit) of one sample.
+    fn sample(&mut self) -> (Duration, Duration, Duration) {
         self.next += 1;
-        let id = pass_id(u64::MAX / 2 + self.next);
+        let txn = self.store.begin().expect("begin");
         let started = Instant::now();
-        let mut txn = self.store.begin().expect("begin");
-        {
-            let lookups = txn.revocations(&self.keys);
-            assert!(!lookups.is_pass_revoked(&id) && !lookups.is_member_revoked(&self.member));
-        }
-        txn.append(
+        let decided = self.decider.decide(
+            &txn,
             UnixTime(now()),
-            ClockQuality::Unsynchronised,
-            EventBody::EntryGranted {
-                door: self.door.clone(),
-                pass_id: id,
-                member: self.member.clone(),
-                kind: PassKind::Member,
-                device_bound: false,
-            },
-        )
-        .expect("append");
-        txn.set_clock_floor(UnixTime(now())).expect("clock floor");
-        txn.commit().expect("commit");
-        let store_txn = started.elapsed();
+            &self.door,
+            std::hint::black_box(&self.text),
+        );
+        let gate = started.elapsed();
+        assert!(decided.granted, "the gate grants the bench's pass");
+        let started = Instant::now();
+        self.decider.commit(txn, decided).expect("commit");
+        let commit = started.elapsed();
         let started = Instant::now();
         let txn = self.single_writer.begin_write().expect("begin");
         {
@@ -235,7 +227,7 @@ impl Diagnostics {
                 .expect("insert");
         }
         txn.commit().expect("durable commit");
-        (store_txn, started.elapsed())
+        (gate, commit, started.elapsed())
     }
 }
 
@@ -425,13 +417,18 @@ fn main() {
     }
     // Warm both paths up.
     let mut bare = Bare::new(&pass, &issuer, &data_dir);
-    let mut diagnostics = Diagnostics::new(dir.path(), &issuer);
+    let mut diagnostics = Diagnostics::new(
+        dir.path(),
+        Config::parse(&config_text(&issuer), &config).expect("the bench's config"),
+        &text,
+    );
     for _ in 0..20 {
         decide(&socket, &line);
         bare.sample();
         diagnostics.sample();
     }
-    let mut store_txn = Vec::with_capacity(samples);
+    let mut gate_only = Vec::with_capacity(samples);
+    let mut gate_commit = Vec::with_capacity(samples);
     let mut single_writer = Vec::with_capacity(samples);
 
     let mut decisions = Vec::with_capacity(samples);
@@ -450,9 +447,10 @@ fn main() {
             decisions.push(decide(&socket, &line));
         }
         for _ in 0..n {
-            let (txn, commit) = diagnostics.sample();
-            store_txn.push(txn);
-            single_writer.push(commit);
+            let (gated, committed, single) = diagnostics.sample();
+            gate_only.push(gated);
+            gate_commit.push(committed);
+            single_writer.push(single);
         }
     }
     for v in [
@@ -460,7 +458,8 @@ fn main() {
         &mut bare_total,
         &mut bare_sig,
         &mut bare_commit,
-        &mut store_txn,
+        &mut gate_only,
+        &mut gate_commit,
         &mut single_writer,
     ] {
         v.sort();
@@ -512,11 +511,22 @@ fn main() {
         d50.as_secs_f64() / b50.as_secs_f64(),
         d99.as_secs_f64() / b99.as_secs_f64()
     );
-    println!("diagnostics, same rounds ({samples} samples each):");
+    let (s50, s99) = (percentile(&bare_sig, 50.0), percentile(&bare_sig, 99.0));
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!("the decision in two halves, in-process, fresh store, same rounds ({samples} samples each):");
     println!(
-        "  the gateway's decision transaction through its store API, fresh store: p50 {}   p99 {}",
-        ms(percentile(&store_txn, 50.0)),
-        ms(percentile(&store_txn, 99.0))
+        "  the gate alone (pure decision, lookups through the open transaction): p50 {}   p99 {}   = {:.2}x / {:.2}x verify_strict",
+        ms(percentile(&gate_only, 50.0)),
+        ms(percentile(&gate_only, 99.0)),
+        ratio(percentile(&gate_only, 50.0), s50),
+        ratio(percentile(&gate_only, 99.0), s99)
+    );
+    println!(
+        "  the commit of its writes (log, outbox, floor, head, one fsync): p50 {}   p99 {}   = {:.1}x / {:.1}x verify_strict",
+        ms(percentile(&gate_commit, 50.0)),
+        ms(percentile(&gate_commit, 99.0)),
+        ratio(percentile(&gate_commit, 50.0), s50),
+        ratio(percentile(&gate_commit, 99.0), s99)
     );
     println!(
         "  one small commit, fresh file in single-writer mode: p50 {}   p99 {}",

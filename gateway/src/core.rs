@@ -1,62 +1,49 @@
-//! The core: the one place that decides and writes. It runs on its own thread (redb commits
-//! block on fsync) and takes requests from the readers, the socket and the door tasks.
+//! The core: the driver of the gate. It runs on its own thread (redb commits block on fsync),
+//! takes requests from the readers, the socket, the uplink and the door tasks, and for each
+//! batch of them: reads the clock and the OS's sync flag (and, for housekeeping, the free disk
+//! space), asks the gate, applies the writes it returns, commits once, and only then moves
+//! relays and answers. What is decided, and why, is the gate's (`gate`); this file does the
+//! I/O around it.
 //!
 //! Invariant: a door is told to open only after the transaction holding the entry (and its
 //! outbox copy, proof counter and clock floor) has committed. Requests that arrive together
 //! share one commit, so a burst costs one fsync, not one per presentation.
-//!
-//! Every grant is logged as its own event, always. A denial that repeats the one just logged
-//! at the same door (same reason, same pass or none) within the denial window is counted in
-//! memory instead, and the count is logged as one `DenialsRepeated` event when the window
-//! ends, another decision at that door comes, or the gateway stops: so garbage at a reader
-//! costs about one event per window, not one per presentation. A power cut loses at most
-//! the count of one window (no door opened for any of them).
 
-use crate::clock::Clock;
+use crate::clock::{os_sync_is_fresh, Clock};
 use crate::config::Config;
 use crate::door::DoorCommand;
-use crate::store::{Store, StoreError, Txn, ALL_DOORS};
-use bygd_protocol::{
-    decode_qr, open_command, open_pass, open_revocation_list, verify_presentation, AccessContext,
-    Action, ClockQuality, CommandHistory, CommandId, CommandLimits, CommandOutcome, DoorId, Event,
-    EventBody, MemberId, PassId, PassKind, Rejection, UnixTime, WeekTime, Weekday, MAX_QR_TEXT_LEN,
-};
+use crate::gate::{Answer, Decision, Gate, Outcome, Reading, Request, StatusFacts, Write};
+use crate::store::{Store, StoreError, Txn};
+use bygd_protocol::{DoorId, Event, EventBody, Rejection, UnixTime};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+
+pub(crate) use crate::gate::{CoreStatus, FloorReset};
 
 /// Requests that share one commit at most: bounds the latency a burst adds to its first
 /// member while still folding a reader's burst into one fsync.
 const MAX_REQUESTS_PER_COMMIT: usize = 64;
 
-/// Seconds per hour, for the policy's hour-based settings.
-const SECONDS_PER_HOUR: u64 = 3600;
-
-/// How much longer the denial window is while the disk is below its watermark: a minute
-/// becomes an hour, so a reader fed garbage costs 24 events a day. Grants are unaffected.
-const LOW_DISK_WINDOW_FACTOR: u64 = 60;
-
-/// Bytes per megabyte in the watermark setting (decimal, as disk sizes are sold).
-const BYTES_PER_MB: u64 = 1_000_000;
-
-/// Identical denials at one door being counted rather than logged one by one.
-#[derive(Debug)]
-struct DenialRun {
-    reason: Rejection,
-    pass_id: Option<PassId>,
-    member: Option<MemberId>,
-    /// The logged denial that started the run (what a folded presentation's reply names).
-    seq: u64,
-    /// Denials counted since the last event of this run (0: none waiting).
-    count: u64,
-    /// When the first and last counted denial happened.
-    first: UnixTime,
-    last: UnixTime,
+/// Why the core could not do what it was asked.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum CoreError {
+    /// The store failed: nothing of the batch became durable and no door moved.
+    #[error("{0}")]
+    Store(Arc<StoreError>),
+    /// A revocation list was refused (and the refusal logged).
+    #[error("{0}")]
+    Refused(Rejection),
 }
 
-/// What the core was asked.
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        CoreError::Store(Arc::new(e))
+    }
+}
+
+/// What the core was asked, and where the answer goes.
 #[derive(Debug)]
 pub(crate) enum CoreRequest {
     /// A presentation at a door's reader.
@@ -81,15 +68,15 @@ pub(crate) enum CoreRequest {
         door: Option<DoorId>,
         /// On or off.
         on: bool,
-        /// The logged event's sequence number, or an error.
-        reply: oneshot::Sender<Result<u64, String>>,
+        /// The logged event's sequence number.
+        reply: oneshot::Sender<Result<u64, CoreError>>,
     },
-    /// A signed revocation list (full or delta) from a local file or, later, the uplink.
+    /// A signed revocation list (full or delta) from a local file or the uplink.
     Revocations {
         /// The list's COSE_Sign1 bytes.
         bytes: Vec<u8>,
         /// The applied version, or why it was refused.
-        reply: oneshot::Sender<Result<u64, String>>,
+        reply: oneshot::Sender<Result<u64, CoreError>>,
     },
     /// A command from the dashboard, as received on the `cmd` topic.
     Command {
@@ -102,15 +89,15 @@ pub(crate) enum CoreRequest {
     Ack {
         /// The last acknowledged sequence number.
         up_to: u64,
-        /// Done, or the store error.
-        reply: oneshot::Sender<Result<(), String>>,
+        /// Done.
+        reply: oneshot::Sender<Result<(), CoreError>>,
     },
     /// An operator at the gateway sets the clock floor (`None`: to the system clock now).
     ResetClockFloor {
         /// The new floor, or the system clock's reading.
         to: Option<UnixTime>,
-        /// What changed, or the store error.
-        reply: oneshot::Sender<Result<FloorReset, String>>,
+        /// What changed.
+        reply: oneshot::Sender<Result<FloorReset, CoreError>>,
     },
     /// Finish the requests in hand, log counted denials, then stop.
     Stop,
@@ -142,117 +129,119 @@ pub struct DecisionReply {
     pub repeat_of: Option<u64>,
 }
 
-/// What a clock floor reset did, as the socket reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct FloorReset {
-    /// The floor before (unix seconds).
-    pub old_floor: u64,
-    /// The floor after, once the clock was read again (unix seconds).
-    pub floor: u64,
-    /// How far the clock is trusted now.
-    pub clock: &'static str,
-    /// The logged `clock` event's sequence number.
-    pub seq: u64,
-}
-
-/// The core's state for status output.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct CoreStatus {
-    /// The last event's sequence number.
-    pub head_seq: u64,
-    /// Events waiting for the dashboard's ack.
-    pub outbox: u64,
-    /// The clock floor (unix seconds).
-    pub clock_floor: u64,
-    /// Doors (or "*") in lockdown.
-    pub lockdowns: Vec<String>,
-    /// The revocation list version held per issuer key id.
-    pub revocation_versions: Vec<(String, u64)>,
-    /// Whether the revocation list is older than the alarm threshold.
-    pub revocation_stale: bool,
-    /// Seconds since the newest revocation list was issued, if any was applied.
-    pub revocation_age_seconds: Option<u64>,
-    /// How far the clock was trusted at the last decision.
-    pub clock: &'static str,
-    /// Whether free disk space is below the configured watermark.
-    pub disk_low: bool,
-    /// Free bytes on the data directory's disk at the last check, if it could be read.
-    pub free_disk_bytes: Option<u64>,
-}
-
-/// Delivered events trimmed per ack at most, so one ack never makes a long commit.
-const MAX_TRIM_PER_COMMIT: usize = 10_000;
-
-/// A command's replay state, read from the store before the checks.
-struct KnownCommands {
-    last_seq: Option<u64>,
-    seen: bool,
-}
-
-impl CommandHistory for KnownCommands {
-    fn last_seq(&self) -> Option<u64> {
-        self.last_seq
-    }
-    fn seen(&self, _: &CommandId) -> bool {
-        self.seen
+impl From<&Decision> for DecisionReply {
+    fn from(d: &Decision) -> Self {
+        DecisionReply {
+            decision: if d.grant.is_some() {
+                "granted"
+            } else {
+                "denied"
+            },
+            reason: d.reason.map(Rejection::code),
+            seq: (!d.folded).then_some(d.seq),
+            error: None,
+            repeat_of: d.folded.then_some(d.seq),
+        }
     }
 }
 
-/// What to do once a transaction has committed (or failed).
-enum After {
-    Decision {
-        door: DoorId,
-        reply: oneshot::Sender<DecisionReply>,
-        reason: Option<Rejection>,
-        grant: Option<Duration>,
-        seq: u64,
-        /// Counted in a run, not logged on its own: `seq` is the run's logged denial.
-        folded: bool,
-    },
-    Lockdown {
-        door: Option<DoorId>,
-        on: bool,
-        reply: oneshot::Sender<Result<u64, String>>,
-        seq: u64,
-    },
-    Revocation {
-        reply: oneshot::Sender<Result<u64, String>>,
-        result: Result<u64, String>,
-    },
-    Ack {
-        reply: oneshot::Sender<Result<(), String>>,
-    },
-    FloorReset {
-        reply: oneshot::Sender<Result<FloorReset, String>>,
-        reset: FloorReset,
-    },
-    Door {
-        door: DoorId,
-        command: DoorCommand,
-    },
+impl DecisionReply {
+    /// A decision that could not be logged: denied, the door stayed shut.
+    fn failed(error: &CoreError) -> Self {
+        DecisionReply {
+            decision: "denied",
+            reason: None,
+            seq: None,
+            error: Some(format!("the decision could not be logged: {error}")),
+            repeat_of: None,
+        }
+    }
+}
+
+/// Where a request's answer goes.
+enum Reply {
+    Decision(oneshot::Sender<DecisionReply>),
+    Seq(oneshot::Sender<Result<u64, CoreError>>),
+    Done(oneshot::Sender<Result<(), CoreError>>),
+    FloorReset(oneshot::Sender<Result<FloorReset, CoreError>>),
+    Status(oneshot::Sender<CoreStatus>),
+    /// A command: nobody waits, but a failure is logged.
+    Command,
+    /// A door event: nobody waits, but a failure is logged with the event.
+    DoorEvent(DoorId, EventBody),
+    /// Housekeeping.
+    None,
+}
+
+impl Reply {
+    /// Sends `answer` once the batch committed (or at once, for status).
+    fn answer(self, answer: Answer) {
+        // No receiver is fine: the requester gave up (a closed socket, a stopping uplink).
+        match (self, answer) {
+            (Reply::Decision(tx), Answer::Decision(d)) => {
+                let _ = tx.send(DecisionReply::from(&d));
+            }
+            (Reply::Seq(tx), Answer::Lockdown { seq, .. }) => {
+                let _ = tx.send(Ok(seq));
+            }
+            (Reply::Seq(tx), Answer::RevocationList(result)) => {
+                let _ = tx.send(result.map_err(CoreError::Refused));
+            }
+            (Reply::Done(tx), Answer::Done) => {
+                let _ = tx.send(Ok(()));
+            }
+            (Reply::FloorReset(tx), Answer::FloorReset(reset)) => {
+                let _ = tx.send(Ok(reset));
+            }
+            (Reply::Status(tx), Answer::Status(status)) => {
+                let _ = tx.send(status);
+            }
+            (Reply::Command | Reply::DoorEvent(..) | Reply::None, _) => {}
+            (_, answer) => tracing::error!(?answer, "an answer of another kind; dropped"),
+        }
+    }
+
+    /// Tells the requester the batch failed.
+    fn fail(self, error: &CoreError) {
+        match self {
+            Reply::Decision(tx) => {
+                let _ = tx.send(DecisionReply::failed(error));
+            }
+            Reply::Seq(tx) => {
+                let _ = tx.send(Err(error.clone()));
+            }
+            Reply::Done(tx) => {
+                let _ = tx.send(Err(error.clone()));
+            }
+            Reply::FloorReset(tx) => {
+                let _ = tx.send(Err(error.clone()));
+            }
+            Reply::Command => {
+                tracing::error!(%error, "command could not be processed (the dashboard will see no result and may resend)");
+            }
+            Reply::DoorEvent(door, body) => {
+                tracing::error!(door = %door, event = ?body, %error, "door event could not be logged");
+            }
+            Reply::Status(_) | Reply::None => {}
+        }
+    }
+}
+
+/// A decided request waiting for the commit.
+struct Pending {
+    reply: Reply,
+    answer: Answer,
+    doors: Vec<(DoorId, DoorCommand)>,
 }
 
 /// The core.
 pub(crate) struct Core {
     config: Arc<Config>,
     store: Arc<Store>,
-    clock: Clock,
+    gate: Gate,
     doors: HashMap<DoorId, mpsc::Sender<DoorCommand>>,
-    lockdowns: BTreeSet<String>,
     /// Receives every event once it is durable (live views such as the demo's).
     observer: Option<tokio::sync::broadcast::Sender<Event>>,
-    /// Per door, the run of identical denials being counted.
-    runs: HashMap<DoorId, DenialRun>,
-    /// Whether the disk-low alarm is raised.
-    disk_low: bool,
-    /// Free bytes at the last disk check.
-    free_disk_bytes: Option<u64>,
-}
-
-/// The outcome of one presentation inside a transaction.
-struct Decided {
-    body: EventBody,
-    grant: Option<Duration>,
 }
 
 impl Core {
@@ -262,18 +251,14 @@ impl Core {
         store: Arc<Store>,
         clock: Clock,
         doors: HashMap<DoorId, mpsc::Sender<DoorCommand>>,
-    ) -> Result<Self, crate::store::StoreError> {
-        let lockdowns = store.lockdowns()?.into_iter().collect();
+    ) -> Result<Self, StoreError> {
+        let gate = Gate::new(config.clone(), clock, store.lockdowns()?);
         Ok(Self {
             config,
             store,
-            clock,
+            gate,
             doors,
-            lockdowns,
             observer: None,
-            runs: HashMap::new(),
-            disk_low: false,
-            free_disk_bytes: None,
         })
     }
 
@@ -291,220 +276,43 @@ impl Core {
         }
     }
 
-    /// The denial window in seconds (0: every denial is logged), longer while the disk is low.
-    fn denial_window(&self) -> u64 {
-        let window = u64::from(self.config.policy.denial_window_seconds);
-        if self.disk_low {
-            window.saturating_mul(LOW_DISK_WINDOW_FACTOR)
-        } else {
-            window
-        }
-    }
-
-    /// Logs the counted denials of `door`'s run, if any.
-    fn log_run(
-        run: &mut DenialRun,
-        door: &DoorId,
-        txn: &mut Txn<'_>,
-        now: UnixTime,
-        quality: ClockQuality,
-    ) -> Result<(), StoreError> {
-        if run.count > 0 {
-            txn.append(
-                now,
-                quality,
-                EventBody::DenialsRepeated {
-                    door: door.clone(),
-                    reason: run.reason,
-                    pass_id: run.pass_id,
-                    member: run.member.clone(),
-                    count: run.count,
-                    first: run.first,
-                    last: run.last,
-                },
-            )?;
-            tracing::info!(door = %door, reason = run.reason.code(), count = run.count, "repeated denials logged as one event");
-            run.count = 0;
-        }
-        Ok(())
-    }
-
-    /// Counts a denial that repeats `door`'s run and returns the run's logged seq; or, for any
-    /// other decision, logs the run's counted denials (so they come before it) and returns
-    /// `None`: the caller logs the decision itself.
-    fn fold(
-        &mut self,
-        txn: &mut Txn<'_>,
-        body: &EventBody,
-        now: UnixTime,
-        quality: ClockQuality,
-    ) -> Result<Option<u64>, StoreError> {
-        let window = self.denial_window();
-        let (door, same) = match body {
-            EventBody::EntryDenied {
-                door,
-                reason,
-                pass_id,
-                ..
-            } => (
-                door,
-                self.runs
-                    .get(door)
-                    .is_some_and(|r| r.reason == *reason && r.pass_id == *pass_id),
-            ),
-            EventBody::EntryGranted { door, .. } => (door, false),
-            _ => return Ok(None),
-        };
-        let Some(mut run) = self.runs.remove(door) else {
-            return Ok(None);
-        };
-        if same && window > 0 {
-            if run.count > 0 && now.since(run.first) >= window {
-                Self::log_run(&mut run, door, txn, now, quality)?;
-            }
-            // A run that went quiet for a whole window ends: the next denial is logged.
-            if run.count > 0 || now.since(run.last) < window {
-                if run.count == 0 {
-                    run.first = now;
-                }
-                run.count += 1;
-                run.last = now;
-                let seq = run.seq;
-                self.runs.insert(door.clone(), run);
-                return Ok(Some(seq));
-            }
-        }
-        Self::log_run(&mut run, door, txn, now, quality)?;
-        Ok(None)
-    }
-
-    /// Logs every run's counted denials whose window ended (all of them if `all`) and
-    /// forgets runs that went quiet.
-    fn flush_runs(
-        &mut self,
-        txn: &mut Txn<'_>,
-        now: UnixTime,
-        quality: ClockQuality,
-        all: bool,
-    ) -> Result<(), StoreError> {
-        let window = self.denial_window();
-        let mut doors: Vec<DoorId> = self.runs.keys().cloned().collect();
-        doors.sort();
-        for door in doors {
-            let Some(mut run) = self.runs.remove(&door) else {
-                continue;
-            };
-            if all || (run.count > 0 && now.since(run.first) >= window) {
-                Self::log_run(&mut run, &door, txn, now, quality)?;
-            }
-            if !all && now.since(run.last) < window {
-                self.runs.insert(door, run);
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads free space on the data directory's disk and raises or clears the disk-low alarm
-    /// (an event) when it crosses the watermark.
-    fn check_disk(
-        &mut self,
-        txn: &mut Txn<'_>,
-        now: UnixTime,
-        quality: ClockQuality,
-    ) -> Result<(), StoreError> {
-        let watermark = self
-            .config
-            .policy
-            .min_free_disk_mb
-            .saturating_mul(BYTES_PER_MB);
-        if watermark == 0 {
-            return Ok(());
-        }
-        let free = match rustix::fs::statvfs(&self.config.data_dir) {
-            Ok(s) => s.f_bavail.saturating_mul(s.f_frsize),
-            Err(e) => {
-                tracing::warn!(dir = %self.config.data_dir.display(), error = %e, "cannot read free disk space");
-                return Ok(());
-            }
-        };
-        self.free_disk_bytes = Some(free);
-        let low = free < watermark;
-        if low != self.disk_low {
-            txn.append(
-                now,
-                quality,
-                EventBody::DiskLow {
-                    raised: low,
-                    free_bytes: free,
-                },
-            )?;
-            if low {
-                tracing::warn!(free_bytes = free, watermark_bytes = watermark, "disk space below the watermark: grants are still logged, repeated denials are folded over a longer window");
-            } else {
-                tracing::info!(free_bytes = free, "disk space above the watermark again");
-            }
-            self.disk_low = low;
-        }
-        Ok(())
-    }
-
-    /// Whether lockdown is on for a door.
-    #[must_use]
-    pub(crate) fn in_lockdown(&self, door: &DoorId) -> bool {
-        self.lockdowns.contains(ALL_DOORS) || self.lockdowns.contains(door.as_str())
-    }
-
-    /// Appends one event in its own transaction (start-up, shutdown).
-    pub(crate) fn log(&mut self, body: EventBody) -> Result<u64, crate::store::StoreError> {
-        let (now, quality) = self.now();
-        let mut txn = self.store.begin()?;
-        let seq = txn.append(now, quality, body)?;
-        txn.set_clock_floor(self.clock.floor())?;
-        let (_, events) = txn.commit_events()?;
-        self.publish(events);
-        Ok(seq)
-    }
-
-    fn now(&mut self) -> (UnixTime, ClockQuality) {
+    /// The system clock, the OS's sync flag and the monotonic clock, now.
+    fn read_clock(&self) -> Reading {
         // The flag's age, not its existence: timesyncd touches it at every synchronisation
         // and never removes it while the system runs.
         let touched = std::fs::metadata(&self.config.clock_sync_file)
             .and_then(|m| m.modified())
             .ok();
-        let synced = crate::clock::os_sync_is_fresh(touched, std::time::SystemTime::now());
-        self.clock
-            .now(system_time(), synced, std::time::Instant::now())
+        Reading {
+            system: system_time(),
+            os_synced: os_sync_is_fresh(touched, std::time::SystemTime::now()),
+            monotonic: std::time::Instant::now(),
+        }
     }
 
-    /// Sets the clock floor to `to` (an operator's correction), logs a `clock` event with the
-    /// floor and quality after reading the clock again, and returns what changed.
-    fn reset_floor(
-        &mut self,
-        txn: &mut Txn<'_>,
-        to: UnixTime,
-        now: UnixTime,
-    ) -> Result<FloorReset, StoreError> {
-        let old = self.clock.reset(to, std::time::Instant::now());
-        txn.reset_clock_floor(to)?;
-        // A clock that is still synchronised to a wrong time takes the floor straight back:
-        // the event says so, and the operator fixes the time source first.
-        let (_, quality) = self.now();
-        let floor = self.clock.floor();
-        let seq = txn.append(now, quality, EventBody::ClockChanged { quality, floor })?;
-        tracing::warn!(
-            old_floor = old.0,
-            requested = to.0,
-            floor = floor.0,
-            clock = quality.name(),
-            seq,
-            "clock floor reset"
-        );
-        Ok(FloorReset {
-            old_floor: old.0,
-            floor: floor.0,
-            clock: quality.name(),
-            seq,
-        })
+    /// Free bytes on the data directory's disk, if the gate watches it and it can be read.
+    fn read_free_disk(&self) -> Option<u64> {
+        if !self.gate.watches_disk() {
+            return None;
+        }
+        match rustix::fs::statvfs(&self.config.data_dir) {
+            Ok(s) => Some(s.f_bavail.saturating_mul(s.f_frsize)),
+            Err(e) => {
+                tracing::warn!(dir = %self.config.data_dir.display(), error = %e, "cannot read free disk space");
+                None
+            }
+        }
+    }
+
+    /// Appends one event in its own transaction (start-up, shutdown).
+    pub(crate) fn log(&mut self, body: EventBody) -> Result<u64, StoreError> {
+        let batch = self.gate.begin(self.read_clock());
+        let mut txn = self.store.begin()?;
+        let seq = txn.append(batch.now, batch.quality, body)?;
+        txn.set_clock_floor(self.gate.clock_floor())?;
+        let (_, events) = txn.commit_events()?;
+        self.publish(events);
+        Ok(seq)
     }
 
     /// Serves requests until every sender is gone.
@@ -526,607 +334,149 @@ impl Core {
         tracing::info!("core stopped");
     }
 
-    fn local_time(&self, now: UnixTime) -> WeekTime {
-        let zoned = jiff::Timestamp::from_second(i64::try_from(now.0).unwrap_or(i64::MAX))
-            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-            .to_zoned(self.config.time_zone.clone());
-        let day = Weekday::from_index(zoned.weekday().to_monday_zero_offset().unsigned_abs())
-            .unwrap_or(Weekday::Monday);
-        let minute =
-            u16::try_from(i32::from(zoned.hour()) * 60 + i32::from(zoned.minute())).unwrap_or(0);
-        WeekTime { day, minute }
-    }
-
-    fn revocation_age(&self, now: UnixTime) -> Option<u64> {
-        let versions = self.store.revocation_versions().ok()?;
-        versions
-            .iter()
-            .map(|(_, _, issued, _)| now.since(*issued))
-            .min()
-    }
-
-    fn revocations_too_old(&self, now: UnixTime) -> bool {
-        let hours = u64::from(self.config.policy.revocation_refuse_after_hours);
-        hours != 0
-            && self
-                .revocation_age(now)
-                .is_none_or(|age| age > hours * SECONDS_PER_HOUR)
-    }
-
-    /// `lockdowns` are the lockdowns as of this point in the transaction: a lockdown logged
-    /// earlier in the same commit already refuses entry.
-    fn decide(
-        &self,
-        txn: &mut Txn<'_>,
-        door: &DoorId,
-        text: &str,
-        now: UnixTime,
-        local: WeekTime,
-        lockdowns: &BTreeSet<String>,
-    ) -> Decided {
-        let deny = |reason: Rejection| Decided {
-            body: EventBody::EntryDenied {
-                door: door.clone(),
-                reason,
-                pass_id: None,
-                member: None,
-            },
-            grant: None,
-        };
-        let Some(door_config) = self.config.door(door) else {
-            return deny(Rejection::UnknownDoor);
-        };
-        if text.len() > MAX_QR_TEXT_LEN {
-            return deny(Rejection::TooLarge);
-        }
-        let presentation = match decode_qr(text) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::info!(door = %door, error = %e, "presentation does not decode");
-                return deny(Rejection::from(&e));
+    /// What the gate is asked, and where its answer goes; reads what the gate may not.
+    fn split(&self, request: CoreRequest) -> (Request, Reply) {
+        match request {
+            CoreRequest::Present { door, text, reply } => {
+                (Request::Present { door, text }, Reply::Decision(reply))
             }
-        };
-        let at = AccessContext {
-            site: &self.config.site,
-            door,
-            now,
-            local,
-        };
-        let skew = u64::from(self.config.policy.proof_skew_seconds);
-        let verified = {
-            let lookups = txn.revocations(&self.config.issuers);
-            verify_presentation(
-                &presentation,
-                &self.config.issuers,
-                &lookups,
-                &lookups,
-                &at,
-                skew,
-            )
-        };
-        let verified = match verified {
-            Ok(v) => v,
-            Err(refusal) => {
-                let reason = refusal.rejection();
-                // For refusals after the signature check, name the pass in the log (a second
-                // signature check, on the rare denial path only).
-                let pass = open_pass(&presentation.pass, &self.config.issuers).ok();
-                return Decided {
-                    body: EventBody::EntryDenied {
-                        door: door.clone(),
-                        reason,
-                        pass_id: pass.as_ref().map(|p| p.claims.pass_id),
-                        member: pass.map(|p| p.claims.member),
-                    },
-                    grant: None,
-                };
+            CoreRequest::DoorEvent { door, body } => (
+                Request::DoorEvent(body.clone()),
+                Reply::DoorEvent(door, body),
+            ),
+            CoreRequest::Lockdown { door, on, reply } => {
+                (Request::Lockdown { door, on }, Reply::Seq(reply))
             }
-        };
-        let claims = &verified.pass.claims;
-        let denied = |reason| Decided {
-            body: EventBody::EntryDenied {
-                door: door.clone(),
-                reason,
-                pass_id: Some(claims.pass_id),
-                member: Some(claims.member.clone()),
-            },
-            grant: None,
-        };
-        if claims.kind != PassKind::BreakGlass && self.revocations_too_old(now) {
-            return denied(Rejection::RevocationListStale);
-        }
-        if lockdowns.contains(ALL_DOORS) || lockdowns.contains(door.as_str()) {
-            return denied(Rejection::Lockdown);
-        }
-        if let Some(used) = &verified.proof {
-            if let Err(e) = txn.record_proof(used) {
-                tracing::error!(error = %e, "cannot record device proof; refusing entry");
-                return denied(Rejection::ReplayedProof);
+            CoreRequest::Revocations { bytes, reply } => {
+                (Request::RevocationList(bytes), Reply::Seq(reply))
             }
-        }
-        Decided {
-            body: EventBody::EntryGranted {
-                door: door.clone(),
-                pass_id: claims.pass_id,
-                member: claims.member.clone(),
-                kind: claims.kind,
-                device_bound: verified.proof.is_some(),
-            },
-            grant: Some(Duration::from_secs(door_config.unlock_seconds.into())),
+            CoreRequest::Command { bytes, retained } => {
+                (Request::Command { bytes, retained }, Reply::Command)
+            }
+            CoreRequest::Ack { up_to, reply } => (Request::Ack { up_to }, Reply::Done(reply)),
+            CoreRequest::ResetClockFloor { to, reply } => {
+                (Request::ResetClockFloor { to }, Reply::FloorReset(reply))
+            }
+            CoreRequest::Stop => (Request::Stop, Reply::None),
+            CoreRequest::Tick => (
+                Request::Tick {
+                    free_disk_bytes: self.read_free_disk(),
+                },
+                Reply::None,
+            ),
+            CoreRequest::Status { reply } => (
+                Request::Status(StatusFacts {
+                    outbox: self.store.outbox_len().unwrap_or(0),
+                    revocation_versions: self.store.revocation_versions().unwrap_or_default(),
+                }),
+                Reply::Status(reply),
+            ),
         }
     }
 
-    /// Verifies and applies a signed revocation list inside `txn`, logging the outcome.
-    /// The same full list again (a retained message re-delivered) changes and logs nothing.
-    ///
-    /// Order (SPEC.md section 8): signature and shape; the site the list was signed for,
-    /// before anything about versions, so another site's list can neither replace this
-    /// site's nor make its next one look like a rollback; the operator's version floor
-    /// (`revocation_min_version`, which survives a fresh store); then the store's own
-    /// rollback and delta checks. Every refusal is a signed event the dashboard receives.
-    fn apply_revocation(
-        &self,
-        txn: &mut Txn<'_>,
-        bytes: &[u8],
-        now: UnixTime,
-        quality: ClockQuality,
-    ) -> Result<Result<u64, (Option<u64>, Rejection)>, StoreError> {
-        let (version, outcome) = match open_revocation_list(bytes, &self.config.issuers) {
-            Err(refusal) => {
-                tracing::warn!(reason = %refusal, "revocation list refused");
-                (None, Err(refusal.rejection()))
+    /// A request unprocessed because the batch failed before it.
+    fn reply_of(request: CoreRequest) -> Reply {
+        match request {
+            CoreRequest::Present { reply, .. } => Reply::Decision(reply),
+            CoreRequest::Lockdown { reply, .. } | CoreRequest::Revocations { reply, .. } => {
+                Reply::Seq(reply)
             }
-            Ok((issuer, list)) => {
-                let floor = self
-                    .config
-                    .policy
-                    .revocation_min_version
-                    .max(txn.revocation_floor()?);
-                if let Err(reason) = list.check_site(&self.config.site) {
-                    tracing::warn!(
-                        site = %self.config.site,
-                        list_site = %list.site,
-                        version = list.version,
-                        reason = reason.code(),
-                        "revocation list refused: it was signed for another site"
-                    );
-                    (Some(list.version), Err(reason))
-                } else if list.base.is_none()
-                    && txn.revocation_version(issuer)? == Some(list.version)
-                {
-                    return Ok(Ok(list.version));
-                } else if list.version < floor {
-                    tracing::warn!(
-                        version = list.version,
-                        min_version = floor,
-                        reason = Rejection::Rollback.code(),
-                        "revocation list refused: below the configured minimum version"
-                    );
-                    (Some(list.version), Err(Rejection::Rollback))
-                } else {
-                    let outcome = txn.apply_revocations(issuer, &list)?;
-                    if let Err(reason) = outcome {
-                        tracing::warn!(
-                            version = list.version,
-                            base = ?list.base,
-                            reason = reason.code(),
-                            "revocation list refused"
-                        );
-                    }
-                    (Some(list.version), outcome)
-                }
-            }
-        };
-        Ok(match outcome {
-            Ok(()) => {
-                let version = version.unwrap_or_default();
-                txn.append(now, quality, EventBody::RevocationApplied { version })?;
-                Ok(version)
-            }
-            Err(reason) => {
-                txn.append(
-                    now,
-                    quality,
-                    EventBody::RevocationRefused { version, reason },
-                )?;
-                Err((version, reason))
-            }
-        })
+            CoreRequest::Ack { reply, .. } => Reply::Done(reply),
+            CoreRequest::ResetClockFloor { reply, .. } => Reply::FloorReset(reply),
+            CoreRequest::Command { .. } => Reply::Command,
+            CoreRequest::DoorEvent { door, body } => Reply::DoorEvent(door, body),
+            CoreRequest::Status { reply } => Reply::Status(reply),
+            CoreRequest::Stop | CoreRequest::Tick => Reply::None,
+        }
     }
 
-    /// Verifies and carries out a command inside `txn`; returns what the result event says.
-    /// Door moves wait in `after` for the commit.
-    #[allow(clippy::too_many_arguments)]
-    fn command(
-        &mut self,
-        txn: &mut Txn<'_>,
-        bytes: &[u8],
-        retained: bool,
-        now: UnixTime,
-        quality: ClockQuality,
-        lockdowns: &mut BTreeSet<String>,
-        after: &mut Vec<After>,
-    ) -> Result<(CommandId, u64, CommandOutcome), StoreError> {
-        let refused = |r| CommandOutcome::Refused(r);
-        let command = match open_command(bytes, &self.config.issuers) {
-            Ok(command) => command,
-            Err(refusal) => {
-                tracing::warn!(reason = %refusal, "command refused");
-                return Ok((CommandId::default(), 0, refused(refusal.rejection())));
-            }
-        };
-        let (id, seq) = (command.id, command.seq);
-        if retained {
-            tracing::warn!(command = %id, "retained command refused: commands are never taken from retained messages");
-            return Ok((id, seq, refused(Rejection::RetainedCommand)));
-        }
-        let history = KnownCommands {
-            last_seq: txn.command_seq()?,
-            seen: txn.command_seen(&id)?,
-        };
-        if let Err(reason) = command.check(
-            &self.config.site,
-            &self.config.gateway,
-            now,
-            &history,
-            CommandLimits::default(),
-        ) {
-            tracing::warn!(command = %id, seq, reason = reason.code(), "command refused");
-            return Ok((id, seq, refused(reason)));
-        }
-        txn.record_command(seq, &id, command.expires)?;
-        let in_lockdown =
-            |l: &BTreeSet<String>, d: &DoorId| l.contains(ALL_DOORS) || l.contains(d.as_str());
-        let outcome = match command.action {
-            Action::Unlock { door, seconds } => {
-                if self.config.door(&door).is_none() {
-                    refused(Rejection::UnknownDoor)
-                } else if in_lockdown(lockdowns, &door) {
-                    refused(Rejection::Lockdown)
-                } else {
-                    after.push(After::Door {
-                        door,
-                        command: DoorCommand::Grant(Duration::from_secs(seconds.into())),
-                    });
-                    CommandOutcome::Done
-                }
-            }
-            Action::Lockdown { door, on } => match &door {
-                Some(d) if self.config.door(d).is_none() => refused(Rejection::UnknownDoor),
-                _ => {
-                    let key = door
-                        .as_ref()
-                        .map_or(ALL_DOORS.to_owned(), ToString::to_string);
-                    txn.set_lockdown(&key, on)?;
-                    if on {
-                        lockdowns.insert(key);
-                    } else {
-                        lockdowns.remove(&key);
-                    }
-                    txn.append(
-                        now,
-                        quality,
-                        EventBody::Lockdown {
-                            door: door.clone(),
-                            on,
-                        },
-                    )?;
-                    for (d, _) in &self.config.doors {
-                        if door.as_ref().is_none_or(|x| x == d) {
-                            after.push(After::Door {
-                                door: d.clone(),
-                                command: DoorCommand::Lockdown(in_lockdown(lockdowns, d)),
-                            });
-                        }
-                    }
-                    CommandOutcome::Done
-                }
-            },
-            Action::TimeBeacon { time } => {
-                self.clock.beacon(time, std::time::Instant::now());
-                txn.set_clock_floor(time)?;
-                CommandOutcome::Done
-            }
-            Action::SetClockFloor { floor } => {
-                self.reset_floor(txn, floor, now)?;
-                CommandOutcome::Done
-            }
-            Action::Revocation { list } => match self.apply_revocation(txn, &list, now, quality)? {
-                Ok(_) => CommandOutcome::Done,
-                Err((_, reason)) => refused(reason),
-            },
-        };
-        tracing::info!(command = %id, seq, outcome = ?outcome, "command");
-        Ok((id, seq, outcome))
-    }
-
-    fn process(&mut self, batch: Vec<CoreRequest>) {
-        let (now, quality) = self.now();
-        let local = self.local_time(now);
-        // The transaction borrows this handle, not `self`, so the request handlers may change
-        // the core's own state (the clock on a time beacon) while it is open.
+    fn process(&mut self, requests: Vec<CoreRequest>) {
+        let batch = self.gate.begin(self.read_clock());
+        // The transaction borrows this handle, not `self`, so the gate may change while it is
+        // open.
         let store = self.store.clone();
         let mut txn = match store.begin() {
             Ok(txn) => txn,
-            Err(e) => return self.fail(batch, &e.to_string()),
+            Err(e) => {
+                let error = CoreError::from(e);
+                for request in requests {
+                    Self::reply_of(request).fail(&error);
+                }
+                return;
+            }
         };
-        let mut after = Vec::new();
-        let mut failure: Option<String> = None;
-        let mut pending_lockdowns = self.lockdowns.clone();
-        let mut requests = Vec::new();
-        let head_before = txn.head().seq;
-        // Whether the batch wrote anything besides events (an ack), and whether it held
-        // anything that may need no commit at all (folded denials, housekeeping).
+        let mut pending = Vec::new();
+        let mut unprocessed = Vec::new();
+        let mut failure: Option<CoreError> = None;
+        // Whether anything was written, and whether the batch held anything that may need
+        // no commit at all (folded denials, housekeeping).
         let mut wrote = false;
         let mut quiet = false;
-        for request in batch {
+        for request in requests {
             if failure.is_some() {
-                requests.push(request);
+                unprocessed.push(request);
                 continue;
             }
-            let result: Result<(), crate::store::StoreError> = (|| {
-                match request {
-                    CoreRequest::Present { door, text, reply } => {
-                        let decided =
-                            self.decide(&mut txn, &door, &text, now, local, &pending_lockdowns);
-                        let reason = match &decided.body {
-                            EventBody::EntryDenied { reason, .. } => Some(*reason),
-                            _ => None,
-                        };
-                        if let Some(seq) = self.fold(&mut txn, &decided.body, now, quality)? {
-                            quiet = true;
-                            after.push(After::Decision {
-                                door,
-                                reply,
-                                reason,
-                                grant: None,
-                                seq,
-                                folded: true,
-                            });
-                            return Ok(());
-                        }
-                        let run = match &decided.body {
-                            EventBody::EntryDenied {
-                                reason,
-                                pass_id,
-                                member,
-                                ..
-                            } => Some(DenialRun {
-                                reason: *reason,
-                                pass_id: *pass_id,
-                                member: member.clone(),
-                                seq: 0,
-                                count: 0,
-                                first: now,
-                                last: now,
-                            }),
-                            _ => None,
-                        };
-                        let seq = txn.append(now, quality, decided.body)?;
-                        // Runs are kept for configured doors only, so the map stays as small
-                        // as the site.
-                        if let Some(run) = run.filter(|_| self.config.door(&door).is_some()) {
-                            self.runs.insert(door.clone(), DenialRun { seq, ..run });
-                        }
-                        after.push(After::Decision {
-                            door,
-                            reply,
-                            reason,
-                            grant: decided.grant,
-                            seq,
-                            folded: false,
-                        });
-                    }
-                    CoreRequest::DoorEvent { door: _, body } => {
-                        txn.append(now, quality, body)?;
-                    }
-                    CoreRequest::Lockdown { door, on, reply } => {
-                        let key = door
-                            .as_ref()
-                            .map_or(ALL_DOORS.to_owned(), |d| d.to_string());
-                        txn.set_lockdown(&key, on)?;
-                        if on {
-                            pending_lockdowns.insert(key);
-                        } else {
-                            pending_lockdowns.remove(&key);
-                        }
-                        let seq = txn.append(
-                            now,
-                            quality,
-                            EventBody::Lockdown {
-                                door: door.clone(),
-                                on,
-                            },
-                        )?;
-                        after.push(After::Lockdown {
-                            door,
-                            on,
-                            reply,
-                            seq,
-                        });
-                    }
-                    CoreRequest::Stop => self.flush_runs(&mut txn, now, quality, true)?,
-                    CoreRequest::ResetClockFloor { to, reply } => {
-                        let to = to.unwrap_or_else(system_time);
-                        let reset = self.reset_floor(&mut txn, to, now)?;
-                        after.push(After::FloorReset { reply, reset });
-                    }
-                    CoreRequest::Tick => {
-                        quiet = true;
-                        self.flush_runs(&mut txn, now, quality, false)?;
-                        self.check_disk(&mut txn, now, quality)?;
-                    }
-                    CoreRequest::Ack { up_to, reply } => {
-                        wrote = true;
-                        txn.ack(up_to)?;
-                        let retention = u64::from(self.config.policy.retention_days) * 86_400;
-                        txn.trim_delivered(now.minus(retention), MAX_TRIM_PER_COMMIT)?;
-                        txn.prune_command_ids(now)?;
-                        after.push(After::Ack { reply });
-                    }
-                    CoreRequest::Command { bytes, retained } => {
-                        let (id, seq, outcome) = self.command(
-                            &mut txn,
-                            &bytes,
-                            retained,
-                            now,
-                            quality,
-                            &mut pending_lockdowns,
-                            &mut after,
-                        )?;
-                        txn.append(
-                            now,
-                            quality,
-                            EventBody::CommandResult {
-                                command: id,
-                                seq,
-                                outcome,
-                            },
-                        )?;
-                    }
-                    CoreRequest::Revocations { bytes, reply } => {
-                        let result = self
-                            .apply_revocation(&mut txn, &bytes, now, quality)?
-                            .map_err(|(_, reason)| reason.to_string());
-                        after.push(After::Revocation { reply, result });
-                    }
-                    CoreRequest::Status { reply } => {
-                        let head = txn.head();
-                        let stale_hours =
-                            u64::from(self.config.policy.revocation_alarm_after_hours);
-                        let _ = reply.send(CoreStatus {
-                            head_seq: head.seq,
-                            outbox: self.store.outbox_len().unwrap_or(0),
-                            clock_floor: self.clock.floor().0,
-                            lockdowns: pending_lockdowns.iter().cloned().collect(),
-                            revocation_versions: self
-                                .store
-                                .revocation_versions()
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|(k, v, _, _)| (k.to_string(), v))
-                                .collect(),
-                            revocation_age_seconds: self.revocation_age(now),
-                            clock: quality.name(),
-                            revocation_stale: self
-                                .revocation_age(now)
-                                .is_none_or(|a| a > stale_hours * SECONDS_PER_HOUR),
-                            disk_low: self.disk_low,
-                            free_disk_bytes: self.free_disk_bytes,
-                        });
-                    }
-                }
-                Ok(())
-            })();
+            let (request, reply) = self.split(request);
+            let outcome: Outcome = {
+                let view = txn.view(&self.config.issuers);
+                self.gate.handle(&view, &batch, request)
+            };
+            quiet |= outcome.quiet;
+            wrote |= !outcome.writes.is_empty();
+            let result = outcome
+                .writes
+                .into_iter()
+                .try_for_each(|write| txn.apply(write));
             if let Err(e) = result {
-                failure = Some(e.to_string());
+                failure = Some(e.into());
+            }
+            match outcome.answer {
+                // Status waits for no commit.
+                status @ Answer::Status(_) => reply.answer(status),
+                answer => pending.push(Pending {
+                    reply,
+                    answer,
+                    doors: outcome.doors,
+                }),
             }
         }
         let committed = match failure {
             Some(e) => Err(e),
-            // Only folded denials and housekeeping that logged nothing: no write, no fsync,
-            // which is the point of folding them.
-            None if quiet && !wrote && txn.head().seq == head_before => {
-                let head = txn.head();
-                drop(txn);
-                Ok((head, Vec::new()))
-            }
-            // The clock's floor, not `now`: a reset in this batch may have lowered it.
+            // Only folded denials and housekeeping that wrote nothing: no fsync, which is the
+            // point of folding them.
+            None if quiet && !wrote => Ok(Vec::new()),
+            // The gate's floor, not the batch's time: a reset in this batch may have lowered it.
             None => txn
-                .set_clock_floor(self.clock.floor())
+                .set_clock_floor(self.gate.clock_floor())
                 .and_then(|()| txn.commit_events())
-                .map_err(|e| e.to_string()),
+                .map(|(_, events)| events)
+                .map_err(CoreError::from),
         };
         match committed {
-            Ok((_, events)) => {
+            Ok(events) => {
                 self.publish(events);
-                self.lockdowns = pending_lockdowns;
-                for item in after {
-                    match item {
-                        After::Decision {
-                            door,
-                            reply,
-                            reason,
-                            grant,
-                            seq,
-                            folded,
-                        } => {
-                            let command = grant.map_or(DoorCommand::Deny, DoorCommand::Grant);
-                            self.tell_door(&door, command);
-                            tracing::info!(door = %door, seq, granted = grant.is_some(), reason = reason.map(|r| r.code()), repeat = folded, "decision");
-                            let _ = reply.send(DecisionReply {
-                                decision: if grant.is_some() { "granted" } else { "denied" },
-                                reason: reason.map(Rejection::code),
-                                seq: (!folded).then_some(seq),
-                                error: None,
-                                repeat_of: folded.then_some(seq),
-                            });
-                        }
-                        After::Lockdown {
-                            door,
-                            on,
-                            reply,
-                            seq,
-                        } => {
-                            match &door {
-                                Some(d) => {
-                                    self.tell_door(d, DoorCommand::Lockdown(self.in_lockdown(d)))
-                                }
-                                None => {
-                                    for (d, tx) in &self.doors {
-                                        let _ = tx.try_send(DoorCommand::Lockdown(
-                                            self.lockdowns.contains(ALL_DOORS)
-                                                || self.lockdowns.contains(d.as_str()),
-                                        ));
-                                    }
-                                }
-                            }
-                            tracing::warn!(
-                                door = door.as_ref().map(DoorId::as_str).unwrap_or(ALL_DOORS),
-                                on,
-                                seq,
-                                "lockdown changed"
-                            );
-                            let _ = reply.send(Ok(seq));
-                        }
-                        After::Revocation { reply, result } => {
-                            match &result {
-                                Ok(version) => tracing::info!(version, "revocation list applied"),
-                                Err(why) => tracing::warn!(%why, "revocation list refused"),
-                            }
-                            let _ = reply.send(result);
-                        }
-                        After::Ack { reply } => {
-                            let _ = reply.send(Ok(()));
-                        }
-                        After::FloorReset { reply, reset } => {
-                            let _ = reply.send(Ok(reset));
-                        }
-                        After::Door { door, command } => self.tell_door(&door, command),
+                self.gate.committed();
+                for item in pending {
+                    for (door, command) in &item.doors {
+                        self.tell_door(door, *command);
                     }
+                    item.answer.committed();
+                    item.reply.answer(item.answer);
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "store write failed; doors stay shut");
-                for item in after {
-                    match item {
-                        After::Decision { door, reply, .. } => {
-                            self.tell_door(&door, DoorCommand::Deny);
-                            let _ = reply.send(failed(&e));
-                        }
-                        After::Lockdown { reply, .. } | After::Revocation { reply, .. } => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                        After::Ack { reply } => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                        After::FloorReset { reply, .. } => {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                        After::Door { .. } => {}
+            Err(error) => {
+                tracing::error!(%error, "store write failed; doors stay shut");
+                self.gate.failed();
+                for item in pending {
+                    if let Answer::Decision(d) = &item.answer {
+                        self.tell_door(&d.door, DoorCommand::Deny);
                     }
+                    item.reply.fail(&error);
                 }
-                self.fail(requests, &e);
+                for request in unprocessed {
+                    Self::reply_of(request).fail(&error);
+                }
             }
         }
     }
@@ -1138,30 +488,22 @@ impl Core {
             }
         }
     }
+}
 
-    fn fail(&self, batch: Vec<CoreRequest>, error: &str) {
-        for request in batch {
-            match request {
-                CoreRequest::Present { reply, .. } => {
-                    let _ = reply.send(failed(error));
-                }
-                CoreRequest::Lockdown { reply, .. } | CoreRequest::Revocations { reply, .. } => {
-                    let _ = reply.send(Err(error.to_owned()));
-                }
-                CoreRequest::Ack { reply, .. } => {
-                    let _ = reply.send(Err(error.to_owned()));
-                }
-                CoreRequest::ResetClockFloor { reply, .. } => {
-                    let _ = reply.send(Err(error.to_owned()));
-                }
-                CoreRequest::Command { .. } => {
-                    tracing::error!(%error, "command could not be processed (the dashboard will see no result and may resend)");
-                }
-                CoreRequest::DoorEvent { door, body } => {
-                    tracing::error!(door = %door, event = ?body, %error, "door event could not be logged");
-                }
-                CoreRequest::Status { .. } | CoreRequest::Stop | CoreRequest::Tick => {}
-            }
+impl Txn<'_> {
+    /// Applies one of the gate's writes.
+    pub(crate) fn apply(&mut self, write: Write) -> Result<(), StoreError> {
+        match write {
+            Write::Append { time, clock, body } => self.append(time, clock, body).map(drop),
+            Write::RecordProof(used) => self.record_proof(&used),
+            Write::SetLockdown { door, on } => self.set_lockdown(door.as_ref(), on),
+            Write::ApplyRevocations { issuer, list } => self.apply_revocations(issuer, &list),
+            Write::RecordCommand { seq, id, expires } => self.record_command(seq, &id, expires),
+            Write::RaiseClockFloor(floor) => self.set_clock_floor(floor),
+            Write::ResetClockFloor(floor) => self.reset_clock_floor(floor),
+            Write::Ack(up_to) => self.ack(up_to),
+            Write::TrimDelivered { cutoff, max } => self.trim_delivered(cutoff, max).map(drop),
+            Write::PruneCommandIds(cutoff) => self.prune_command_ids(cutoff),
         }
     }
 }
@@ -1173,14 +515,4 @@ fn system_time() -> UnixTime {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     )
-}
-
-fn failed(error: &str) -> DecisionReply {
-    DecisionReply {
-        decision: "denied",
-        reason: None,
-        seq: None,
-        error: Some(format!("the decision could not be logged: {error}")),
-        repeat_of: None,
-    }
 }

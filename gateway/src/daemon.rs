@@ -113,9 +113,7 @@ pub async fn run(
                 (pins, wake)
             }
         };
-        let locked = lockdowns
-            .iter()
-            .any(|l| l == crate::store::ALL_DOORS || l == id.as_str());
+        let locked = lockdowns.covers(id);
         let (task, handle) = DoorTask::new(
             id.clone(),
             door_config,

@@ -2,16 +2,30 @@
 //! durably, and drives the doors of a Raspberry Pi (or simulated ones), with no network.
 //!
 //! # Layout
+//! Where each behaviour lives:
 //! - `config`: the TOML config, checked as a whole ([`Config`]).
 //! - `keyfile`: the gateway's own Ed25519 key file.
 //! - `clock`: the clock floor that never moves backwards (except by an operator's reset) and
-//!   never runs ahead of a clock nothing vouches for.
-//! - `store`: redb: the hash-chained log, the outbox, revocations, proof counters, lockdowns.
-//! - `core`: the one thread that decides and writes, one commit per burst.
+//!   never runs ahead of a clock nothing vouches for (pure: the caller reads the clocks).
+//! - `gate`: every decision, as a pure function: a request, the time and read-only lookups in;
+//!   the writes to commit, the doors to move and the answer out. One file per request kind:
+//!   `gate/present.rs` (who may enter), `gate/lockdown.rs`, `gate/revocation_list.rs`,
+//!   `gate/command.rs` (the dashboard's signed commands), `gate/ack.rs`, `gate/status.rs`;
+//!   beside them `gate/clock_floor.rs` (an operator's floor reset), `gate/denials.rs`
+//!   (repeated denials counted, not logged one by one) and `gate/disk.rs` (the disk-low alarm).
+//! - `core`: the gate's driver, on its own thread: reads the clock, the sync flag and the free
+//!   disk space, applies the gate's writes, commits once per burst, then moves relays and
+//!   answers (typed [`DecisionReply`] and errors).
+//! - `store`: redb, one file per thing stored: `store/log.rs` (the hash-chained entry log),
+//!   `store/outbox.rs`, `store/revocations.rs`, `store/proofs.rs` (device-proof counters),
+//!   `store/commands.rs` (command replay state), `store/lockdowns.rs`,
+//!   `store/quarantine.rs` (a damaged store moved aside); opening, transactions and the clock
+//!   floor in `store/mod.rs`.
 //! - `door`: a door at run time: the firmware controller on pins, in a task.
 //! - `hardware`: rppal and simulated pins behind one type.
 //! - `reader`: line-based readers (USB QR scanners in serial mode, pipes).
-//! - `socket`: the local JSON-lines control socket (`present`, status, simulation).
+//! - `socket`: the local JSON-lines control socket (`present`, status, simulation), with its
+//!   typed errors.
 //! - `daemon`: `run`, which starts and stops all of the above.
 //! - `sdnotify`: systemd's READY/WATCHDOG/STOPPING.
 //! - `logview`: the entry log for people and as JSON.
@@ -22,6 +36,7 @@ mod config;
 mod core;
 mod daemon;
 mod door;
+mod gate;
 mod hardware;
 mod keyfile;
 mod logview;
@@ -35,6 +50,8 @@ pub use clock::Clock;
 pub use config::{Config, ConfigError, DoorConfig, HardwareBackend, MqttConfig};
 pub use core::DecisionReply;
 pub use daemon::{run, RunOptions};
+#[doc(hidden)]
+pub use gate::bench as decision_bench;
 pub use hardware::SimDoor;
 pub use keyfile::{generate as generate_key, read as read_key, KeyFileError};
 pub use logview::{event_json, event_line};

@@ -10,6 +10,7 @@ pub fn event_json(event: &Event) -> serde_json::Value {
         "seq": event.seq,
         "time": event.time.0,
         "clock": event.clock.name(),
+        "type": event.body.kind(),
     });
     let body = match &event.body {
         EventBody::EntryGranted {
@@ -19,7 +20,7 @@ pub fn event_json(event: &Event) -> serde_json::Value {
             kind,
             device_bound,
         } => json!({
-            "type": "entry_granted", "door": door.as_str(), "pass_id": pass_id.to_string(),
+            "door": door.as_str(), "pass_id": pass_id.to_string(),
             "member": member.as_str(), "kind": kind.name(), "device_bound": device_bound,
         }),
         EventBody::EntryDenied {
@@ -28,40 +29,40 @@ pub fn event_json(event: &Event) -> serde_json::Value {
             pass_id,
             member,
         } => json!({
-            "type": "entry_denied", "door": door.as_str(), "reason": reason.code(),
+            "door": door.as_str(), "reason": reason.code(),
             "pass_id": pass_id.map(|p| p.to_string()), "member": member.as_ref().map(|m| m.as_str()),
         }),
-        EventBody::DoorOpened { door } => json!({ "type": "door_opened", "door": door.as_str() }),
-        EventBody::DoorClosed { door } => json!({ "type": "door_closed", "door": door.as_str() }),
+        EventBody::DoorOpened { door } => json!({ "door": door.as_str() }),
+        EventBody::DoorClosed { door } => json!({ "door": door.as_str() }),
         EventBody::HeldOpen { door, raised } => {
-            json!({ "type": "held_open", "door": door.as_str(), "raised": raised })
+            json!({ "door": door.as_str(), "raised": raised })
         }
         EventBody::ForcedOpen { door, raised } => {
-            json!({ "type": "forced_open", "door": door.as_str(), "raised": raised })
+            json!({ "door": door.as_str(), "raised": raised })
         }
-        EventBody::ExitButton { door } => json!({ "type": "exit_button", "door": door.as_str() }),
+        EventBody::ExitButton { door } => json!({ "door": door.as_str() }),
         EventBody::Lockdown { door, on } => {
-            json!({ "type": "lockdown", "door": door.as_ref().map(|d| d.as_str()), "on": on })
+            json!({ "door": door.as_ref().map(|d| d.as_str()), "on": on })
         }
         EventBody::CommandResult {
             command,
             seq,
             outcome,
         } => json!({
-            "type": "command_result", "command": command.to_string(), "command_seq": seq,
+            "command": command.to_string(), "command_seq": seq,
             "outcome": match outcome { CommandOutcome::Done => "done", CommandOutcome::Refused(r) => r.code() },
         }),
         EventBody::GatewayStarted { version } => {
-            json!({ "type": "gateway_started", "version": version })
+            json!({ "version": version })
         }
         EventBody::ClockChanged { quality, floor } => {
-            json!({ "type": "clock", "quality": quality.name(), "floor": floor.0 })
+            json!({ "quality": quality.name(), "floor": floor.0 })
         }
         EventBody::RevocationApplied { version } => {
-            json!({ "type": "revocation_applied", "version": version })
+            json!({ "version": version })
         }
         EventBody::RevocationRefused { version, reason } => {
-            json!({ "type": "revocation_refused", "version": version, "reason": reason.code() })
+            json!({ "version": version, "reason": reason.code() })
         }
         EventBody::DenialsRepeated {
             door,
@@ -72,7 +73,6 @@ pub fn event_json(event: &Event) -> serde_json::Value {
             first,
             last,
         } => json!({
-            "type": "denials_repeated",
             "door": door.as_str(),
             "reason": reason.code(),
             "pass_id": pass_id.map(|p| p.to_string()),
@@ -82,9 +82,9 @@ pub fn event_json(event: &Event) -> serde_json::Value {
             "last": last.0,
         }),
         EventBody::DiskLow { raised, free_bytes } => {
-            json!({ "type": "disk_low", "raised": raised, "free_bytes": free_bytes })
+            json!({ "raised": raised, "free_bytes": free_bytes })
         }
-        other => json!({ "type": "other", "debug": format!("{other:?}") }),
+        other => json!({ "debug": format!("{other:?}") }),
     };
     if let (Some(v), serde_json::Value::Object(b)) = (value.as_object_mut(), body) {
         v.extend(b);

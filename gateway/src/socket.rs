@@ -5,7 +5,7 @@
 //! demo open doors and press buttons. Requests are capped in size and time; a bad request gets
 //! an error reply naming what was wrong, never a crash.
 
-use crate::core::{CoreRequest, CoreStatus};
+use crate::core::{CoreError, CoreRequest, CoreStatus};
 use crate::door::{DoorHandle, DoorSnapshot};
 use crate::hardware::SimDoor;
 use bygd_protocol::DoorId;
@@ -153,112 +153,160 @@ pub(crate) async fn serve(
     }
 }
 
+/// Why a request on the socket got no answer but an error (the reply's `error` field).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SocketError {
+    /// The client said nothing in time.
+    #[error("no request within 10 seconds")]
+    Timeout,
+    /// The request could not be read.
+    #[error("cannot read the request: {0}")]
+    Read(std::io::Error),
+    /// The request line is longer than [`MAX_REQUEST_BYTES`].
+    #[error("request longer than 64 MiB")]
+    TooLong,
+    /// The request is not one of [`Request`]'s.
+    #[error("not a valid request: {0}")]
+    Invalid(serde_json::Error),
+    /// A door id that is not an id at all.
+    #[error("door id `{door}` {error}")]
+    BadDoorId {
+        /// As given.
+        door: String,
+        /// What is wrong with it.
+        error: bygd_protocol::IdError,
+    },
+    /// A door this gateway does not have.
+    #[error("no door `{door}` at this gateway (doors: {known})")]
+    UnknownDoor {
+        /// As given.
+        door: String,
+        /// The doors it has, comma-separated.
+        known: String,
+    },
+    /// A revocation list that is not hex.
+    #[error("the revocation list is not hex: {0}")]
+    NotHex(hex::FromHexError),
+    /// `sim` asked of real hardware.
+    #[error("this gateway drives real hardware; `sim` works only with hardware = \"simulated\"")]
+    NotSimulated,
+    /// The core is gone.
+    #[error("the gateway is shutting down")]
+    ShuttingDown,
+    /// The core could not do it.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
 async fn connection(stream: UnixStream, context: SocketContext) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64 + 1));
     let mut line = String::new();
     let reply = match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await {
-        Err(_) => error_reply("no request within 10 seconds"),
-        Ok(Err(e)) => error_reply(&format!("cannot read the request: {e}")),
-        Ok(Ok(_)) if line.len() > MAX_REQUEST_BYTES => error_reply("request longer than 64 MiB"),
+        Err(_) => Err(SocketError::Timeout),
+        Ok(Err(e)) => Err(SocketError::Read(e)),
+        Ok(Ok(_)) if line.len() > MAX_REQUEST_BYTES => Err(SocketError::TooLong),
         Ok(Ok(_)) => match serde_json::from_str::<Request>(line.trim_end()) {
             Ok(request) => handle(request, &context).await,
-            Err(e) => error_reply(&format!("not a valid request: {e}")),
+            Err(e) => Err(SocketError::Invalid(e)),
         },
     };
+    let reply = reply.unwrap_or_else(|error| {
+        tracing::info!(message = %error, "bad control socket request");
+        serde_json::json!({ "error": error.to_string() })
+    });
     let mut text = reply.to_string();
     text.push('\n');
     let _ = write.write_all(text.as_bytes()).await;
 }
 
-fn error_reply(message: &str) -> serde_json::Value {
-    tracing::info!(%message, "bad control socket request");
-    serde_json::json!({ "error": message })
-}
-
-fn door_id(context: &SocketContext, door: &str) -> Result<DoorId, serde_json::Value> {
+fn door_id(context: &SocketContext, door: &str) -> Result<DoorId, SocketError> {
     DoorId::new(door)
         .ok()
         .filter(|d| context.doors.contains_key(d))
-        .ok_or_else(|| {
-            let known: Vec<_> = context.doors.keys().map(DoorId::as_str).collect();
-            error_reply(&format!(
-                "no door `{door}` at this gateway (doors: {})",
-                known.join(", ")
-            ))
+        .ok_or_else(|| SocketError::UnknownDoor {
+            door: door.to_owned(),
+            known: context
+                .doors
+                .keys()
+                .map(DoorId::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
         })
 }
 
 async fn ask<T>(
     context: &SocketContext,
     make: impl FnOnce(oneshot::Sender<T>) -> CoreRequest,
-) -> Result<T, serde_json::Value> {
+) -> Result<T, SocketError> {
     let (tx, rx) = oneshot::channel();
     context
         .core
         .send(make(tx))
         .await
-        .map_err(|_| error_reply("the gateway is shutting down"))?;
-    rx.await
-        .map_err(|_| error_reply("the gateway is shutting down"))
+        .map_err(|_| SocketError::ShuttingDown)?;
+    rx.await.map_err(|_| SocketError::ShuttingDown)
 }
 
-async fn handle(request: Request, context: &SocketContext) -> serde_json::Value {
-    let result = async {
-        match request {
-            Request::Present { door, text } => {
-                // An unknown door is still decided (and logged) by the core, as a denial.
-                let door = DoorId::new(&door).map_err(|e| error_reply(&format!("door id `{door}` {e}")))?;
-                let text = text.trim_end_matches(['\r', '\n']).to_owned();
-                let decision = ask(context, |reply| CoreRequest::Present { door, text, reply }).await?;
-                Ok(serde_json::to_value(decision).unwrap_or_default())
+async fn handle(
+    request: Request,
+    context: &SocketContext,
+) -> Result<serde_json::Value, SocketError> {
+    match request {
+        Request::Present { door, text } => {
+            // An unknown door is still decided (and logged) by the core, as a denial.
+            let door =
+                DoorId::new(&door).map_err(|error| SocketError::BadDoorId { door, error })?;
+            let text = text.trim_end_matches(['\r', '\n']).to_owned();
+            let decision = ask(context, |reply| CoreRequest::Present { door, text, reply }).await?;
+            Ok(serde_json::to_value(decision).unwrap_or_default())
+        }
+        Request::Status => {
+            let core = ask(context, |reply| CoreRequest::Status { reply }).await?;
+            let reply = StatusReply {
+                site: context.site.clone(),
+                gateway: context.gateway.clone(),
+                core,
+                doors: context
+                    .doors
+                    .values()
+                    .map(|d| d.status.borrow().clone())
+                    .collect(),
+                simulated_lock_released: context
+                    .sim
+                    .iter()
+                    .map(|(id, s)| (id.to_string(), s.lock_released()))
+                    .collect(),
+            };
+            Ok(serde_json::to_value(reply).unwrap_or_default())
+        }
+        Request::Lockdown { door, on } => {
+            let door = door.map(|d| door_id(context, &d)).transpose()?;
+            let seq = ask(context, |reply| CoreRequest::Lockdown { door, on, reply }).await??;
+            Ok(serde_json::json!({ "lockdown": on, "seq": seq }))
+        }
+        Request::Revocations { hex } => {
+            let bytes = hex::decode(hex.trim()).map_err(SocketError::NotHex)?;
+            let version = ask(context, |reply| CoreRequest::Revocations { bytes, reply }).await??;
+            Ok(serde_json::json!({ "revocation_version": version }))
+        }
+        Request::ResetClockFloor { to } => {
+            let to = to.map(bygd_protocol::UnixTime);
+            let reset = ask(context, |reply| CoreRequest::ResetClockFloor { to, reply }).await??;
+            Ok(serde_json::to_value(reset).unwrap_or_default())
+        }
+        Request::Sim { door, action } => {
+            let id = door_id(context, &door)?;
+            let sim = context.sim.get(&id).ok_or(SocketError::NotSimulated)?;
+            match action {
+                SimAction::Open => sim.set_door_open(true),
+                SimAction::Close => sim.set_door_open(false),
+                SimAction::PressExit => sim.set_exit_pressed(true),
+                SimAction::ReleaseExit => sim.set_exit_pressed(false),
             }
-            Request::Status => {
-                let core = ask(context, |reply| CoreRequest::Status { reply }).await?;
-                let reply = StatusReply {
-                    site: context.site.clone(),
-                    gateway: context.gateway.clone(),
-                    core,
-                    doors: context.doors.values().map(|d| d.status.borrow().clone()).collect(),
-                    simulated_lock_released: context.sim.iter().map(|(id, s)| (id.to_string(), s.lock_released())).collect(),
-                };
-                Ok(serde_json::to_value(reply).unwrap_or_default())
-            }
-            Request::Lockdown { door, on } => {
-                let door = match door {
-                    Some(d) => Some(door_id(context, &d)?),
-                    None => None,
-                };
-                let seq = ask(context, |reply| CoreRequest::Lockdown { door, on, reply }).await?.map_err(|e| error_reply(&e))?;
-                Ok(serde_json::json!({ "lockdown": on, "seq": seq }))
-            }
-            Request::Revocations { hex } => {
-                let bytes = hex::decode(hex.trim()).map_err(|e| error_reply(&format!("the revocation list is not hex: {e}")))?;
-                let version = ask(context, |reply| CoreRequest::Revocations { bytes, reply }).await?.map_err(|e| error_reply(&e))?;
-                Ok(serde_json::json!({ "revocation_version": version }))
-            }
-            Request::ResetClockFloor { to } => {
-                let to = to.map(bygd_protocol::UnixTime);
-                let reset = ask(context, |reply| CoreRequest::ResetClockFloor { to, reply }).await?.map_err(|e| error_reply(&e))?;
-                Ok(serde_json::to_value(reset).unwrap_or_default())
-            }
-            Request::Sim { door, action } => {
-                let id = door_id(context, &door)?;
-                let sim = context.sim.get(&id).ok_or_else(|| {
-                    error_reply("this gateway drives real hardware; `sim` works only with hardware = \"simulated\"")
-                })?;
-                match action {
-                    SimAction::Open => sim.set_door_open(true),
-                    SimAction::Close => sim.set_door_open(false),
-                    SimAction::PressExit => sim.set_exit_pressed(true),
-                    SimAction::ReleaseExit => sim.set_exit_pressed(false),
-                }
-                Ok(serde_json::json!({ "ok": true }))
-            }
+            Ok(serde_json::json!({ "ok": true }))
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e)
 }
 
 /// Sends one request to a running gateway's socket and returns the reply line.

@@ -197,6 +197,31 @@ pub enum EventBody {
     },
 }
 
+impl EventBody {
+    /// The event kind's name: the `type` of the gateway's JSON log and the dashboard's `kind`
+    /// column. One table, so that the gateway and the dashboard never spell a kind two ways.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::EntryGranted { .. } => "entry_granted",
+            EventBody::EntryDenied { .. } => "entry_denied",
+            EventBody::DoorOpened { .. } => "door_opened",
+            EventBody::DoorClosed { .. } => "door_closed",
+            EventBody::HeldOpen { .. } => "held_open",
+            EventBody::ForcedOpen { .. } => "forced_open",
+            EventBody::ExitButton { .. } => "exit_button",
+            EventBody::Lockdown { .. } => "lockdown",
+            EventBody::CommandResult { .. } => "command_result",
+            EventBody::GatewayStarted { .. } => "gateway_started",
+            EventBody::ClockChanged { .. } => "clock",
+            EventBody::RevocationApplied { .. } => "revocation_applied",
+            EventBody::RevocationRefused { .. } => "revocation_refused",
+            EventBody::DenialsRepeated { .. } => "denials_repeated",
+            EventBody::DiskLow { .. } => "disk_low",
+        }
+    }
+}
+
 /// One event in a gateway's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -518,6 +543,98 @@ impl ChainHead {
     }
 }
 
+/// Why a stored event does not continue a [`ChainWalk`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainFault {
+    /// The stored bytes do not decode as an event.
+    Undecodable(DecodeError),
+    /// The event is stored under one sequence number and names another.
+    Misfiled {
+        /// The sequence number it is stored under.
+        stored: u64,
+        /// The one its bytes name.
+        says: u64,
+    },
+    /// Event 1 does not start from [`GENESIS_HASH`].
+    NotFromGenesis,
+    /// A gap or a broken link: [`ChainHead::follow`]'s refusal.
+    Unlinked(Rejection),
+}
+
+impl core::fmt::Display for ChainFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ChainFault::Undecodable(e) => write!(f, "does not decode: {e}"),
+            ChainFault::Misfiled { stored, says } => {
+                write!(f, "is stored under {stored} but says {says}")
+            }
+            ChainFault::NotFromGenesis => {
+                f.write_str("the first event does not start from the genesis hash")
+            }
+            ChainFault::Unlinked(r) => write!(f, "does not follow the event before it: {r}"),
+        }
+    }
+}
+
+/// A walk along stored events, in order, checking each against the one before: the one check
+/// behind a gateway's start-up tail check, its `verify-log`, and a dashboard's check of the
+/// chain it stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainWalk {
+    /// The last event checked (`None`: the walk has not started and takes its first event's
+    /// own hash as the start).
+    head: Option<ChainHead>,
+}
+
+impl ChainWalk {
+    /// A walk that must start at event 1, linked to [`GENESIS_HASH`] (a whole log).
+    #[must_use]
+    pub fn from_genesis() -> Self {
+        Self {
+            head: Some(ChainHead::default()),
+        }
+    }
+
+    /// A walk that starts at whichever event comes first: a log trimmed after delivery, or the
+    /// tail of one. Event 1 must still link to [`GENESIS_HASH`].
+    #[must_use]
+    pub fn from_first_stored() -> Self {
+        Self { head: None }
+    }
+
+    /// The last event checked, if any.
+    #[must_use]
+    pub fn head(&self) -> Option<ChainHead> {
+        self.head
+    }
+
+    /// Checks the event stored under `stored_seq` as `bytes`: it decodes, names the sequence
+    /// number it is stored under, and follows the event checked before it. Returns the event;
+    /// on a fault the walk stays where it was.
+    pub fn step(&mut self, stored_seq: u64, bytes: &[u8]) -> Result<Event, ChainFault> {
+        let event = Event::decode(bytes).map_err(ChainFault::Undecodable)?;
+        if event.seq != stored_seq {
+            return Err(ChainFault::Misfiled {
+                stored: stored_seq,
+                says: event.seq,
+            });
+        }
+        let next = match self.head {
+            None if event.seq == 1 && event.prev_hash != GENESIS_HASH => {
+                return Err(ChainFault::NotFromGenesis)
+            }
+            None => ChainHead {
+                seq: event.seq,
+                hash: hash_event(bytes),
+            },
+            Some(head) => head.follow(&event, bytes).map_err(ChainFault::Unlinked)?,
+        };
+        self.head = Some(next);
+        Ok(event)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,5 +777,85 @@ mod tests {
         );
         event.seq = 2;
         assert_eq!(head.follow(&event, &bytes), Err(Rejection::SequenceGap));
+    }
+
+    fn chain(n: u64) -> Vec<Vec<u8>> {
+        let mut head = ChainHead::default();
+        (0..n)
+            .map(|_| {
+                let (_, bytes, next) = head.append(
+                    UnixTime(1),
+                    ClockQuality::Floor,
+                    EventBody::DoorOpened { door: door() },
+                );
+                head = next;
+                bytes
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_walk_from_genesis_checks_every_event_and_ends_at_the_head() {
+        let events = chain(3);
+        let mut walk = ChainWalk::from_genesis();
+        for (i, bytes) in events.iter().enumerate() {
+            assert_eq!(walk.step(i as u64 + 1, bytes).unwrap().seq, i as u64 + 1);
+        }
+        assert_eq!(walk.head().unwrap().hash, hash_event(&events[2]));
+    }
+
+    #[test]
+    fn a_walk_from_the_first_stored_event_starts_after_trimmed_ones() {
+        let events = chain(3);
+        let mut walk = ChainWalk::from_first_stored();
+        assert!(walk.step(2, &events[1]).is_ok());
+        assert!(walk.step(3, &events[2]).is_ok());
+        let mut gap = ChainWalk::from_genesis();
+        assert_eq!(
+            gap.step(2, &events[1]),
+            Err(ChainFault::Unlinked(Rejection::SequenceGap))
+        );
+    }
+
+    #[test]
+    fn a_walk_refuses_misfiled_undecodable_and_unlinked_events() {
+        let events = chain(2);
+        let mut walk = ChainWalk::from_first_stored();
+        assert_eq!(
+            walk.step(7, &events[0]),
+            Err(ChainFault::Misfiled { stored: 7, says: 1 })
+        );
+        assert!(matches!(
+            walk.step(1, &[0xff]),
+            Err(ChainFault::Undecodable(_))
+        ));
+        let (mut first, _, _) = ChainHead::default().append(
+            UnixTime(1),
+            ClockQuality::Floor,
+            EventBody::DoorOpened { door: door() },
+        );
+        first.prev_hash[0] ^= 1;
+        assert_eq!(
+            walk.step(1, &first.encode()),
+            Err(ChainFault::NotFromGenesis)
+        );
+        assert!(walk.step(1, &events[0]).is_ok());
+        assert!(walk.step(3, &events[1]).is_err());
+        assert_eq!(
+            walk.head().unwrap().seq,
+            1,
+            "a fault leaves the walk where it was"
+        );
+    }
+
+    #[test]
+    fn every_event_kind_has_its_own_name() {
+        let bodies = every_body();
+        for a in &bodies {
+            for b in &bodies {
+                let same_variant = core::mem::discriminant(a) == core::mem::discriminant(b);
+                assert_eq!(a.kind() == b.kind(), same_variant, "{a:?} / {b:?}");
+            }
+        }
     }
 }

@@ -60,7 +60,8 @@ pub use command::{
     MAX_COMMAND_BYTES, MAX_UNLOCK_COMMAND_LIFETIME,
 };
 pub use event::{
-    hash_event, ChainHead, ClockQuality, CommandOutcome, Event, EventBody, Hash, GENESIS_HASH,
+    hash_event, ChainFault, ChainHead, ChainWalk, ClockQuality, CommandOutcome, Event, EventBody,
+    Hash, GENESIS_HASH,
 };
 pub use id::{CommandId, DoorId, GatewayId, IdError, MemberId, PassId, SiteId};
 pub use key::{KeyError, KeyId, PublicKey, SecretKey, TrustedKeys, KEY_ID_LEN};
@@ -68,8 +69,9 @@ pub use pass::{
     open_pass, verify_pass, AccessContext, PassClaims, PassKind, SiteScope, VerifiedPass,
 };
 pub use presentation::{
-    proof_message, verify_presentation, DeviceKey, DeviceProof, DeviceSecretKey, Presentation,
-    ProofCounters, ProofUse, Revocations, VerifiedPresentation, PROOF_CONTEXT, TIME_STEP_SECONDS,
+    check_presentation, proof_message, verify_presentation, DeviceKey, DeviceProof,
+    DeviceSecretKey, Presentation, ProofCounters, ProofUse, Revocations, VerifiedPresentation,
+    PROOF_CONTEXT, TIME_STEP_SECONDS,
 };
 pub use qr::{decode_qr, encode_qr, MAX_QR_TEXT_LEN, PASS_PREFIX, PRESENTATION_PREFIX};
 pub use rejection::{DecodeError, Refusal, Rejection};

@@ -224,18 +224,38 @@ pub fn verify_presentation(
     max_skew_seconds: u64,
 ) -> Result<VerifiedPresentation, Refusal> {
     let pass = open_pass(&presentation.pass, issuers)?;
+    Ok(check_presentation(
+        pass,
+        presentation.proof.as_ref(),
+        revocations,
+        counters,
+        at,
+        max_skew_seconds,
+    )?)
+}
+
+/// [`verify_presentation`]'s checks after the pass's signature: for a caller that opened the
+/// pass itself ([`open_pass`]) and so still knows whose pass a refused presentation was.
+pub fn check_presentation(
+    pass: VerifiedPass,
+    proof: Option<&DeviceProof>,
+    revocations: &impl Revocations,
+    counters: &impl ProofCounters,
+    at: &AccessContext<'_>,
+    max_skew_seconds: u64,
+) -> Result<VerifiedPresentation, Rejection> {
     let claims = &pass.claims;
     claims.check_access(at)?;
     if revocations.is_pass_revoked(&claims.pass_id) {
-        return Err(Rejection::Revoked.into());
+        return Err(Rejection::Revoked);
     }
     if revocations.is_member_revoked(&claims.member) {
-        return Err(Rejection::MemberRevoked.into());
+        return Err(Rejection::MemberRevoked);
     }
-    let proof = match (&claims.device_key, &presentation.proof) {
+    let proof = match (&claims.device_key, proof) {
         (None, None) => None,
-        (Some(_), None) => return Err(Rejection::ProofRequired.into()),
-        (None, Some(_)) => return Err(Rejection::BadProof.into()),
+        (Some(_), None) => return Err(Rejection::ProofRequired),
+        (None, Some(_)) => return Err(Rejection::BadProof),
         (Some(key), Some(proof)) => Some(check_proof(
             key,
             &claims.pass_id,
