@@ -65,3 +65,17 @@ fn the_demo_refuses_a_directory_that_is_not_empty() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not empty"));
 }
+
+#[test]
+fn the_demo_explains_itself_with_an_example() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bygd-demo"))
+        .args(["demo", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        help.contains("Example"),
+        "`demo --help` has no example:\n{help}"
+    );
+}
