@@ -43,14 +43,10 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// The log filter unless `BYGD_LOG` says otherwise: the demo prints its own story, so
-    /// only problems are logged beside it; the service logs what it does.
+    /// The log filter unless `BYGD_LOG` says otherwise: the service logs what it does.
     #[must_use]
     pub fn default_log_filter(&self) -> &'static str {
-        match self.command {
-            Command::Demo { .. } => "warn,rumqttd=off,rumqttc=error,bygd_dashboard::alarm=error",
-            _ => "warn,bygd_dashboard=info,rumqttd=error",
-        }
+        "warn,bygd_dashboard=info"
     }
 }
 
@@ -76,22 +72,6 @@ impl DataArgs {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the demo: a broker, the dashboard and a gateway with simulated doors, in one process.
-    ///
-    /// Nothing to install. It issues a pass, opens a door with it, and prints the commands
-    /// to present the pass yourself, revoke it and see it refused.
-    /// Example: cargo run --release -- demo
-    Demo {
-        /// Keep the demo's files here (a new or empty directory) instead of a temporary one.
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// Stop after the walkthrough instead of waiting for Ctrl-C.
-        #[arg(long)]
-        once: bool,
-        /// Use this MQTT broker instead of starting one in the process.
-        #[arg(long, value_name = "URL")]
-        mqtt: Option<String>,
-    },
     /// Create a data directory: config, issuer key, database and the first admin account.
     ///
     /// Prints the issuer's public key (every gateway trusts it) and the admin's password,
@@ -572,9 +552,6 @@ fn pretty(value: &impl serde::Serialize) -> anyhow::Result<()> {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let me = Principal::local_admin();
     match cli.command {
-        Command::Demo { data, once, mqtt } => {
-            crate::demo::run(crate::demo::DemoOptions { data, once, mqtt }).await?;
-        }
         Command::Init {
             data,
             database,

@@ -5,7 +5,7 @@
 //! scheme, its listen address parses and its MQTT URL (if any) names a broker. Errors name
 //! the file, the key and what was expected.
 
-use bygd_gateway::MqttConfig;
+use bygd_link::MqttConfig;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -159,9 +159,10 @@ impl DashboardMqtt {
         }
     }
 
-    /// The same settings in the gateway's form, whose address parser and TLS setup both use.
+    /// The same settings in the shared form, whose address parser and TLS setup both sides
+    /// use.
     #[must_use]
-    pub fn as_gateway_config(&self) -> MqttConfig {
+    pub fn as_link_config(&self) -> MqttConfig {
         MqttConfig {
             url: self.url.clone(),
             username: self.username.clone(),
@@ -247,7 +248,7 @@ impl DashboardConfig {
             ));
         }
         if let Some(mqtt) = &self.mqtt {
-            mqtt.as_gateway_config()
+            mqtt.as_link_config()
                 .address()
                 .map_err(|problem| invalid("mqtt.url", problem))?;
             bygd_protocol::GatewayId::new(&mqtt.client_id).map_err(|e| {

@@ -10,6 +10,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::service::{split_list, Dashboard};
 use bygd_protocol::{DoorId, GatewayId, PublicKey, SiteId, Topic, TopicKind, GENESIS_HASH};
 use serde::Serialize;
+use std::path::PathBuf;
 
 /// The BCM pins the generated config gives each door in turn (lock, sensor, exit): pins
 /// without a second function on a Raspberry Pi header, so that no default collides with
@@ -52,6 +53,47 @@ pub struct DoorInfo {
     pub forced_open: Option<bool>,
     /// Held-open alarm.
     pub held_open: Option<bool>,
+}
+
+/// Where a gateway keeps its files and how it runs: what differs between a gateway on a
+/// Raspberry Pi as the Debian package installs it and one beside the dashboard (the demo).
+/// Everything else in its config comes from what the dashboard knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySetup {
+    /// What wrote the config, for its first comment line (a command, in backquotes).
+    pub written_by: String,
+    /// Its data directory (the store).
+    pub data_dir: PathBuf,
+    /// Its own key, whose public half was registered.
+    pub key_file: PathBuf,
+    /// Its control socket.
+    pub socket: PathBuf,
+    /// `rppal` (the Pi's GPIO) or `simulated` (pins in memory).
+    pub hardware: String,
+    /// `heartbeat_seconds` and `keep_alive_seconds` of its `[mqtt]` section, if not the
+    /// gateway's defaults.
+    pub mqtt_timing: Option<(u32, u32)>,
+}
+
+impl GatewaySetup {
+    /// A gateway as the Debian package installs it: its paths under /etc, /var/lib and /run,
+    /// the Pi's GPIO, the default MQTT timing.
+    #[must_use]
+    pub fn installed() -> Self {
+        Self {
+            written_by: "`bygd gateway add`".into(),
+            data_dir: "/var/lib/bygd".into(),
+            key_file: "/etc/bygd/gateway.key".into(),
+            socket: "/run/bygd/gateway.sock".into(),
+            hardware: "rppal".into(),
+            mqtt_timing: None,
+        }
+    }
+}
+
+/// A TOML string holding `text`, quoted and escaped as TOML wants.
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
 }
 
 /// What `bygd gateway add` registers.
@@ -336,14 +378,29 @@ impl Dashboard {
             .ok_or_else(|| ServiceError::not_found("gateway", format!("{site}/{gateway}")))
     }
 
-    /// A complete gateway config for a registered gateway: the issuer key to trust, its
-    /// site, id and doors, and the broker. Pins are defaults to check against the wiring.
+    /// A complete gateway config for a registered gateway installed on a Pi: the issuer key
+    /// to trust, its site, id and doors, and the broker. Pins are defaults to check against
+    /// the wiring.
     pub async fn gateway_config(
         &self,
         who: &Principal,
         site: &str,
         gateway: &str,
         broker_url: Option<&str>,
+    ) -> ServiceResult<String> {
+        self.gateway_config_for(who, site, gateway, broker_url, &GatewaySetup::installed())
+            .await
+    }
+
+    /// [`Dashboard::gateway_config`] for a gateway set up as `setup` says. The one writer of
+    /// gateway configs: `bygd gateway add` and the demo both use it.
+    pub async fn gateway_config_for(
+        &self,
+        who: &Principal,
+        site: &str,
+        gateway: &str,
+        broker_url: Option<&str>,
+        setup: &GatewaySetup,
     ) -> ServiceResult<String> {
         who.require(Scope::Admin)?;
         let zone: String = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
@@ -361,18 +418,18 @@ impl Dashboard {
                 .await?;
         let min_version = min_version.unwrap_or(0);
         let mut text = format!(
-            "# bygd gateway config for {site}/{gateway}, written by `bygd gateway add`.\n\
+            "# bygd gateway config for {site}/{gateway}, written by {written_by}.\n\
              # Every key is documented in deploy/gateway.example.toml. Check it with\n\
              #   bygd-gateway check-config --config /etc/bygd/gateway.toml\n\
              # Topics: {event} (out), {cmd} and {ack} (in), {revocations} (in).\n\n\
              site = \"{site}\"\n\
              gateway = \"{gateway}\"\n\
-             data_dir = \"/var/lib/bygd\"\n\
+             data_dir = {data_dir}\n\
              # The key whose public half was registered (bygd-gateway keygen --out ...).\n\
-             key_file = \"/etc/bygd/gateway.key\"\n\
+             key_file = {key_file}\n\
              time_zone = \"{zone}\"\n\
-             hardware = \"rppal\"\n\
-             socket = \"/run/bygd/gateway.sock\"\n\n\
+             hardware = {hardware}\n\
+             socket = {socket}\n\n\
              # The dashboard's issuer key: passes, revocation lists, commands and acks it signs.\n\
              [[issuer]]\n\
              public_key = \"{key}\"\n\
@@ -389,6 +446,11 @@ impl Dashboard {
                 .unwrap_or_default(),
             key = self.issuer.public_key().to_hex(),
             key_id = self.issuer.id(),
+            written_by = setup.written_by,
+            data_dir = toml_string(&setup.data_dir.to_string_lossy()),
+            key_file = toml_string(&setup.key_file.to_string_lossy()),
+            hardware = toml_string(&setup.hardware),
+            socket = toml_string(&setup.socket.to_string_lossy()),
         );
         for (i, door) in doors.iter().enumerate() {
             let (lock, sensor, exit) = DEFAULT_PINS.get(i).copied().unwrap_or((0, 0, 0));
@@ -408,7 +470,10 @@ impl Dashboard {
             Some(url) => text.push_str(&format!(
                 "\n# The broker. With mqtts://, add ca_file, client_cert_file and client_key_file\n\
                  # (deploy/mosquitto/ explains the per-gateway certificates and ACLs).\n\
-                 [mqtt]\nurl = \"{url}\"\n"
+                 [mqtt]\nurl = \"{url}\"\n{timing}",
+                timing = setup.mqtt_timing.map_or_else(String::new, |(heartbeat, keep_alive)| {
+                    format!("heartbeat_seconds = {heartbeat}\nkeep_alive_seconds = {keep_alive}\n")
+                }),
             )),
             None => text.push_str(
                 "\n# No broker was named (bygd gateway add --broker mqtts://HOST:8883): the gateway\n\
@@ -423,5 +488,20 @@ fn topic(site: &str, gateway: &str, kind: TopicKind) -> String {
     match (SiteId::new(site), GatewayId::new(gateway)) {
         (Ok(site), Ok(gateway)) => Topic::gateway(&site, &gateway, kind).to_string(),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_written_as_toml_strings_and_plain_ones_stay_as_they_were() {
+        // `bygd gateway add` wrote these literally before they became settings.
+        assert_eq!(toml_string("/var/lib/bygd"), r#""/var/lib/bygd""#);
+        assert_eq!(toml_string("rppal"), r#""rppal""#);
+        let odd = r#"/tmp/a "quoted" \dir"#;
+        let parsed: toml::Table = toml::from_str(&format!("path = {}", toml_string(odd))).unwrap();
+        assert_eq!(parsed["path"].as_str(), Some(odd));
     }
 }

@@ -16,8 +16,8 @@ use crate::db::{from_sql, to_sql, unix_now};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{Dashboard, Tx};
 use bygd_protocol::{
-    verify_batch, ChainHead, ChainWalk, ClockQuality, CommandOutcome, EventBody, GatewayId, Hash,
-    PublicKey, Rejection, SiteId, VerifiedEvent,
+    verify_batch, ChainHead, ChainWalk, ClockQuality, CommandOutcome, EventBody, GatewayId,
+    GatewayStatus, Hash, PublicKey, Rejection, SiteId, VerifiedEvent, MAX_STATUS_BYTES,
 };
 
 /// Columns per stored event, and rows per `INSERT` statement: 64 rows of 15 parameters stay
@@ -227,11 +227,6 @@ fn insert_sql(rows: usize, backend: crate::db::Backend) -> String {
     }
     sql
 }
-
-/// The largest status message kept: a gateway's status with 32 doors is about 4 KB; the
-/// status is stored as it came, so a larger one (noise from a client holding the gateway's
-/// credentials) is dropped before it reaches the database.
-const MAX_STATUS_BYTES: usize = 64 * 1024;
 
 impl Dashboard {
     /// Takes one batch from the `event` topic of `site/gateway`.
@@ -738,15 +733,14 @@ impl Dashboard {
             self.refuse_status(site, gateway, &detail).await?;
             return Ok(None);
         }
-        let status = serde_json::from_slice::<serde_json::Value>(payload).ok();
-        let Some(online) = status.as_ref().and_then(|s| s["online"].as_bool()) else {
+        let Ok(status) = GatewayStatus::decode(payload) else {
             let detail =
                 "a status message that is not a gateway's status (JSON with `online`) was \
                           dropped; another client may hold the gateway's broker credentials";
             self.refuse_status(site, gateway, detail).await?;
             return Ok(None);
         };
-        let status = status.unwrap_or_default();
+        let online = status.online;
         let now = unix_now();
         let mut tx = self.begin_write().await?;
         let was: Option<i64> =
@@ -769,7 +763,8 @@ impl Dashboard {
              WHERE site = $4 AND id = $5",
         )
         .bind(i64::from(online))
-        .bind(status.to_string())
+        // As a gateway sent it (the same bytes for any status a gateway writes).
+        .bind(String::from_utf8_lossy(&status.encode()).into_owned())
         .bind(now)
         .bind(site.to_owned())
         .bind(gateway.to_owned())

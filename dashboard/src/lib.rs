@@ -24,7 +24,11 @@
 //! - `timetext`: times and schedules as operators type them.
 //! - `serve`: `bygd serve`: the API and the link until shutdown.
 //! - `cli`: the `bygd` commands.
-//! - `demo`: `bygd demo`.
+//!
+//! The demo (a broker, this service and a gateway in one process) is the `bygd-demo` crate,
+//! built on this one and the gateway's: `bygd` holds no embedded broker and nothing of the
+//! gateway. MQTT settings, client options, the event-loop poller and key files come from
+//! `bygd-link`, which the gateway shares.
 
 // Rows come back from SQL as tuples, read once and turned into named structs at once.
 #![allow(clippy::type_complexity)]
@@ -37,7 +41,6 @@ pub mod cli;
 mod command;
 pub mod config;
 mod db;
-pub mod demo;
 mod entry;
 mod error;
 mod files;
@@ -62,11 +65,12 @@ pub use command::{CommandInfo, CommandRequest};
 pub use db::{Backend, Db, DbError};
 pub use entry::{Entry, EntryFilter, EntryPage};
 pub use error::{ServiceError, ServiceResult};
-pub use gateway::{GatewayInfo, NewGateway};
+pub use gateway::{GatewayInfo, GatewaySetup, NewGateway};
 pub use ingest::{ChainReport, Ingested};
 pub use link::LinkSettings;
 pub use member::NewMember;
 pub use pass::{IssuePass, IssuedPass, PassInfo};
+pub use qr::{QrError, QrImage};
 pub use revocation_lag::LagReport;
 pub use serve::serve;
 pub use service::{Dashboard, Initialised};

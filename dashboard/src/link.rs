@@ -1,6 +1,6 @@
 //! The dashboard's MQTT link: batches and statuses in, acks, commands, revocation lists and
-//! time beacons out. One task owns rumqttc's event loop and only forwards what it reads; the
-//! link task below does the work in order.
+//! time beacons out. One task owns rumqttc's event loop and only forwards what it reads
+//! (`bygd_link`'s poller, the gateway's too); the link task below does the work in order.
 //!
 //! Invariants:
 //! - An event batch is acked (signed ack to the gateway, then the MQTT PUBACK to the broker)
@@ -15,11 +15,12 @@ use crate::config::DashboardMqtt;
 use crate::error::ServiceResult;
 use crate::ingest::Ingested;
 use crate::service::Dashboard;
+use bygd_link::{client_options, spawn_poller, Backoff, LinkEvent};
 use bygd_protocol::{Ack, GatewayId, SiteId, Topic, TopicKind, UnixTime};
-use rumqttc::{AsyncClient, Event as MqttEvent, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Publish, QoS};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// Requests queued for rumqttc: acks, commands and lists are small and few at a time.
@@ -37,9 +38,11 @@ const NET_QUEUE: usize = 1024;
 const MAX_INCOMING_PACKET: usize = 268_435_455 + 5;
 /// Largest packet out: a full revocation list of a million pass ids is about 17 MB.
 const MAX_OUTGOING_PACKET: usize = 64 * 1024 * 1024;
-/// Waits between connection attempts, doubling up to the maximum.
-const MIN_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Waits between connection attempts: a quarter of a second first, doubling to half a minute.
+const BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(250),
+    max: Duration::from_secs(30),
+};
 /// How often the outbox is looked at without a wake-up (commands queued by another
 /// process, such as a `bygd unlock` beside `bygd serve`).
 const OUTBOX_POLL: Duration = Duration::from_millis(500);
@@ -63,13 +66,6 @@ fn is_batch(publish: &Publish) -> bool {
     )
 }
 
-/// What the poller forwards.
-enum Net {
-    Connected,
-    Disconnected(String),
-    Publish(Publish),
-}
-
 /// The link's settings.
 #[derive(Debug, Clone)]
 pub struct LinkSettings {
@@ -89,46 +85,16 @@ pub(crate) async fn run(
     settings: LinkSettings,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let mut options = bygd_gateway::mqtt_client_options(
-        &settings.mqtt.client_id,
-        &settings.mqtt.as_gateway_config(),
-    )
-    .map_err(|e| anyhow::anyhow!("mqtt: {e}"))?;
+    let mut options = client_options(&settings.mqtt.client_id, &settings.mqtt.as_link_config())
+        .map_err(|e| anyhow::anyhow!("mqtt: {e}"))?;
     // A persistent session: the broker keeps our subscriptions and queues batches while we
     // are down; PUBACKs are ours to send, after the commit.
     options.set_clean_session(false);
     options.set_manual_acks(true);
     options.set_max_packet_size(MAX_INCOMING_PACKET, MAX_OUTGOING_PACKET);
     options.set_request_channel_capacity(CLIENT_QUEUE);
-    let (client, mut eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
-    eventloop.network_options.set_tcp_nodelay(true);
-    let (net_tx, mut net) = mpsc::channel(NET_QUEUE);
-    let poller = tokio::spawn(async move {
-        let mut backoff = MIN_BACKOFF;
-        loop {
-            let report = match eventloop.poll().await {
-                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
-                    backoff = MIN_BACKOFF;
-                    Some(Net::Connected)
-                }
-                Ok(MqttEvent::Incoming(Packet::Publish(p))) => Some(Net::Publish(p)),
-                Ok(_) => None,
-                Err(e) => {
-                    if net_tx.send(Net::Disconnected(e.to_string())).await.is_err() {
-                        break;
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    None
-                }
-            };
-            if let Some(report) = report {
-                if net_tx.send(report).await.is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let (client, eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
+    let (mut net, poller) = spawn_poller(eventloop, BACKOFF, NET_QUEUE);
     let mut link = Link {
         dashboard,
         client,
@@ -148,13 +114,13 @@ pub(crate) async fn run(
             _ = shutdown.changed() => break,
             report = net.recv() => match report {
                 None => break,
-                Some(Net::Publish(publish)) if is_batch(&publish) => {
+                Some(LinkEvent::Publish(publish)) if is_batch(&publish) => {
                     // A backlog arrives as many batches at once: store them together.
                     let mut group = vec![publish];
                     let mut after = None;
                     while group.len() < MAX_GROUP {
                         match net.try_recv() {
-                            Ok(Net::Publish(next)) if is_batch(&next) => group.push(next),
+                            Ok(LinkEvent::Publish(next)) if is_batch(&next) => group.push(next),
                             Ok(other) => {
                                 after = Some(other);
                                 break;
@@ -226,14 +192,14 @@ impl Link {
     }
 
     /// One report of the poller.
-    async fn on_net(&mut self, report: Net, broker: &str) {
+    async fn on_net(&mut self, report: LinkEvent, broker: &str) {
         match report {
-            Net::Connected => {
+            LinkEvent::Connected => {
                 tracing::info!(broker, "dashboard link connected");
                 self.set_connected(true);
                 self.on_connect().await;
             }
-            Net::Disconnected(why) => {
+            LinkEvent::Disconnected(why) => {
                 if self.connected() {
                     tracing::warn!(broker, error = %why, "dashboard link lost; reconnecting");
                 } else {
@@ -241,7 +207,14 @@ impl Link {
                 }
                 self.set_connected(false);
             }
-            Net::Publish(publish) => self.on_publish(publish).await,
+            // Cannot happen while the client reads the largest packet MQTT can express.
+            LinkEvent::Oversize(size) => {
+                tracing::error!(
+                    size,
+                    "a packet over the client's limit dropped the broker link"
+                )
+            }
+            LinkEvent::Publish(publish) => self.on_publish(publish).await,
         }
     }
 

@@ -99,7 +99,7 @@ const CRC32_TABLE: [u32; CRC32_TABLE_LEN] = crc32_table();
 
 /// Why a text cannot become a QR code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum QrError {
+pub enum QrError {
     /// The text needs more than QR version 40 holds at error correction level M.
     #[error("the QR text is too long for a QR code at error correction M ({chars} characters)")]
     TooLong {
@@ -114,14 +114,14 @@ pub(crate) enum QrError {
 
 /// A pass's QR code, ready to be drawn in any of the formats below.
 #[derive(Clone)]
-pub(crate) struct QrImage {
+pub struct QrImage {
     /// The module matrix, without the quiet zone (each picture adds it).
     code: QrCode,
 }
 
 impl QrImage {
     /// Encodes `text` at [`QR_EC_LEVEL`] in the smallest QR version that holds it.
-    pub(crate) fn new(text: &str) -> Result<QrImage, QrError> {
+    pub fn new(text: &str) -> Result<QrImage, QrError> {
         QrCode::with_error_correction_level(text.as_bytes(), QR_EC_LEVEL)
             .map(|code| QrImage { code })
             .map_err(|e| match e {
@@ -134,7 +134,7 @@ impl QrImage {
 
     /// The QR version (1 to 40), which says how dense the code is and how far a cheap
     /// scanner can read it from.
-    pub(crate) fn version(&self) -> i16 {
+    pub fn version(&self) -> i16 {
         match self.code.version() {
             Version::Normal(v) | Version::Micro(v) => v,
         }
@@ -241,7 +241,7 @@ impl QrImage {
     /// The code as text for a terminal, two module rows per line in Unicode half blocks,
     /// quiet zone included. Light modules are drawn as blocks and dark ones as spaces, so
     /// the code scans on the usual dark terminal background.
-    pub(crate) fn terminal(&self) -> String {
+    pub fn terminal(&self) -> String {
         self.code
             .render::<Dense1x2>()
             .dark_color(Dense1x2::Light)

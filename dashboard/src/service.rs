@@ -132,7 +132,7 @@ impl Dashboard {
         if let Some(url) = database {
             config.database = url.to_owned();
         }
-        let issuer = bygd_gateway::read_key(&dir.join(ISSUER_KEY_FILE))
+        let issuer = bygd_link::read_key(&dir.join(ISSUER_KEY_FILE))
             .with_context(|| format!("the issuer key in {}", dir.display()))?;
         let db = Db::connect(&config.database).await?;
         let public_url = config.public_url();
@@ -165,7 +165,7 @@ impl Dashboard {
         }
         config.check(&dir.join(CONFIG_FILE))?;
         let db = Db::connect(&config.database).await?;
-        let issuer = bygd_gateway::generate_key(&dir.join(ISSUER_KEY_FILE))?;
+        let issuer = bygd_link::generate_key(&dir.join(ISSUER_KEY_FILE))?;
         crate::files::write_private(&dir.join(CONFIG_FILE), config.to_toml().as_bytes())
             .with_context(|| format!("cannot write {}", dir.join(CONFIG_FILE).display()))?;
         let public_url = config.public_url();
@@ -195,6 +195,14 @@ impl Dashboard {
     #[must_use]
     pub fn link_connected(&self) -> bool {
         self.link_up.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The same dashboard with pass links built on `url` (`http://host:port`): for a
+    /// caller that chose the listening address after `init` (the demo).
+    #[must_use]
+    pub fn with_public_url(mut self, url: String) -> Self {
+        self.public_url = url;
+        self
     }
 
     /// The issuer's public key (64 hex digits).

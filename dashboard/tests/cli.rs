@@ -378,7 +378,6 @@ fn every_command_explains_itself_with_an_example() {
         vec!["account", "set"],
         vec!["account", "logout"],
         vec!["token", "create"],
-        vec!["demo"],
     ] {
         let mut full = args.clone();
         full.push("--help");

@@ -50,7 +50,7 @@ impl Site {
         let (dashboard, _) = Dashboard::init(&dash_dir.path().join("data"), None, "admin")
             .await
             .unwrap();
-        let gateway_key = bygd_gateway::generate_key(&gw_dir.path().join("gateway.key")).unwrap();
+        let gateway_key = bygd_link::generate_key(&gw_dir.path().join("gateway.key")).unwrap();
         dashboard
             .register_gateway(
                 &Principal::local_admin(),

@@ -5,6 +5,7 @@
 //! (non-weak) Ed25519 key. Errors name the file, the key and what was expected, because the
 //! person reading them is an installer at a door, not a developer.
 
+use bygd_link::MqttConfig;
 use bygd_protocol::{DoorId, GatewayId, PublicKey, SiteId, TrustedKeys};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -252,82 +253,6 @@ impl Default for PolicyConfig {
             denial_window_seconds: default_denial_window(),
             min_free_disk_mb: default_min_free_disk_mb(),
         }
-    }
-}
-
-/// The MQTT uplink to the dashboard. Without it the gateway works alone (offline).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MqttConfig {
-    /// `mqtt://host:port` (plain TCP, default port 1883) or `mqtts://host:port` (TLS, 8883).
-    pub url: String,
-    /// Broker user name, if the broker wants one.
-    pub username: Option<String>,
-    /// A file holding the broker password (kept out of this file, which is often shared).
-    pub password_file: Option<PathBuf>,
-    /// PEM file of the CA that signed the broker's certificate (mqtts only; default: the
-    /// system's roots).
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate for this gateway (mqtts only; with `client_key_file`).
-    pub client_cert_file: Option<PathBuf>,
-    /// PEM private key of the client certificate.
-    pub client_key_file: Option<PathBuf>,
-    /// Seconds between status heartbeats.
-    #[serde(default = "default_heartbeat")]
-    pub heartbeat_seconds: u32,
-    /// MQTT keep-alive in seconds: how soon a dead link is noticed.
-    #[serde(default = "default_keep_alive")]
-    pub keep_alive_seconds: u32,
-}
-
-fn default_heartbeat() -> u32 {
-    60
-}
-fn default_keep_alive() -> u32 {
-    30
-}
-
-/// A broker address parsed from [`MqttConfig::url`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerAddress {
-    /// Whether to use TLS.
-    pub tls: bool,
-    /// Host name or address.
-    pub host: String,
-    /// Port.
-    pub port: u16,
-}
-
-impl MqttConfig {
-    /// Parses the URL: `mqtt://host[:port]` or `mqtts://host[:port]`.
-    pub fn address(&self) -> Result<BrokerAddress, String> {
-        let (tls, rest) = if let Some(rest) = self.url.strip_prefix("mqtts://") {
-            (true, rest)
-        } else if let Some(rest) = self.url.strip_prefix("mqtt://") {
-            (false, rest)
-        } else {
-            return Err(format!(
-                "`{}` must start with mqtt:// or mqtts://",
-                self.url
-            ));
-        };
-        let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) => (
-                host,
-                port.parse::<u16>()
-                    .map_err(|_| format!("`{port}` in `{}` is not a port number", self.url))?,
-            ),
-            None => (rest, if tls { 8883 } else { 1883 }),
-        };
-        if host.is_empty() {
-            return Err(format!("`{}` names no host", self.url));
-        }
-        Ok(BrokerAddress {
-            tls,
-            host: host.to_owned(),
-            port,
-        })
     }
 }
 

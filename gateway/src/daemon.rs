@@ -12,7 +12,7 @@ use crate::door::DoorTask;
 use crate::hardware::{open_gpio, rppal_pins, SimDoor};
 use crate::socket::{self, SocketContext};
 use crate::store::Store;
-use crate::{keyfile, reader, sdnotify};
+use crate::{reader, sdnotify};
 use anyhow::Context as _;
 use bygd_protocol::{ClockQuality, EventBody};
 use std::collections::{BTreeMap, HashMap};
@@ -52,7 +52,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    let key = keyfile::read(&config.key_file).with_context(|| {
+    let key = bygd_link::read_key(&config.key_file).with_context(|| {
         format!("the gateway key is needed to sign its events; create one with `bygd-gateway keygen --out {}`", config.key_file.display())
     })?;
     tracing::info!(site = %config.site, gateway = %config.gateway, key_id = %key.id(), "starting");

@@ -4,7 +4,6 @@
 //! # Layout
 //! Where each behaviour lives:
 //! - `config`: the TOML config, checked as a whole ([`Config`]).
-//! - `keyfile`: the gateway's own Ed25519 key file.
 //! - `clock`: the clock floor that never moves backwards (except by an operator's reset) and
 //!   never runs ahead of a clock nothing vouches for (pure: the caller reads the clocks).
 //! - `gate`: every decision, as a pure function: a request, the time and read-only lookups in;
@@ -30,6 +29,9 @@
 //! - `sdnotify`: systemd's READY/WATCHDOG/STOPPING.
 //! - `logview`: the entry log for people and as JSON.
 //! - `uplink`: MQTT: signed event batches out until acked, commands, acks and revocations in.
+//!
+//! The `[mqtt]` settings, the MQTT client options, the event-loop poller and the key file
+//! (the gateway's own Ed25519 key) come from `bygd-link`, which the dashboard shares.
 
 mod clock;
 mod config;
@@ -38,7 +40,6 @@ mod daemon;
 mod door;
 mod gate;
 mod hardware;
-mod keyfile;
 mod logview;
 mod reader;
 mod sdnotify;
@@ -47,14 +48,12 @@ mod store;
 mod uplink;
 
 pub use clock::Clock;
-pub use config::{Config, ConfigError, DoorConfig, HardwareBackend, MqttConfig};
+pub use config::{Config, ConfigError, DoorConfig, HardwareBackend};
 pub use core::DecisionReply;
 pub use daemon::{run, RunOptions};
 #[doc(hidden)]
 pub use gate::bench as decision_bench;
 pub use hardware::SimDoor;
-pub use keyfile::{generate as generate_key, read as read_key, KeyFileError};
 pub use logview::{event_json, event_line};
 pub use socket::{request, Request, SimAction};
 pub use store::{Store, StoreError};
-pub use uplink::client_options as mqtt_client_options;

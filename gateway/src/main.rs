@@ -264,7 +264,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keygen { out } => {
-            let key = bygd_gateway::generate_key(&out)?;
+            let key = bygd_link::generate_key(&out)?;
             println!("{}", key.public_key().to_hex());
             eprintln!(
                 "wrote {} (key id {}); register the public key above with `bygd gateway add`",

@@ -17,18 +17,16 @@
 //!   revocation topic): so after one, the next connection starts a clean session and the
 //!   revocation topic is left unsubscribed for [`OVERSIZE_PAUSE`].
 
-use crate::config::{Config, MqttConfig};
+use crate::config::Config;
 use crate::core::{CoreRequest, CoreStatus};
 use crate::door::DoorSnapshot;
 use crate::store::Store;
+use bygd_link::{client_options, spawn_poller, Backoff, LinkEvent, MqttConfig};
 use bygd_protocol::{
-    sign_batch, verify_ack, Event, SecretKey, Topic, TopicKind, MAX_ACK_BYTES, MAX_BATCH_EVENTS,
-    MAX_COMMAND_BYTES, MAX_REVOCATION_LIST_BYTES,
+    sign_batch, verify_ack, DoorStatus, Event, GatewayStatus, SecretKey, Topic, TopicKind,
+    UplinkStatus, MAX_ACK_BYTES, MAX_BATCH_EVENTS, MAX_COMMAND_BYTES, MAX_REVOCATION_LIST_BYTES,
 };
-use rumqttc::{
-    AsyncClient, ConnectionError, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS,
-    StateError,
-};
+use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,13 +40,15 @@ pub(crate) const WINDOW_EVENTS: u64 = 4 * MAX_BATCH_EVENTS as u64;
 /// Without an ack for this long, unacked events are sent again.
 const ACK_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// First wait after a failed connection; doubles up to [`MAX_BACKOFF`]. rumqttc retries at
-/// once by itself, which would hammer a broker that is down.
-const MIN_BACKOFF: Duration = Duration::from_millis(500);
+/// Waits between connection attempts: half a second first, doubling to a minute, so a door
+/// site's link comes back within a minute of the broker's return.
+const BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(500),
+    max: Duration::from_secs(60),
+};
 
-/// Longest wait between connection attempts: a door site's link comes back within a minute
-/// of its return.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Reports the poller may queue for the uplink task.
+const NET_QUEUE: usize = 256;
 
 /// Requests rumqttc may queue before `try_publish` says full.
 const CLIENT_QUEUE: usize = 64;
@@ -70,19 +70,6 @@ pub(crate) const OVERSIZE_PAUSE: Duration = Duration::from_secs(3600);
 
 /// Largest outgoing packet: a full batch is far below this.
 const MAX_OUTGOING_PACKET: usize = 1024 * 1024;
-
-/// What the poller task reports.
-enum Net {
-    Connected,
-    Disconnected(String),
-    /// A packet over [`MAX_INCOMING_PACKET`] dropped the connection (its size in bytes).
-    Oversize(usize),
-    Publish {
-        topic: String,
-        payload: Vec<u8>,
-        retain: bool,
-    },
-}
 
 /// What the uplink needs from the rest of the daemon.
 pub(crate) struct UplinkContext {
@@ -107,7 +94,8 @@ fn options(config: &Config, mqtt: &MqttConfig) -> Result<MqttOptions, UplinkErro
     // The network-unique identity: a bare gateway id would collide with the same id at
     // another site, and the two would take each other's MQTT session over.
     let identity = bygd_protocol::broker_identity(&config.site, &config.gateway);
-    let mut options = client_options(&identity, mqtt).map_err(UplinkError::Config)?;
+    let mut options =
+        client_options(&identity, mqtt).map_err(|e| UplinkError::Config(e.to_string()))?;
     // A persistent session: the broker keeps our subscriptions and queues QoS 1 commands and
     // acks while the link is down.
     options.set_clean_session(false);
@@ -116,65 +104,16 @@ fn options(config: &Config, mqtt: &MqttConfig) -> Result<MqttOptions, UplinkErro
     let status_topic = Topic::gateway(&config.site, &config.gateway, TopicKind::Status).to_string();
     options.set_last_will(LastWill::new(
         status_topic,
-        offline_status(config).to_string(),
+        offline_status(config),
         QoS::AtLeastOnce,
         true,
     ));
     Ok(options)
 }
 
-/// MQTT client options for `client_id` from an `[mqtt]` section: broker address, keep-alive,
-/// credentials and TLS (with a client certificate if one is configured). The dashboard uses
-/// the same settings for its own connection.
-pub fn client_options(client_id: &str, mqtt: &MqttConfig) -> Result<MqttOptions, String> {
-    let address = mqtt.address()?;
-    let mut options = MqttOptions::new(client_id, address.host.clone(), address.port);
-    options.set_keep_alive(Duration::from_secs(mqtt.keep_alive_seconds.into()));
-    let read = |path: &std::path::Path, what: &str| {
-        std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
-    };
-    if let Some(user) = &mqtt.username {
-        let password = match &mqtt.password_file {
-            Some(path) => String::from_utf8(read(path, "password file")?)
-                .map_err(|_| format!("the password file {} is not UTF-8", path.display()))?
-                .trim_end_matches(['\r', '\n'])
-                .to_owned(),
-            None => String::new(),
-        };
-        options.set_credentials(user.clone(), password);
-    }
-    if address.tls {
-        // rumqttc is built without a default crypto provider; install ring's once.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let transport = match &mqtt.ca_file {
-            Some(ca) => rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Simple {
-                ca: read(ca, "CA file")?,
-                alpn: None,
-                client_auth: match (&mqtt.client_cert_file, &mqtt.client_key_file) {
-                    (Some(cert), Some(key)) => {
-                        Some((read(cert, "client certificate")?, read(key, "client key")?))
-                    }
-                    _ => None,
-                },
-            }),
-            None => rumqttc::Transport::tls_with_default_config(),
-        };
-        options.set_transport(transport);
-    }
-    Ok(options)
-}
-
-fn offline_status(config: &Config) -> serde_json::Value {
-    serde_json::json!({ "online": false, "site": config.site.as_str(), "gateway": config.gateway.as_str() })
-}
-
-/// A wait between `d` and `2d`, so gateways that lost the same broker do not all return at
-/// once. The jitter comes from the clock's nanoseconds: good enough to spread reconnects.
-fn jittered(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |t| t.subsec_nanos());
-    d + d.mul_f64(f64::from(nanos % 1000) / 1000.0)
+/// The last will's and the goodbye's payload.
+fn offline_status(config: &Config) -> Vec<u8> {
+    GatewayStatus::offline(config.site.as_str(), config.gateway.as_str()).encode()
 }
 
 /// Runs the uplink until shutdown.
@@ -183,48 +122,8 @@ pub(crate) async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), UplinkError> {
     let options = options(&ctx.config, &ctx.mqtt)?;
-    let (client, mut eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
-    // Batches, acks of incoming messages and statuses are single writes that must leave at
-    // once: with Nagle's algorithm each one after a small write waits for the broker's
-    // delayed TCP ack (tens of milliseconds), which bounds the backlog drain.
-    eventloop.network_options.set_tcp_nodelay(true);
-    let (net_tx, mut net) = mpsc::channel(256);
-    let poller = tokio::spawn(async move {
-        let mut backoff = MIN_BACKOFF;
-        loop {
-            let report = match eventloop.poll().await {
-                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
-                    backoff = MIN_BACKOFF;
-                    // After a clean start, later reconnects resume a persistent session again.
-                    eventloop.mqtt_options.set_clean_session(false);
-                    Some(Net::Connected)
-                }
-                Ok(MqttEvent::Incoming(Packet::Publish(p))) => Some(Net::Publish {
-                    topic: p.topic.clone(),
-                    payload: p.payload.to_vec(),
-                    retain: p.retain,
-                }),
-                Ok(_) => None,
-                Err(e) => {
-                    if let Some(size) = oversize(&e) {
-                        // The broker would deliver it again at once if it is queued in our
-                        // session: the next connection starts a clean one.
-                        eventloop.mqtt_options.set_clean_session(true);
-                        let _ = net_tx.send(Net::Oversize(size)).await;
-                    }
-                    let _ = net_tx.send(Net::Disconnected(e.to_string())).await;
-                    tokio::time::sleep(jittered(backoff)).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    None
-                }
-            };
-            if let Some(report) = report {
-                if net_tx.send(report).await.is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let (client, eventloop) = AsyncClient::new(options, CLIENT_QUEUE);
+    let (mut net, poller) = spawn_poller(eventloop, BACKOFF, NET_QUEUE);
 
     let config = ctx.config.clone();
     let topic = |kind| Topic::gateway(&config.site, &config.gateway, kind).to_string();
@@ -258,7 +157,7 @@ pub(crate) async fn run(
             _ = shutdown.changed() => break,
             report = net.recv() => match report {
                 None => break,
-                Some(Net::Connected) => {
+                Some(LinkEvent::Connected) => {
                     tracing::info!(broker = %ctx.mqtt.url, "uplink connected");
                     state.connected = true;
                     for kind in [TopicKind::Command, TopicKind::Ack] {
@@ -270,7 +169,7 @@ pub(crate) async fn run(
                     state.last_progress = Instant::now();
                     publish_status(&ctx, &client, &status_topic, &state).await;
                 }
-                Some(Net::Disconnected(why)) => {
+                Some(LinkEvent::Disconnected(why)) => {
                     if state.connected {
                         tracing::warn!(broker = %ctx.mqtt.url, error = %why, "uplink lost; events stay queued");
                     } else {
@@ -279,7 +178,7 @@ pub(crate) async fn run(
                     state.connected = false;
                     state.revocations_subscribed = false;
                 }
-                Some(Net::Oversize(size)) => {
+                Some(LinkEvent::Oversize(size)) => {
                     state.oversize_messages += 1;
                     let paused = state.revocations_subscribed;
                     if paused {
@@ -294,8 +193,8 @@ pub(crate) async fn run(
                          (the broker should cap message size at the gateway's limit)"
                     );
                 }
-                Some(Net::Publish { topic: name, payload, retain }) => {
-                    handle_publish(&ctx, &mut state, &name, payload, retain).await;
+                Some(LinkEvent::Publish(p)) => {
+                    handle_publish(&ctx, &mut state, &p.topic, p.payload.to_vec(), p.retain).await;
                 }
             },
             committed = ctx.committed.recv() => {
@@ -329,7 +228,7 @@ pub(crate) async fn run(
             status_topic,
             QoS::AtLeastOnce,
             true,
-            offline_status(&config).to_string(),
+            offline_status(&config),
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = client.try_disconnect();
@@ -370,16 +269,6 @@ fn subscribe_revocations(client: &AsyncClient, topic: &str, state: &mut Flow) {
     }
     if client.try_subscribe(topic, QoS::AtLeastOnce).is_ok() {
         state.revocations_subscribed = true;
-    }
-}
-
-/// The size of the packet, if `e` is rumqttc refusing one over the incoming limit.
-fn oversize(e: &ConnectionError) -> Option<usize> {
-    match e {
-        ConnectionError::MqttState(StateError::Deserialization(
-            rumqttc::mqttbytes::Error::PayloadSizeLimitExceeded(size),
-        )) => Some(*size),
-        _ => None,
     }
 }
 
@@ -554,28 +443,58 @@ async fn publish_status(ctx: &UplinkContext, client: &AsyncClient, topic: &str, 
     let Some(core) = ask(&ctx.core, |reply| CoreRequest::Status { reply }).await else {
         return;
     };
-    let status = status_json(ctx, &core, state);
+    let status = online_status(ctx, &core, state).encode();
     if client
-        .try_publish(topic, QoS::AtLeastOnce, true, status.to_string())
+        .try_publish(topic, QoS::AtLeastOnce, true, status)
         .is_err()
     {
         tracing::debug!("status not sent: client queue full");
     }
 }
 
-fn status_json(ctx: &UplinkContext, core: &CoreStatus, state: &Flow) -> serde_json::Value {
-    let doors: Vec<DoorSnapshot> = ctx.doors.values().map(|d| d.borrow().clone()).collect();
-    serde_json::json!({
-        "online": true,
-        "site": ctx.config.site.as_str(),
-        "gateway": ctx.config.gateway.as_str(),
-        "version": env!("CARGO_PKG_VERSION"),
-        "time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        "doors": doors,
-        "core": core,
-        "uplink": {
-            "oversize_messages": state.oversize_messages,
-            "revocations_paused": state.revocations_paused_until.is_some(),
-        },
-    })
+/// The heartbeat's payload.
+fn online_status(ctx: &UplinkContext, core: &CoreStatus, state: &Flow) -> GatewayStatus {
+    let doors = ctx
+        .doors
+        .values()
+        .map(|d| {
+            let d = d.borrow();
+            DoorStatus {
+                forced_open: d.forced_open,
+                held_open: d.held_open,
+                id: d.id.clone(),
+                lockdown: d.lockdown,
+                open: d.open,
+                released: d.released,
+            }
+        })
+        .collect();
+    GatewayStatus {
+        core: Some(bygd_protocol::CoreStatus {
+            clock: core.clock.to_owned(),
+            clock_floor: core.clock_floor,
+            disk_low: core.disk_low,
+            free_disk_bytes: core.free_disk_bytes,
+            head_seq: core.head_seq,
+            lockdowns: core.lockdowns.clone(),
+            outbox: core.outbox,
+            revocation_age_seconds: core.revocation_age_seconds,
+            revocation_stale: core.revocation_stale,
+            revocation_versions: core.revocation_versions.clone(),
+        }),
+        doors: Some(doors),
+        gateway: Some(ctx.config.gateway.to_string()),
+        online: true,
+        site: Some(ctx.config.site.to_string()),
+        time: Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        ),
+        uplink: Some(UplinkStatus {
+            oversize_messages: state.oversize_messages,
+            revocations_paused: state.revocations_paused_until.is_some(),
+        }),
+        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+    }
 }

@@ -9,6 +9,7 @@ use bygd_protocol::{
     encode_qr, DoorId, MemberId, PassClaims, PassId, PassKind, Presentation, SecretKey, SiteId,
     SiteScope, UnixTime,
 };
+use bygd_testkit::free_port;
 use bygd_testkit::tls::TestCa;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,14 +30,6 @@ fn mosquitto_available() -> bool {
         "skipped: mosquitto is not installed (set BYGD_REQUIRE_MOSQUITTO=1 to make this fail)"
     );
     false
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Killed(Child);

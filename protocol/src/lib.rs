@@ -21,6 +21,7 @@
 //! - `command.rs`: signed commands from the dashboard to one gateway.
 //! - `event.rs`, `batch.rs`: the gateway's hash-chained events and the signed batches that
 //!   carry them; `ack.rs`: the dashboard's signed cumulative acknowledgement.
+//! - `status.rs`: a gateway's unsigned status (JSON, the one message that is not CBOR).
 //! - `topic.rs`: MQTT topic names.
 //! - `rejection.rs`: why something was refused (`Rejection`) and why bytes did not decode
 //!   (`DecodeError`).
@@ -47,6 +48,7 @@ mod qr;
 mod rejection;
 mod revocation;
 mod schedule;
+mod status;
 mod time;
 mod topic;
 
@@ -80,5 +82,6 @@ pub use revocation::{
     MAX_REVOCATION_LIST_BYTES,
 };
 pub use schedule::{Schedule, TimeWindow, MINUTES_PER_DAY};
+pub use status::{CoreStatus, DoorStatus, GatewayStatus, UplinkStatus, MAX_STATUS_BYTES};
 pub use time::{UnixTime, WeekTime, Weekday};
 pub use topic::{broker_identity, Topic, TopicKind, IDENTITY_SEPARATOR, TOPIC_ROOT};

@@ -14,10 +14,11 @@ use bygd_protocol::{
     base45_decode, base45_encode, decode_qr, encode_qr, sign_batch, verify_ack, verify_batch,
     verify_command, verify_presentation, verify_revocation_list, AccessContext, Ack, Action,
     ChainHead, ClockQuality, Command, CommandHistory, CommandId, CommandLimits, CommandOutcome,
-    DeviceSecretKey, DoorId, Event, EventBody, GatewayId, KeyError, KeyId, MemberId, PassClaims,
-    PassId, PassKind, Presentation, ProofCounters, PublicKey, Rejection, RevocationList,
-    RevocationState, Schedule, SecretKey, SiteId, SiteScope, TimeWindow, TrustedKeys, UnixTime,
-    WeekTime, Weekday, MAX_QR_TEXT_LEN, PASS_PREFIX, PRESENTATION_PREFIX, TIME_STEP_SECONDS,
+    CoreStatus, DeviceSecretKey, DoorId, DoorStatus, Event, EventBody, GatewayId, GatewayStatus,
+    KeyError, KeyId, MemberId, PassClaims, PassId, PassKind, Presentation, ProofCounters,
+    PublicKey, Rejection, RevocationList, RevocationState, Schedule, SecretKey, SiteId, SiteScope,
+    TimeWindow, TrustedKeys, UnixTime, UplinkStatus, WeekTime, Weekday, MAX_QR_TEXT_LEN,
+    PASS_PREFIX, PRESENTATION_PREFIX, TIME_STEP_SECONDS,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -31,12 +32,19 @@ const REGENERATE_VAR: &str = "BYGD_REGENERATE_VECTORS";
 const VALID: &str = "valid";
 
 /// The vector files, in the order the README lists them.
-const FILES: [&str; 5] = ["passes", "revocations", "commands", "events", "acks"];
+const FILES: [&str; 6] = [
+    "passes",
+    "revocations",
+    "commands",
+    "events",
+    "acks",
+    "statuses",
+];
 
 /// What the issue asks the vectors to cover ("Cover every rejection: bad signature, wrong
 /// key, expired, ..."), as codes per file, plus what each structure's checks add: a file that
 /// loses one of these cases fails the build.
-const REQUIRED: [(&str, &[&str]); 5] = [
+const REQUIRED: [(&str, &[&str]); 6] = [
     (
         "passes",
         &[
@@ -125,6 +133,10 @@ const REQUIRED: [(&str, &[&str]); 5] = [
             "truncated",
             "malformed",
         ],
+    ),
+    (
+        "statuses",
+        &[VALID, "trailing_bytes", "truncated", "malformed"],
     ),
 ];
 
@@ -447,6 +459,19 @@ struct AckJson {
     up_to: u64,
     hash: String,
     issued_at: u64,
+}
+
+/// A gateway's status reaching the dashboard (`statuses.json`). The status is JSON text, so
+/// the case holds it as a string, not hex; `decoded` is the status as a reader must see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusCase {
+    name: String,
+    description: String,
+    status: String,
+    expected: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decoded: Option<GatewayStatus>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1001,6 +1026,13 @@ fn run_ack_case(case: &AckCase) -> Result<(), String> {
     })
 }
 
+fn run_status_case(case: &StatusCase) -> Result<(), String> {
+    let outcome = GatewayStatus::decode(case.status.as_bytes()).map_err(|e| code((&e).into()));
+    verdict(&case.name, &case.expected, outcome, |status| {
+        same("status", status, case.decoded.clone())
+    })
+}
+
 #[test]
 fn every_pass_vector_gives_its_expected_outcome() {
     let cases: Vec<PassCase> = load("passes");
@@ -1029,6 +1061,12 @@ fn every_event_vector_gives_its_expected_outcome() {
 fn every_ack_vector_gives_its_expected_outcome() {
     let cases: Vec<AckCase> = load("acks");
     assert_all_pass("acks", cases.iter().map(run_ack_case));
+}
+
+#[test]
+fn every_status_vector_gives_its_expected_outcome() {
+    let cases: Vec<StatusCase> = load("statuses");
+    assert_all_pass("statuses", cases.iter().map(run_status_case));
 }
 
 #[test]
@@ -1095,6 +1133,7 @@ fn generate_all() -> Vec<(&'static str, String)> {
         to_json(&command_vectors()),
         to_json(&event_vectors()),
         to_json(&ack_vectors()),
+        to_json(&status_vectors()),
     ];
     FILES.into_iter().zip(texts).collect()
 }
@@ -3530,6 +3569,143 @@ fn ack_vectors() -> VectorFile<AckCase> {
                       `valid` (then decoded must match) or a rejection code. Whether hash \
                       matches the gateway's own event up_to is the gateway's check, not part \
                       of these vectors."
+            .to_owned(),
+        cases,
+    }
+}
+
+/// A status as a gateway with the vectors' two doors sends it at its heartbeat.
+fn online_status() -> GatewayStatus {
+    GatewayStatus {
+        core: Some(CoreStatus {
+            clock: "synced".into(),
+            clock_floor: MONDAY_MORNING,
+            disk_low: false,
+            free_disk_bytes: Some(12_884_901_888),
+            head_seq: 8,
+            lockdowns: vec![],
+            outbox: 0,
+            revocation_age_seconds: Some(2 * HOUR),
+            revocation_stale: false,
+            revocation_versions: vec![(issuer().id().to_string(), 3)],
+        }),
+        doors: Some(vec![
+            DoorStatus {
+                forced_open: false,
+                held_open: false,
+                id: "front".into(),
+                lockdown: false,
+                open: Some(false),
+                released: false,
+            },
+            DoorStatus {
+                forced_open: false,
+                held_open: false,
+                id: "workshop".into(),
+                lockdown: false,
+                open: None,
+                released: true,
+            },
+        ]),
+        gateway: Some("gw1".into()),
+        online: true,
+        site: Some("byn".into()),
+        time: Some(MONDAY_MORNING + MINUTE),
+        uplink: Some(UplinkStatus {
+            oversize_messages: 0,
+            revocations_paused: false,
+        }),
+        version: Some("0.1.0".into()),
+    }
+}
+
+impl StatusCase {
+    fn new(name: &str, description: &str, status: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            status: status.to_owned(),
+            expected: String::new(),
+            decoded: None,
+        }
+    }
+
+    fn valid(mut self, decoded: GatewayStatus) -> Self {
+        self.expected = VALID.to_owned();
+        self.decoded = Some(decoded);
+        self
+    }
+
+    fn refused(mut self, rejection: Rejection) -> Self {
+        self.expected = code(rejection);
+        self
+    }
+}
+
+fn status_vectors() -> VectorFile<StatusCase> {
+    let text = |status: &GatewayStatus| String::from_utf8(status.encode()).expect("JSON is UTF-8");
+    let online = online_status();
+    let online_text = text(&online);
+    let offline = GatewayStatus::offline("byn", "gw1");
+    let cases = vec![
+        StatusCase::new(
+            "status_of_a_gateway_with_two_doors",
+            "byn/gw1 at its heartbeat: the front door closed and locked, the workshop's lock \
+             released before its sensor was read (open is null).",
+            &online_text,
+        )
+        .valid(online.clone()),
+        StatusCase::new(
+            "last_will_says_offline",
+            "The offline status: the gateway's last will, and its goodbye when it stops.",
+            &text(&offline),
+        )
+        .valid(offline),
+        StatusCase::new(
+            "status_with_only_online_and_keys_it_does_not_know",
+            "A reader needs only `online` and ignores keys it does not know; whitespace is \
+             allowed around the object and inside it.",
+            " { \"online\": true, \"battery\": {\"volts\": 5.1} }\n",
+        )
+        .valid(GatewayStatus {
+            online: true,
+            ..GatewayStatus::default()
+        }),
+        StatusCase::new(
+            "status_without_online",
+            "An object without `online` is not a status.",
+            r#"{"gateway":"gw1","site":"byn"}"#,
+        )
+        .refused(Rejection::Malformed),
+        StatusCase::new(
+            "status_whose_online_is_not_a_boolean",
+            "`online` is the string \"true\".",
+            r#"{"online":"true"}"#,
+        )
+        .refused(Rejection::Malformed),
+        StatusCase::new(
+            "status_that_is_not_json",
+            "Noise on the status topic.",
+            "ZZZZ",
+        )
+        .refused(Rejection::Malformed),
+        StatusCase::new(
+            "status_missing_its_last_byte",
+            "The online status with its closing brace dropped.",
+            &online_text[..online_text.len() - 1],
+        )
+        .refused(Rejection::Truncated),
+        StatusCase::new(
+            "status_followed_by_another_object",
+            "Two objects in one message.",
+            r#"{"online":true}{"online":false}"#,
+        )
+        .refused(Rejection::TrailingBytes),
+    ];
+    VectorFile {
+        description: "Gateway statuses reaching the dashboard on bygd/v1/{site}/{gateway}/status \
+                      (unsigned JSON, SPEC.md 13.1). Decode status (the payload as text); \
+                      expected is `valid` (then decoded must match) or a rejection code."
             .to_owned(),
         cases,
     }

@@ -8,6 +8,11 @@
 //!
 //! A test that needs mosquitto says it is skipped when mosquitto is missing, unless
 //! `BYGD_REQUIRE_MOSQUITTO=1` (as in CI): then it fails. Every wait has a deadline.
+//!
+//! # Layout
+//! - this file: the [`Broker`] trait, [`Rumqttd`], [`Mosquitto`], and [`free_port`], the one
+//!   free-port helper of every test in the workspace.
+//! - `tls`: a test CA and the broker and client certificates it signs.
 #![allow(clippy::missing_panics_doc)] // test support: panicking with a clear message is the job
 
 pub mod tls;

@@ -6,7 +6,7 @@
 //! database. Every wait has a deadline, and a failure says what the processes wrote.
 #![allow(clippy::missing_panics_doc)] // test support: panicking with a clear message is its job
 
-use bygd_testkit::{Broker, Mosquitto, Rumqttd};
+use bygd_testkit::{free_port, Broker, Mosquitto, Rumqttd};
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::net::UnixStream;
@@ -77,7 +77,7 @@ pub fn binary(name: &str) -> PathBuf {
             .parent()
             .expect("the workspace");
         let newest = newest_source(workspace);
-        let fresh = ["bygd", "bygd-gateway"].iter().all(|b| {
+        let fresh = ["bygd", "bygd-gateway", "bygd-demo"].iter().all(|b| {
             std::fs::metadata(dir.join(b))
                 .and_then(|m| m.modified())
                 .is_ok_and(|built| built >= newest)
@@ -183,10 +183,6 @@ pub fn signal(pid: u32, signal: &str) {
     let _ = Command::new("kill")
         .args([signal, &pid.to_string()])
         .status();
-}
-
-fn free_port() -> u16 {
-    bygd_testkit::free_port()
 }
 
 fn kill(child: &mut Option<Child>, signal: &str) {

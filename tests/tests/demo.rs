@@ -1,4 +1,5 @@
-//! The README's first command as a newcomer runs it: `bygd demo` stays up, and the commands
+//! The README's first command as a newcomer runs it: `cargo run --release -- demo` (the
+//! `bygd-demo` binary) stays up, and the commands
 //! it prints work as it says: present the pass (granted), revoke it at the dashboard,
 //! present it again (denied, revoked), see the entries in the audit. Ctrl-C stops it cleanly.
 
@@ -11,9 +12,11 @@ use std::sync::{Arc, Mutex};
 fn runnable(line: &str) -> String {
     let line = line.trim();
     let gateway = binary("bygd-gateway").display().to_string();
-    let bygd = binary("bygd").display().to_string();
+    // At the workspace's root, `cargo run` runs the demo crate's binary, which also runs
+    // every `bygd` command.
+    let demo = binary("bygd-demo").display().to_string();
     line.replace("cargo run --release -p bygd-gateway --", &gateway)
-        .replace("cargo run --release --", &bygd)
+        .replace("cargo run --release --", &demo)
 }
 
 fn sh(command: &str) -> (Option<i32>, String) {
@@ -31,7 +34,7 @@ fn sh(command: &str) -> (Option<i32>, String) {
 #[test]
 fn the_demo_prints_commands_that_work_as_it_says_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
-    let mut demo = Command::new(binary("bygd"))
+    let mut demo = Command::new(binary("bygd-demo"))
         .args(["demo", "--data"])
         .arg(dir.path().join("demo"))
         .stdout(Stdio::piped())

@@ -141,7 +141,7 @@ impl StandIn {
     /// Connects to `broker` and subscribes to every gateway's events and statuses; `gateway`
     /// (at the test site, with the key in its key file) is the one gateway registered.
     pub(crate) fn connect(broker: &dyn Broker, gateway: &Gateway) -> Self {
-        let key = bygd_gateway::read_key(&gateway.dir.path().join("gateway.key"))
+        let key = bygd_link::read_key(&gateway.dir.path().join("gateway.key"))
             .expect("read the gateway's key file");
         Self::connect_with_key(broker, "gw1", key.public_key().clone())
     }

@@ -1,4 +1,4 @@
-//! `bygd demo`: the whole system in one process with nothing to install: an MQTT broker
+//! `demo`: the whole system in one process with nothing to install: an MQTT broker
 //! (rumqttd, in process, unless `--mqtt` names one), the dashboard on SQLite, and a door
 //! gateway with two simulated doors, all in a fresh directory.
 //!
@@ -6,13 +6,11 @@
 //! sent over MQTT, stored and acked), shows the door log live, and prints the exact commands
 //! to present the pass, revoke it at the dashboard and see the door refuse it.
 
-use crate::access::Principal;
-use crate::config::{DashboardConfig, DashboardMqtt, CONFIG_FILE};
-use crate::gateway::NewGateway;
-use crate::member::NewMember;
-use crate::pass::IssuePass;
-use crate::service::Dashboard;
 use anyhow::Context as _;
+use bygd_dashboard::config::{DashboardConfig, DashboardMqtt, CONFIG_FILE};
+use bygd_dashboard::{
+    Dashboard, GatewaySetup, IssuePass, LinkSettings, NewGateway, NewMember, Principal, QrImage,
+};
 use bygd_gateway::{Config, Request, RunOptions, SimAction};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,10 +27,11 @@ const DOOR_OPEN_FOR: Duration = Duration::from_millis(1500);
 /// The port the demo's dashboard prefers (the one `bygd serve` uses by default); another is
 /// taken if it is busy.
 const PREFERRED_LISTEN: &str = "127.0.0.1:8080";
-/// Payload limit of the in-process broker: far above a batch or a revocation list.
-const BROKER_MAX_PAYLOAD: usize = 64 * 1024 * 1024;
+/// The MQTT timing of the demo's gateway and dashboard (heartbeat and keep-alive seconds):
+/// shorter than a real site's, so that what happens shows soon.
+const MQTT_SECONDS: u32 = 10;
 
-/// What `bygd demo` was asked.
+/// What `demo` was asked.
 #[derive(Debug, Clone, Default)]
 pub struct DemoOptions {
     /// Where to keep the demo's files; a fresh temporary directory if `None`.
@@ -44,7 +43,9 @@ pub struct DemoOptions {
 }
 
 fn unix_now() -> u64 {
-    crate::db::from_sql(crate::db::unix_now())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn prepare_dir(data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -60,94 +61,6 @@ fn prepare_dir(data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(std::fs::canonicalize(&dir)?)
-}
-
-/// Starts rumqttd on a free loopback port; it lives as long as the process.
-fn start_broker() -> anyhow::Result<String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let connections = rumqttd::ConnectionSettings {
-        connection_timeout_ms: 60_000,
-        max_payload_size: BROKER_MAX_PAYLOAD,
-        max_inflight_count: 100,
-        auth: None,
-        external_auth: None,
-        dynamic_filters: true,
-    };
-    let server = rumqttd::ServerSettings {
-        name: "demo".into(),
-        listen: ([127, 0, 0, 1], port).into(),
-        tls: None,
-        next_connection_delay_ms: 1,
-        connections,
-    };
-    let config = rumqttd::Config {
-        router: rumqttd::RouterConfig {
-            max_connections: 100,
-            max_outgoing_packet_count: 200,
-            max_segment_size: 100 * 1024 * 1024,
-            max_segment_count: 10,
-            ..Default::default()
-        },
-        v4: Some([("demo".to_owned(), server)].into_iter().collect()),
-        ..Default::default()
-    };
-    std::thread::Builder::new()
-        .name("demo-broker".into())
-        .spawn(move || {
-            if let Err(e) = rumqttd::Broker::new(config).start() {
-                eprintln!("the demo's broker stopped: {e}");
-            }
-        })?;
-    let deadline = std::time::Instant::now() + START_TIMEOUT;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if std::time::Instant::now() > deadline {
-            anyhow::bail!("the demo's broker did not start on port {port}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(format!("mqtt://127.0.0.1:{port}"))
-}
-
-fn write_gateway_config(dir: &Path, issuer: &str, broker: &str) -> anyhow::Result<PathBuf> {
-    let text = format!(
-        r#"# Written by `bygd demo`. Every key is documented in deploy/gateway.example.toml.
-site = "{SITE}"
-gateway = "{GATEWAY}"
-data_dir = "{dir}/data"
-key_file = "{dir}/gateway.key"
-time_zone = "Europe/Stockholm"
-hardware = "simulated"
-socket = "{dir}/gateway.sock"
-
-[[issuer]]
-public_key = "{issuer}"
-
-[[door]]
-id = "front"
-lock_pin = 17
-sensor_pin = 27
-exit_pin = 22
-unlock_seconds = 5
-
-[[door]]
-id = "workshop"
-lock_pin = 5
-sensor_pin = 6
-exit_pin = 13
-unlock_seconds = 5
-
-[mqtt]
-url = "{broker}"
-heartbeat_seconds = 10
-keep_alive_seconds = 10
-"#,
-        dir = dir.display(),
-    );
-    let path = dir.join("gateway.toml");
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
 }
 
 async fn ask(socket: &Path, request: &Request) -> anyhow::Result<serde_json::Value> {
@@ -187,7 +100,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
 
     let broker = match options.mqtt {
         Some(url) => url,
-        None => start_broker()?,
+        None => crate::broker::start(START_TIMEOUT)?,
     };
     let listener = match tokio::net::TcpListener::bind(PREFERRED_LISTEN).await {
         Ok(l) => l,
@@ -197,19 +110,20 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
 
     // The dashboard: its data directory as `bygd init` makes it, set to this broker and port.
     let dashboard_dir = dir.join("dashboard");
-    let (mut dashboard, init) = Dashboard::init(&dashboard_dir, None, "admin").await?;
+    let (dashboard, init) = Dashboard::init(&dashboard_dir, None, "admin").await?;
     let mut config = DashboardConfig::load(&dashboard_dir)?;
     config.listen = address.to_string();
     let mut mqtt = DashboardMqtt::new(&broker);
     mqtt.client_id = "bygd-demo-dashboard".into();
-    mqtt.keep_alive_seconds = 10;
+    mqtt.keep_alive_seconds = MQTT_SECONDS;
     config.mqtt = Some(mqtt.clone());
     std::fs::write(dashboard_dir.join(CONFIG_FILE), config.to_toml())?;
-    dashboard.public_url = config.public_url();
+    let dashboard = dashboard.with_public_url(config.public_url());
 
     // The gateway: its own key, registered at the dashboard like `bygd gateway add` does.
     let gateway_dir = dir.join("gateway");
-    let gateway_key = bygd_gateway::generate_key(&gateway_dir.join("gateway.key"))?;
+    let key_file = gateway_dir.join("gateway.key");
+    let gateway_key = bygd_link::generate_key(&key_file)?;
     dashboard
         .register_gateway(
             &admin,
@@ -222,7 +136,21 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             },
         )
         .await?;
-    let config_path = write_gateway_config(&gateway_dir, &dashboard.issuer_public_key(), &broker)?;
+    // Its config, by the same writer as `bygd gateway add`, with the demo's paths and pins.
+    let setup = GatewaySetup {
+        written_by: "`cargo run --release -- demo`".into(),
+        data_dir: gateway_dir.join("data"),
+        key_file,
+        socket: gateway_dir.join("gateway.sock"),
+        hardware: "simulated".into(),
+        mqtt_timing: Some((MQTT_SECONDS, MQTT_SECONDS)),
+    };
+    let text = dashboard
+        .gateway_config_for(&admin, SITE, GATEWAY, Some(&broker), &setup)
+        .await?;
+    let config_path = gateway_dir.join("gateway.toml");
+    std::fs::write(&config_path, text)
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
     let gateway_config = Config::load(&config_path)?;
     let zone = gateway_config.time_zone.clone();
     let socket = gateway_config.socket.clone();
@@ -253,10 +181,10 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     std::fs::write(&pass_file, format!("{}\n", issued.qr_text))?;
 
     let (stop_dashboard, dashboard_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve::serve(
+    let server = tokio::spawn(bygd_dashboard::serve(
         dashboard.clone(),
         listener,
-        Some(crate::link::LinkSettings {
+        Some(LinkSettings {
             mqtt,
             beacon_seconds: 60,
             revocation_refresh_hours: 12,
@@ -321,7 +249,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         "  pass {}, doors front and workshop, valid 30 days",
         issued.pass.id
     );
-    match crate::qr::QrImage::new(&issued.qr_text) {
+    match QrImage::new(&issued.qr_text) {
         Ok(qr) => {
             println!("{}", qr.terminal());
             println!(

@@ -1,4 +1,4 @@
-//! The README's first command: `bygd demo` starts a broker, the dashboard and a gateway,
+//! The README's first command: `cargo run --release -- demo` starts a broker, the dashboard and a gateway,
 //! opens a door with a fresh pass, sees the entry stored at the dashboard, relocks, and stops
 //! cleanly (here with `--once`, as Ctrl-C would).
 
@@ -8,7 +8,7 @@ use std::process::Command;
 fn the_demo_opens_a_door_and_the_dashboard_stores_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
-    let output = Command::new(env!("CARGO_BIN_EXE_bygd"))
+    let output = Command::new(env!("CARGO_BIN_EXE_bygd-demo"))
         .args(["demo", "--once", "--data"])
         .arg(&data)
         .output()
@@ -36,7 +36,7 @@ fn the_demo_opens_a_door_and_the_dashboard_stores_the_entry() {
     let pass = std::fs::read_to_string(data.join("pass.txt")).unwrap();
     assert!(pass.starts_with("BYGD1:"));
     // Its dashboard is a real data directory the other commands work on.
-    let audit = Command::new(env!("CARGO_BIN_EXE_bygd"))
+    let audit = Command::new(env!("CARGO_BIN_EXE_bygd-demo"))
         .args(["audit", "--json", "--data"])
         .arg(data.join("dashboard"))
         .output()
@@ -57,11 +57,25 @@ fn the_demo_opens_a_door_and_the_dashboard_stores_the_entry() {
 fn the_demo_refuses_a_directory_that_is_not_empty() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("something"), "x").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_bygd"))
+    let output = Command::new(env!("CARGO_BIN_EXE_bygd-demo"))
         .args(["demo", "--once", "--data"])
         .arg(dir.path())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not empty"));
+}
+
+#[test]
+fn the_demo_explains_itself_with_an_example() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bygd-demo"))
+        .args(["demo", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        help.contains("Example"),
+        "`demo --help` has no example:\n{help}"
+    );
 }

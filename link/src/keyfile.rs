@@ -1,7 +1,8 @@
-//! The gateway's own Ed25519 key file: 64 hex digits of seed, readable by the owner only.
+//! An Ed25519 key file: 64 hex digits of seed, readable by the owner only.
 //!
-//! The gateway signs its event batches with this key, so the dashboard can prove no entry was
-//! invented or changed in transit. The seed never appears in logs or errors.
+//! A gateway signs its event batches with its key, so the dashboard can prove no entry was
+//! invented or changed in transit; the dashboard's issuer key signs passes, lists, commands
+//! and acks. The seed never appears in logs or errors.
 
 use bygd_protocol::SecretKey;
 use std::io::Write as _;
@@ -39,7 +40,7 @@ pub fn generate(path: &Path) -> Result<SecretKey, KeyFileError> {
 }
 
 /// Writes a key to a new file, owner-only.
-pub(crate) fn write(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
+fn write(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
     let io = |source| KeyFileError::Io {
         path: path.to_owned(),
         source,
