@@ -320,7 +320,8 @@ impl Dashboard {
                 match p {
                     Prepared::Refused { reason, alarm } => {
                         if let Some((kind, detail)) = alarm {
-                            Self::raise_alarm(&mut tx, site, gateway, kind, None, detail, now)
+                            self.alarms()
+                                .raise(&mut tx, site, gateway, kind, None, detail, now)
                                 .await?;
                         }
                         outcomes.push(Ingested::Refused {
@@ -396,7 +397,9 @@ impl Dashboard {
                      (was its store replaced or restored?); nothing from this batch was stored",
                     differs.event.seq
                 );
-                Self::raise_alarm(tx, site, gateway, kind::INTEGRITY, None, &detail, now).await?;
+                self.alarms()
+                    .raise(tx, site, gateway, kind::INTEGRITY, None, &detail, now)
+                    .await?;
                 return Ok(Some(Ingested::Refused {
                     reason: Rejection::ChainBroken.code().to_owned(),
                 }));
@@ -431,7 +434,9 @@ impl Dashboard {
                     stored_head.seq,
                     reason.code()
                 );
-                Self::raise_alarm(tx, site, gateway, kind::INTEGRITY, None, &detail, now).await?;
+                self.alarms()
+                    .raise(tx, site, gateway, kind::INTEGRITY, None, &detail, now)
+                    .await?;
                 return Ok(Some(Ingested::Refused {
                     reason: reason.code().to_owned(),
                 }));
@@ -497,12 +502,16 @@ impl Dashboard {
                 crate::timetext::rfc3339(to_sql(behind.event.time.0)),
                 behind.event.seq
             );
-            Self::raise_alarm(tx, site, gateway, kind::CLOCK, None, &detail, now).await?;
+            self.alarms()
+                .raise(tx, site, gateway, kind::CLOCK, None, &detail, now)
+                .await?;
         } else if fresh
             .last()
             .is_some_and(|e| e.event.clock == ClockQuality::Synchronised)
         {
-            Self::clear_alarm(tx, site, gateway, kind::CLOCK, None, now).await?;
+            self.alarms()
+                .clear(tx, site, gateway, kind::CLOCK, None, now)
+                .await?;
         }
         Ok(Some(Ingested::Stored {
             from: first.event.seq,
@@ -579,7 +588,8 @@ impl Dashboard {
                     )),
                 };
                 if let Some(detail) = detail {
-                    Self::raise_alarm(tx, site, gateway, kind::COMMAND_REFUSED, None, &detail, now)
+                    self.alarms()
+                        .raise(tx, site, gateway, kind::COMMAND_REFUSED, None, &detail, now)
                         .await?;
                 }
             }
@@ -591,10 +601,13 @@ impl Dashboard {
                 };
                 if *raised {
                     let detail = format!("door `{door}` {} (event {})", what.1, e.event.seq);
-                    Self::raise_alarm(tx, site, gateway, what.0, Some(door.as_str()), &detail, now)
+                    self.alarms()
+                        .raise(tx, site, gateway, what.0, Some(door.as_str()), &detail, now)
                         .await?;
                 } else {
-                    Self::clear_alarm(tx, site, gateway, what.0, Some(door.as_str()), now).await?;
+                    self.alarms()
+                        .clear(tx, site, gateway, what.0, Some(door.as_str()), now)
+                        .await?;
                 }
             }
             EventBody::DiskLow { raised, free_bytes } => {
@@ -605,10 +618,13 @@ impl Dashboard {
                         free_bytes / 1_000_000,
                         e.event.seq
                     );
-                    Self::raise_alarm(tx, site, gateway, kind::DISK_LOW, None, &detail, now)
+                    self.alarms()
+                        .raise(tx, site, gateway, kind::DISK_LOW, None, &detail, now)
                         .await?;
                 } else {
-                    Self::clear_alarm(tx, site, gateway, kind::DISK_LOW, None, now).await?;
+                    self.alarms()
+                        .clear(tx, site, gateway, kind::DISK_LOW, None, now)
+                        .await?;
                 }
             }
             EventBody::RevocationRefused { version, reason } => {
@@ -617,16 +633,17 @@ impl Dashboard {
                     version.map_or_else(|| "(undecodable)".to_owned(), |v| format!("v{v}")),
                     reason.describe()
                 );
-                Self::raise_alarm(
-                    tx,
-                    site,
-                    gateway,
-                    kind::REVOCATION_REFUSED,
-                    None,
-                    &detail,
-                    now,
-                )
-                .await?;
+                self.alarms()
+                    .raise(
+                        tx,
+                        site,
+                        gateway,
+                        kind::REVOCATION_REFUSED,
+                        None,
+                        &detail,
+                        now,
+                    )
+                    .await?;
             }
             _ => {}
         }
@@ -736,7 +753,8 @@ impl Dashboard {
                 .fetch_optional(&self.db.pool)
                 .await?;
         if registered.is_some() {
-            self.raise_alarm_now(site, gateway, kind::BAD_MESSAGE, None, detail)
+            self.alarms()
+                .raise_now(site, gateway, kind::BAD_MESSAGE, None, detail)
                 .await?;
         }
         Ok(())
@@ -797,9 +815,11 @@ impl Dashboard {
         .execute(&mut *tx)
         .await?;
         if online {
-            Self::clear_alarm(&mut tx, site, gateway, kind::OFFLINE, None, now).await?;
+            self.alarms()
+                .clear(&mut tx, site, gateway, kind::OFFLINE, None, now)
+                .await?;
         } else {
-            Self::raise_alarm(&mut tx, site, gateway, kind::OFFLINE, None, "the gateway is offline (its last will, or it said goodbye); its doors keep working and its events wait in its outbox", now).await?;
+            self.alarms().raise(&mut tx, site, gateway, kind::OFFLINE, None, "the gateway is offline (its last will, or it said goodbye); its doors keep working and its events wait in its outbox", now).await?;
         }
         tx.commit().await?;
         Ok(Some(online && was == 0))
