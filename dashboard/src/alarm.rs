@@ -75,7 +75,6 @@ pub struct Alarms<'a> {
 impl Alarms<'_> {
     /// Raises (or repeats) an alarm, inside `tx`.
     pub(crate) async fn raise(
-        &self,
         tx: &mut crate::service::Tx,
         site: &str,
         gateway: &str,
@@ -118,7 +117,6 @@ impl Alarms<'_> {
 
     /// Clears the open alarm of this kind, if any, inside `tx`.
     pub(crate) async fn clear(
-        &self,
         tx: &mut crate::service::Tx,
         site: &str,
         gateway: &str,
@@ -150,8 +148,7 @@ impl Alarms<'_> {
         detail: &str,
     ) -> ServiceResult<()> {
         let mut tx = self.dashboard.begin_write().await?;
-        self.raise(&mut tx, site, gateway, kind, door, detail, unix_now())
-            .await?;
+        Self::raise(&mut tx, site, gateway, kind, door, detail, unix_now()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -105,18 +105,16 @@ impl RevocationLists<'_> {
                  door with a lockdown if it matters now",
                 lag / 60
             );
-            self.dashboard
-                .alarms()
-                .raise(
-                    &mut tx,
-                    &site,
-                    &gateway,
-                    kind::REVOCATION_LAG,
-                    None,
-                    &detail,
-                    now,
-                )
-                .await?;
+            crate::alarm::Alarms::raise(
+                &mut tx,
+                &site,
+                &gateway,
+                kind::REVOCATION_LAG,
+                None,
+                &detail,
+                now,
+            )
+            .await?;
             report.lagging += 1;
         }
         tx.commit().await?;

@@ -292,55 +292,55 @@ impl Dashboard {
 /// The services by noun: each borrows the shared state and owns its noun's calls, so
 /// "revoke a pass" is `dashboard.passes().revoke(who, id)`, found in `pass.rs`.
 impl Dashboard {
-    /// Members ([`crate::member`]).
+    /// Members (`member.rs`).
     #[must_use]
     pub fn members(&self) -> Members<'_> {
         Members { dashboard: self }
     }
 
-    /// Passes ([`crate::pass`]).
+    /// Passes (`pass.rs`).
     #[must_use]
     pub fn passes(&self) -> Passes<'_> {
         Passes { dashboard: self }
     }
 
-    /// Sites and gateways ([`crate::gateway`]).
+    /// Sites and gateways (`gateway.rs`).
     #[must_use]
     pub fn gateways(&self) -> Gateways<'_> {
         Gateways { dashboard: self }
     }
 
-    /// Commands to gateways ([`crate::command`]).
+    /// Commands to gateways (`command.rs`).
     #[must_use]
     pub fn commands(&self) -> Commands<'_> {
         Commands { dashboard: self }
     }
 
-    /// Entries and the audit query ([`crate::entry`]).
+    /// Entries and the audit query (`entry.rs`).
     #[must_use]
     pub fn entries(&self) -> Entries<'_> {
         Entries { dashboard: self }
     }
 
-    /// Alarms ([`crate::alarm`]).
+    /// Alarms (`alarm.rs`).
     #[must_use]
     pub fn alarms(&self) -> Alarms<'_> {
         Alarms { dashboard: self }
     }
 
-    /// Operator accounts, sessions and credential checks ([`crate::account`]).
+    /// Operator accounts, sessions and credential checks (`account.rs`).
     #[must_use]
     pub fn accounts(&self) -> Accounts<'_> {
         Accounts { dashboard: self }
     }
 
-    /// API tokens ([`crate::token`]).
+    /// API tokens (`token.rs`).
     #[must_use]
     pub fn tokens(&self) -> Tokens<'_> {
         Tokens { dashboard: self }
     }
 
-    /// Revocation lists ([`crate::revocation`], [`crate::revocation_lag`]).
+    /// Revocation lists (`revocation.rs`, `revocation_lag.rs`).
     #[must_use]
     pub fn revocation_lists(&self) -> RevocationLists<'_> {
         RevocationLists { dashboard: self }

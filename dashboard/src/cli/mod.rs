@@ -7,7 +7,8 @@
 //!
 //! This file holds the command line ([`Cli`]) and dispatches each command to its module:
 //! - `init`, `serve`: `bygd init`, `bygd serve`.
-//! - `gateways`, `members`, `passes`, `accounts`, `tokens`: `bygd gateway|member|pass|account|token …`.
+//! - `gateways`, `members`, `passes`, `accounts`, `tokens`: `bygd gateway …`, `bygd member …`
+//!   and so on.
 //! - `doors`: `bygd unlock`, `bygd lockdown`, and waiting for a command's result.
 //! - `clock`: `bygd clock reset`.
 //! - `entries`: `bygd audit`.
