@@ -201,7 +201,7 @@ async fn ingest(broker: &bygd_testkit::Mosquitto, batches: usize) {
     let started = Instant::now();
     publish_all(broker.port(), &messages).await;
     loop {
-        let heads = dashboard.list_gateways(&admin).await.unwrap();
+        let heads = dashboard.gateways().list(&admin).await.unwrap();
         if heads.iter().all(|g| g.head_seq == want) {
             break;
         }
@@ -276,7 +276,8 @@ async fn register_gateways(dashboard: &Dashboard) {
     let admin = Principal::local_admin();
     for g in 0..GATEWAYS {
         dashboard
-            .register_gateway(
+            .gateways()
+            .register(
                 &admin,
                 &NewGateway {
                     site: "byn".into(),
@@ -394,7 +395,7 @@ async fn timed_ingest(
     let started = Instant::now();
     publish_all(broker.port(), messages).await;
     loop {
-        let heads = dashboard.list_gateways(&admin).await.unwrap();
+        let heads = dashboard.gateways().list(&admin).await.unwrap();
         if heads.iter().all(|g| g.head_seq == want) {
             break;
         }
@@ -526,6 +527,7 @@ async fn audit(rows: u64) {
     let admin = Principal::local_admin();
     let mid = i64::try_from(base + rows * 3 / 2).unwrap();
     let newest = dashboard
+        .entries()
         .audit(
             &admin,
             &EntryFilter {
@@ -541,7 +543,7 @@ async fn audit(rows: u64) {
         ..Default::default()
     };
     for _ in 0..10 {
-        deep.cursor = dashboard.audit(&admin, &deep).await.unwrap().next;
+        deep.cursor = dashboard.entries().audit(&admin, &deep).await.unwrap().next;
     }
     deep.limit = Some(100);
     let queries: Vec<(&str, EntryFilter)> = vec![
@@ -612,6 +614,7 @@ async fn audit(rows: u64) {
         for _ in 0..QUERY_RUNS {
             let t = Instant::now();
             found = dashboard
+                .entries()
                 .audit(&admin, &filter)
                 .await
                 .unwrap()

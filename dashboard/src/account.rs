@@ -1,5 +1,6 @@
-//! Operator accounts (argon2id passwords, roles, sites), their sessions, and the bearer API
-//! tokens booking systems use; admins list, disable, enable and change accounts.
+//! Operator accounts (argon2id passwords, roles, sites) and their sessions; admins list,
+//! disable, enable and change accounts. Every request's credential, a session or an API
+//! token (made in [`crate::token`]), is checked here.
 //!
 //! Secrets are never stored: passwords as argon2id PHC strings, tokens and session ids as
 //! SHA-256 (they are 160+ random bits, so a fast hash is enough). A credential is checked
@@ -17,14 +18,11 @@ use crate::access::{Principal, Role, Scope, Sites};
 use crate::db::unix_now;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{random_bytes, secret_hash, split_list, Dashboard, Tx};
+use crate::token::TOKEN_PREFIX;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::Argon2;
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-/// API tokens start with this, so a leaked one is recognisable (and secret scanners can
-/// find it).
-pub(crate) const TOKEN_PREFIX: &str = "bygd_";
 /// Session ids start with this.
 pub(crate) const SESSION_PREFIX: &str = "bygds_";
 /// How long a login lasts: a working day; the web UI asks again after.
@@ -36,29 +34,6 @@ const PASSWORD_GROUPS: usize = 4;
 const PASSWORD_GROUP_LEN: usize = 5;
 /// Shortest password accepted from a person.
 const MIN_PASSWORD_LEN: usize = 12;
-
-/// A token as listed (never its secret).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TokenInfo {
-    /// The public part of the token, also its id in the API.
-    pub id: String,
-    /// What it is for ("booking system").
-    pub name: String,
-    /// Its scopes.
-    pub scopes: Vec<String>,
-    /// Its sites (`*` for all).
-    pub sites: String,
-    /// Who made it.
-    pub created_by: String,
-    /// When (RFC 3339).
-    pub created_at: String,
-    /// When it stops working, if ever.
-    pub expires_at: Option<String>,
-    /// When it was revoked, if it was.
-    pub revoked_at: Option<String>,
-    /// When it was last used.
-    pub last_used_at: Option<String>,
-}
 
 /// An operator account as listed (never its password hash).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -148,13 +123,22 @@ fn check_account_name(name: &str) -> ServiceResult<()> {
     }
 }
 
-fn opt_time(t: Option<i64>) -> Option<String> {
+pub(crate) fn opt_time(t: Option<i64>) -> Option<String> {
     t.map(crate::timetext::rfc3339)
 }
 
-impl Dashboard {
+/// Operator accounts and their sessions: adding and changing accounts, logging in and out,
+/// and checking a credential (session or API token) on each request.
+///
+/// Reached by [`Dashboard::accounts`]; it borrows the shared state and holds nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct Accounts<'a> {
+    pub(crate) dashboard: &'a Dashboard,
+}
+
+impl Accounts<'_> {
     /// Creates an operator account (admins only; never with more sites than the creator).
-    pub async fn add_account(
+    pub async fn add(
         &self,
         who: &Principal,
         name: &str,
@@ -172,7 +156,7 @@ impl Dashboard {
         }
         check_password(password)?;
         let hash = self.hash(password).await?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         let taken: Option<String> = sqlx::query_scalar("SELECT name FROM accounts WHERE name = $1")
             .bind(name.to_owned())
             .fetch_optional(&mut *tx)
@@ -193,7 +177,7 @@ impl Dashboard {
         .bind(unix_now())
         .execute(&mut *tx)
         .await?;
-        Self::record(
+        Dashboard::record(
             &mut tx,
             who,
             "account.add",
@@ -205,18 +189,11 @@ impl Dashboard {
         Ok(())
     }
 
-    /// The same dashboard with other login limits (tests and benchmarks; `bygd serve` uses the
-    /// defaults).
-    #[must_use]
-    pub fn with_login_limits(mut self, limits: &crate::throttle::LoginLimits) -> Self {
-        self.logins = std::sync::Arc::new(crate::throttle::LoginGuard::new(limits));
-        self
-    }
-
     /// `password` hashed for storing, in the hashing queue.
     async fn hash(&self, password: &str) -> ServiceResult<String> {
         let password = password.to_owned();
-        self.logins
+        self.dashboard
+            .logins
             .hashing(move || hash_password(&password))
             .await?
     }
@@ -236,17 +213,18 @@ impl Dashboard {
         password: &str,
         client: Option<IpAddr>,
     ) -> ServiceResult<(String, Principal)> {
-        self.logins.check(name, client)?;
+        self.dashboard.logins.check(name, client)?;
         let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT role, sites, password_hash, disabled_at FROM accounts WHERE name = $1",
         )
         .bind(name.to_owned())
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&self.dashboard.db.pool)
         .await?;
         // An unknown name spends the same time on a check, so names cannot be probed by timing.
         let stored = row.as_ref().map_or(DUMMY_HASH.to_owned(), |r| r.2.clone());
         let given = password.to_owned();
         let matches = self
+            .dashboard
             .logins
             .hashing(move || password_matches(&given, &stored))
             .await?;
@@ -269,7 +247,7 @@ impl Dashboard {
         let principal = account_principal(name, &role, &sites)?;
         let session = format!("{SESSION_PREFIX}{}", hex::encode(random_bytes::<24>()?));
         let now = unix_now();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         // A password, role or site change (or a disable) between the check and here ended the
         // account's sessions; this one must not slip in after it.
         let current: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
@@ -302,7 +280,7 @@ impl Dashboard {
     pub async fn logout(&self, session: &str) -> ServiceResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(secret_hash(session))
-            .execute(&self.db.pool)
+            .execute(&self.dashboard.db.pool)
             .await?;
         Ok(())
     }
@@ -316,7 +294,7 @@ impl Dashboard {
                  FROM sessions s JOIN accounts a ON a.name = s.account WHERE s.id_hash = $1",
             )
             .bind(secret_hash(credential))
-            .fetch_optional(&self.db.pool)
+            .fetch_optional(&self.dashboard.db.pool)
             .await?;
             return match row {
                 Some((name, role, sites, expires, None)) if expires > now => {
@@ -347,7 +325,7 @@ impl Dashboard {
                  FROM api_tokens WHERE id = $1",
         )
         .bind(id.to_owned())
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&self.dashboard.db.pool)
         .await?;
         let Some((hash, name, scopes, sites, expires, revoked, created_by)) = row else {
             return Err(unknown());
@@ -364,7 +342,7 @@ impl Dashboard {
             let disabled: Option<Option<i64>> =
                 sqlx::query_scalar("SELECT disabled_at FROM accounts WHERE name = $1")
                     .bind(owner.to_owned())
-                    .fetch_optional(&self.db.pool)
+                    .fetch_optional(&self.dashboard.db.pool)
                     .await?;
             if let Some(Some(_)) = disabled {
                 tracing::warn!(
@@ -381,7 +359,7 @@ impl Dashboard {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id.to_owned())
-            .execute(&self.db.pool)
+            .execute(&self.dashboard.db.pool)
             .await?;
         let scopes = split_list(&scopes)
             .iter()
@@ -395,152 +373,8 @@ impl Dashboard {
         })
     }
 
-    /// Creates an API token; returns its full text (shown once) and its id. The token gets no
-    /// scope or site its creator lacks.
-    pub async fn create_token(
-        &self,
-        who: &Principal,
-        name: &str,
-        scopes: &BTreeSet<Scope>,
-        sites: &Sites,
-        expires_at: Option<i64>,
-    ) -> ServiceResult<(String, String)> {
-        who.require(Scope::Admin)?;
-        if name.trim().is_empty() || name.len() > 100 {
-            return Err(ServiceError::invalid(
-                "name",
-                "1 to 100 characters saying what the token is for",
-            ));
-        }
-        if expires_at.is_some_and(|t| t <= unix_now()) {
-            return Err(ServiceError::invalid(
-                "expires",
-                "is in the past; give a future time like +90d",
-            ));
-        }
-        if scopes.is_empty() {
-            return Err(ServiceError::invalid(
-                "scopes",
-                format!(
-                    "give at least one of: {}",
-                    Scope::ALL.map(Scope::name).join(", ")
-                ),
-            ));
-        }
-        if let Some(missing) = scopes.iter().find(|s| !who.scopes.contains(s)) {
-            return Err(ServiceError::invalid(
-                "scopes",
-                format!(
-                    "{} cannot grant `{}`, which it lacks",
-                    who.actor,
-                    missing.name()
-                ),
-            ));
-        }
-        if !who.sites.covers(sites) {
-            return Err(ServiceError::invalid(
-                "sites",
-                format!("{} may only grant sites it has ({})", who.actor, who.sites),
-            ));
-        }
-        let id = hex::encode(random_bytes::<8>()?);
-        let token = format!("{TOKEN_PREFIX}{id}.{}", hex::encode(random_bytes::<24>()?));
-        let scope_text = scopes
-            .iter()
-            .map(|s| s.name())
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO api_tokens (id, secret_hash, name, scopes, sites, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id.clone())
-        .bind(secret_hash(&token))
-        .bind(name.to_owned())
-        .bind(scope_text.clone())
-        .bind(sites.to_string())
-        .bind(who.actor.clone())
-        .bind(unix_now())
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
-        Self::record(
-            &mut tx,
-            who,
-            "token.create",
-            &id,
-            serde_json::json!({ "name": name, "scopes": scope_text, "sites": sites.to_string() }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((token, id))
-    }
-
-    /// Revokes a token at once.
-    pub async fn revoke_token(&self, who: &Principal, id: &str) -> ServiceResult<()> {
-        who.require(Scope::Admin)?;
-        let sites: Option<String> =
-            sqlx::query_scalar("SELECT sites FROM api_tokens WHERE id = $1")
-                .bind(id.to_owned())
-                .fetch_optional(&self.db.pool)
-                .await?;
-        // A site-limited admin manages only tokens within its sites.
-        if !sites
-            .and_then(|s| Sites::parse(&s).ok())
-            .is_some_and(|s| who.sites.covers(&s))
-        {
-            return Err(ServiceError::not_found("token", id));
-        }
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(unix_now())
-        .bind(id.to_owned())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(ServiceError::not_found("token (not revoked yet)", id));
-        }
-        Self::record(&mut tx, who, "token.revoke", id, serde_json::json!({})).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Every token, newest first.
-    pub async fn list_tokens(&self, who: &Principal) -> ServiceResult<Vec<TokenInfo>> {
-        who.require(Scope::Admin)?;
-        let rows: Vec<(String, String, String, String, String, i64, Option<i64>, Option<i64>, Option<i64>)> =
-            sqlx::query_as(
-                "SELECT id, name, scopes, sites, created_by, created_at, expires_at, revoked_at, last_used_at \
-                 FROM api_tokens ORDER BY created_at DESC, id",
-            )
-            .fetch_all(&self.db.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter(|row| Sites::parse(&row.3).is_ok_and(|s| who.sites.covers(&s)))
-            .map(
-                |(id, name, scopes, sites, created_by, created_at, expires, revoked, used)| {
-                    TokenInfo {
-                        id,
-                        name,
-                        scopes: split_list(&scopes),
-                        sites,
-                        created_by,
-                        created_at: crate::timetext::rfc3339(created_at),
-                        expires_at: opt_time(expires),
-                        revoked_at: opt_time(revoked),
-                        last_used_at: opt_time(used),
-                    }
-                },
-            )
-            .collect())
-    }
-
     /// Every account the admin `who` manages (those within its sites), by name.
-    pub async fn list_accounts(&self, who: &Principal) -> ServiceResult<Vec<AccountInfo>> {
+    pub async fn list(&self, who: &Principal) -> ServiceResult<Vec<AccountInfo>> {
         who.require(Scope::Admin)?;
         let rows: Vec<(String, String, String, i64, Option<i64>, i64)> = sqlx::query_as(
             "SELECT a.name, a.role, a.sites, a.created_at, a.disabled_at, \
@@ -548,7 +382,7 @@ impl Dashboard {
              FROM accounts a ORDER BY a.name",
         )
         .bind(unix_now())
-        .fetch_all(&self.db.pool)
+        .fetch_all(&self.dashboard.db.pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -558,7 +392,7 @@ impl Dashboard {
     }
 
     /// One account, if `who` manages it (else "not found", as for anything outside its sites).
-    pub async fn account(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
+    pub async fn get(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
         who.require(Scope::Admin)?;
         let row: Option<(String, String, String, i64, Option<i64>, i64)> = sqlx::query_as(
             "SELECT a.name, a.role, a.sites, a.created_at, a.disabled_at, \
@@ -567,7 +401,7 @@ impl Dashboard {
         )
         .bind(unix_now())
         .bind(name.to_owned())
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&self.dashboard.db.pool)
         .await?;
         row.filter(|row| Sites::parse(&row.2).is_ok_and(|s| who.sites.covers(&s)))
             .map(account_info)
@@ -616,7 +450,7 @@ impl Dashboard {
         action: &str,
     ) -> ServiceResult<u64> {
         let ended = Self::delete_sessions(tx, name).await?;
-        Self::record(
+        Dashboard::record(
             tx,
             who,
             action,
@@ -629,8 +463,8 @@ impl Dashboard {
 
     /// Disables an account: it cannot log in, its sessions end now and the API tokens it made
     /// are refused until it is enabled again. An admin cannot disable itself.
-    pub async fn disable_account(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
-        let mut tx = self.begin_write().await?;
+    pub async fn disable(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
+        let mut tx = self.dashboard.begin_write().await?;
         let (_, _, disabled) = Self::managed(&mut tx, who, name).await?;
         if who.actor == format!("account:{name}") {
             return Err(ServiceError::Conflict(format!(
@@ -651,12 +485,12 @@ impl Dashboard {
         let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.disable").await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account disabled");
-        self.account(who, name).await
+        self.get(who, name).await
     }
 
     /// Enables a disabled account again (its tokens work again; it logs in anew).
-    pub async fn enable_account(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
-        let mut tx = self.begin_write().await?;
+    pub async fn enable(&self, who: &Principal, name: &str) -> ServiceResult<AccountInfo> {
+        let mut tx = self.dashboard.begin_write().await?;
         let (_, _, disabled) = Self::managed(&mut tx, who, name).await?;
         if !disabled {
             return Err(ServiceError::Conflict(format!(
@@ -667,10 +501,10 @@ impl Dashboard {
             .bind(name.to_owned())
             .execute(&mut *tx)
             .await?;
-        Self::record(&mut tx, who, "account.enable", name, serde_json::json!({})).await?;
+        Dashboard::record(&mut tx, who, "account.enable", name, serde_json::json!({})).await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, "account enabled");
-        self.account(who, name).await
+        self.get(who, name).await
     }
 
     /// Sets a new password; every session of the account ends (a stolen session does not
@@ -684,7 +518,7 @@ impl Dashboard {
         who.require(Scope::Admin)?;
         check_password(password)?;
         let hash = self.hash(password).await?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         Self::managed(&mut tx, who, name).await?;
         sqlx::query("UPDATE accounts SET password_hash = $1 WHERE name = $2")
             .bind(hash)
@@ -694,12 +528,12 @@ impl Dashboard {
         let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.password").await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account password changed");
-        self.account(who, name).await
+        self.get(who, name).await
     }
 
     /// Changes an account's role and/or sites (never to sites `who` lacks); if anything
     /// changed, every session of the account ends.
-    pub async fn update_account(
+    pub async fn update(
         &self,
         who: &Principal,
         name: &str,
@@ -712,7 +546,7 @@ impl Dashboard {
                 "give a new role, new sites, or both",
             ));
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         let (old_role, old_sites, _) = Self::managed(&mut tx, who, name).await?;
         if let Some(sites) = sites {
             if !who.sites.covers(sites) {
@@ -726,7 +560,7 @@ impl Dashboard {
         let new_sites = sites.cloned().unwrap_or_else(|| old_sites.clone());
         if new_role == old_role && new_sites == old_sites {
             tx.rollback().await?;
-            return self.account(who, name).await;
+            return self.get(who, name).await;
         }
         sqlx::query("UPDATE accounts SET role = $1, sites = $2 WHERE name = $3")
             .bind(new_role.name())
@@ -735,7 +569,7 @@ impl Dashboard {
             .execute(&mut *tx)
             .await?;
         let ended = Self::delete_sessions(&mut tx, name).await?;
-        Self::record(
+        Dashboard::record(
             &mut tx,
             who,
             "account.update",
@@ -751,13 +585,13 @@ impl Dashboard {
         .await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, role = new_role.name(), sites = %new_sites, sessions_ended = ended, "account changed");
-        self.account(who, name).await
+        self.get(who, name).await
     }
 
     /// Ends every session of an account now (a lost phone, a shared computer); returns how
     /// many ended. The account can log in again.
     pub async fn end_sessions(&self, who: &Principal, name: &str) -> ServiceResult<u64> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         Self::managed(&mut tx, who, name).await?;
         let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.logout").await?;
         tx.commit().await?;
@@ -824,10 +658,10 @@ mod tests {
         let login = {
             let d = d.clone();
             let password = done.password.clone();
-            tokio::spawn(async move { d.login("admin", &password).await })
+            tokio::spawn(async move { d.accounts().login("admin", &password).await })
         };
         // On the one async thread, other work runs while the login waits for its turn.
-        let accounts = d.list_accounts(&Principal::local_admin()).await.unwrap();
+        let accounts = d.accounts().list(&Principal::local_admin()).await.unwrap();
         assert_eq!(accounts.len(), 1);
         for _ in 0..100 {
             tokio::task::yield_now().await;

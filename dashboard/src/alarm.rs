@@ -64,9 +64,17 @@ pub struct AlarmInfo {
     pub cleared_at: Option<String>,
 }
 
-impl Dashboard {
+/// Alarms: raising and clearing them (integrity, door, clock, offline), and listing them.
+///
+/// Reached by [`Dashboard::alarms`]; it borrows the shared state and holds nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct Alarms<'a> {
+    pub(crate) dashboard: &'a Dashboard,
+}
+
+impl Alarms<'_> {
     /// Raises (or repeats) an alarm, inside `tx`.
-    pub(crate) async fn raise_alarm(
+    pub(crate) async fn raise(
         tx: &mut crate::service::Tx,
         site: &str,
         gateway: &str,
@@ -108,7 +116,7 @@ impl Dashboard {
     }
 
     /// Clears the open alarm of this kind, if any, inside `tx`.
-    pub(crate) async fn clear_alarm(
+    pub(crate) async fn clear(
         tx: &mut crate::service::Tx,
         site: &str,
         gateway: &str,
@@ -131,7 +139,7 @@ impl Dashboard {
     }
 
     /// Raises an alarm in a transaction of its own.
-    pub(crate) async fn raise_alarm_now(
+    pub(crate) async fn raise_now(
         &self,
         site: &str,
         gateway: &str,
@@ -139,14 +147,14 @@ impl Dashboard {
         door: Option<&str>,
         detail: &str,
     ) -> ServiceResult<()> {
-        let mut tx = self.begin_write().await?;
-        Self::raise_alarm(&mut tx, site, gateway, kind, door, detail, unix_now()).await?;
+        let mut tx = self.dashboard.begin_write().await?;
+        Self::raise(&mut tx, site, gateway, kind, door, detail, unix_now()).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Alarms of the sites `who` sees, newest first; `open_only` leaves out cleared ones.
-    pub async fn list_alarms(
+    pub async fn list(
         &self,
         who: &Principal,
         open_only: bool,
@@ -175,7 +183,7 @@ impl Dashboard {
             for site in site_ids {
                 query = query.bind(site);
             }
-            query.fetch_all(&self.db.pool).await?
+            query.fetch_all(&self.dashboard.db.pool).await?
         };
         Ok(rows
             .into_iter()

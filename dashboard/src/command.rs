@@ -177,9 +177,18 @@ fn command_info(row: CommandRow, now: i64) -> CommandInfo {
     }
 }
 
-impl Dashboard {
+/// Commands to one gateway (unlock, lockdown, time beacons): sending them, their results,
+/// and the queue the MQTT publisher drains.
+///
+/// Reached by [`Dashboard::commands`]; it borrows the shared state and holds nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct Commands<'a> {
+    pub(crate) dashboard: &'a Dashboard,
+}
+
+impl Commands<'_> {
     /// Signs and queues a command for `site/gateway`; the link publishes it at once.
-    pub async fn send_command(
+    pub async fn send(
         &self,
         who: &Principal,
         site: &str,
@@ -195,7 +204,7 @@ impl Dashboard {
                 format!("{site}/{gateway}"),
             ));
         }
-        let doors = self.gateway_doors(site, gateway).await?;
+        let doors = self.dashboard.gateways().doors(site, gateway).await?;
         let door_id = |door: &str| -> ServiceResult<DoorId> {
             if !doors.iter().any(|d| d == door) {
                 return Err(ServiceError::invalid(
@@ -272,7 +281,7 @@ impl Dashboard {
             _ => None,
         };
         let id = CommandId(random_bytes()?);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         let seq: i64 = sqlx::query_scalar(
             "UPDATE gateways SET command_seq = command_seq + 1 WHERE site = $1 AND id = $2 RETURNING command_seq",
         )
@@ -289,7 +298,7 @@ impl Dashboard {
             seq: from_sql(seq),
             action,
         };
-        let bytes = command.sign(&self.issuer);
+        let bytes = command.sign(&self.dashboard.issuer);
         sqlx::query(
             "INSERT INTO commands (id, site, gateway, seq, action, door, seconds, turn_on, issued_at, \
              expires, bytes, requested_by, sends) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0)",
@@ -309,7 +318,7 @@ impl Dashboard {
         .execute(&mut *tx)
         .await?;
         if request != &CommandRequest::TimeBeacon {
-            Self::record(
+            Dashboard::record(
                 &mut tx,
                 who,
                 &format!("command.{name}"),
@@ -319,17 +328,17 @@ impl Dashboard {
             .await?;
         }
         tx.commit().await?;
-        self.outbox.notify_one();
-        self.command(who, &id.to_string()).await
+        self.dashboard.outbox.notify_one();
+        self.get(who, &id.to_string()).await
     }
 
     /// One command and its state.
-    pub async fn command(&self, who: &Principal, id: &str) -> ServiceResult<CommandInfo> {
+    pub async fn get(&self, who: &Principal, id: &str) -> ServiceResult<CommandInfo> {
         let row: Option<CommandRow> = sqlx::query_as(&format!(
             "SELECT {COMMAND_COLUMNS} FROM commands WHERE id = $1"
         ))
         .bind(id.to_ascii_lowercase())
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&self.dashboard.db.pool)
         .await?;
         match row {
             Some(row) if who.sees(&row.1) => Ok(command_info(row, unix_now())),
@@ -338,11 +347,7 @@ impl Dashboard {
     }
 
     /// Recent commands of the sites `who` sees, newest first (time beacons left out).
-    pub async fn list_commands(
-        &self,
-        who: &Principal,
-        limit: i64,
-    ) -> ServiceResult<Vec<CommandInfo>> {
+    pub async fn list(&self, who: &Principal, limit: i64) -> ServiceResult<Vec<CommandInfo>> {
         who.require(Scope::CommandsWrite)?;
         let (sites, site_ids) = crate::service::site_condition(who, "site", 2);
         let sql = format!(
@@ -353,7 +358,7 @@ impl Dashboard {
         for site in site_ids {
             query = query.bind(site);
         }
-        let rows = query.fetch_all(&self.db.pool).await?;
+        let rows = query.fetch_all(&self.dashboard.db.pool).await?;
         let now = unix_now();
         Ok(rows
             .into_iter()
@@ -372,7 +377,7 @@ impl Dashboard {
     ) -> ServiceResult<CommandInfo> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let info = self.command(who, id).await?;
+            let info = self.get(who, id).await?;
             if !matches!(info.status.as_str(), "queued" | "sent")
                 || tokio::time::Instant::now() >= deadline
             {
@@ -391,13 +396,13 @@ impl Dashboard {
              WHERE published_at IS NULL AND outcome IS NULL AND expires <= $1",
         )
         .bind(now)
-        .execute(&self.db.pool)
+        .execute(&self.dashboard.db.pool)
         .await?;
         let rows: Vec<(String, String, String, i64, i64, String)> = sqlx::query_as(
             "SELECT id, site, gateway, seq, expires, bytes FROM commands \
              WHERE published_at IS NULL AND outcome IS NULL ORDER BY site, gateway, seq",
         )
-        .fetch_all(&self.db.pool)
+        .fetch_all(&self.dashboard.db.pool)
         .await?;
         rows.into_iter().map(unpublished).collect()
     }
@@ -411,7 +416,7 @@ impl Dashboard {
              WHERE published_at IS NOT NULL AND outcome IS NULL AND expires > $1 ORDER BY site, gateway, seq",
         )
         .bind(unix_now())
-        .fetch_all(&self.db.pool)
+        .fetch_all(&self.dashboard.db.pool)
         .await?;
         rows.into_iter().map(unpublished).collect()
     }
@@ -421,7 +426,7 @@ impl Dashboard {
         sqlx::query("UPDATE commands SET published_at = COALESCE(published_at, $1), sends = sends + 1 WHERE id = $2")
             .bind(unix_now())
             .bind(id.to_owned())
-            .execute(&self.db.pool)
+            .execute(&self.dashboard.db.pool)
             .await?;
         Ok(())
     }
@@ -431,7 +436,7 @@ impl Dashboard {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM commands WHERE action = 'time' AND outcome = 'done'",
         )
-        .fetch_one(&self.db.pool)
+        .fetch_one(&self.dashboard.db.pool)
         .await?;
         Ok(from_sql(n))
     }
@@ -440,7 +445,7 @@ impl Dashboard {
     pub(crate) async fn forget_old_beacons(&self) -> ServiceResult<u64> {
         let done = sqlx::query("DELETE FROM commands WHERE action = 'time' AND issued_at < $1")
             .bind(unix_now() - BEACON_RETENTION_SECONDS)
-            .execute(&self.db.pool)
+            .execute(&self.dashboard.db.pool)
             .await?;
         Ok(done.rows_affected())
     }

@@ -119,7 +119,15 @@ fn parse_cursor(text: &str) -> ServiceResult<(i64, String, String, i64)> {
     ))
 }
 
-impl Dashboard {
+/// Entries (who entered where, and who was refused): the audit query and its paging.
+///
+/// Reached by [`Dashboard::entries`]; it borrows the shared state and holds nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct Entries<'a> {
+    pub(crate) dashboard: &'a Dashboard,
+}
+
+impl Entries<'_> {
     /// A page of entries matching `filter`, newest first, from the sites `who` sees.
     pub async fn audit(&self, who: &Principal, filter: &EntryFilter) -> ServiceResult<EntryPage> {
         who.require(Scope::EntriesRead)?;
@@ -201,7 +209,7 @@ impl Dashboard {
                 Param::Text(v) => query.bind(v),
             };
         }
-        let rows = query.fetch_all(&self.db.pool).await?;
+        let rows = query.fetch_all(&self.dashboard.db.pool).await?;
         let entries: Vec<Entry> = rows
             .into_iter()
             .map(

@@ -114,11 +114,20 @@ pub struct NewGateway {
 /// The time zone a new site gets unless told: bygd's first spaces are in Sweden.
 pub(crate) const DEFAULT_TIME_ZONE: &str = "Europe/Stockholm";
 
-impl Dashboard {
+/// Sites and gateways: adding sites, registering gateways, their doors, the config file a
+/// gateway is installed with, and listing them with their state.
+///
+/// Reached by [`Dashboard::gateways`]; it borrows the shared state and holds nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct Gateways<'a> {
+    pub(crate) dashboard: &'a Dashboard,
+}
+
+impl Gateways<'_> {
     /// Creates a site (admins only).
     pub async fn add_site(&self, who: &Principal, id: &str, time_zone: &str) -> ServiceResult<()> {
         who.require(Scope::Admin)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         self.insert_site(&mut tx, who, id, time_zone).await?;
         tx.commit().await?;
         Ok(())
@@ -148,7 +157,7 @@ impl Dashboard {
             .bind(unix_now())
             .execute(&mut **tx)
             .await?;
-        Self::record(
+        Dashboard::record(
             tx,
             who,
             "site.add",
@@ -166,7 +175,7 @@ impl Dashboard {
     ) -> ServiceResult<jiff::tz::TimeZone> {
         let name: Option<String> = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
             .bind(site.to_owned())
-            .fetch_optional(&self.db.pool)
+            .fetch_optional(&self.dashboard.db.pool)
             .await?;
         match name {
             Some(name) if who.sees(site) => {
@@ -177,7 +186,7 @@ impl Dashboard {
     }
 
     /// Registers a gateway (and its site, if new). Admins only.
-    pub async fn register_gateway(&self, who: &Principal, new: &NewGateway) -> ServiceResult<()> {
+    pub async fn register(&self, who: &Principal, new: &NewGateway) -> ServiceResult<()> {
         who.require(Scope::Admin)?;
         SiteId::new(&new.site).map_err(|e| ServiceError::invalid("site", e.to_string()))?;
         GatewayId::new(&new.id).map_err(|e| ServiceError::invalid("id", e.to_string()))?;
@@ -197,7 +206,7 @@ impl Dashboard {
             DoorId::new(door)
                 .map_err(|e| ServiceError::invalid("doors", format!("`{door}`: {e}")))?;
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         let zone: Option<String> = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
             .bind(new.site.clone())
             .fetch_optional(&mut *tx)
@@ -244,7 +253,7 @@ impl Dashboard {
         .bind(hex::encode(GENESIS_HASH))
         .execute(&mut *tx)
         .await?;
-        Self::record(
+        Dashboard::record(
             &mut tx,
             who,
             "gateway.add",
@@ -254,28 +263,24 @@ impl Dashboard {
         .await?;
         tx.commit().await?;
         // A new site needs its revocation list on the broker before its first gateway asks.
-        self.refresh_revocation_list(&new.site).await?;
+        self.dashboard.revocation_lists().refresh(&new.site).await?;
         Ok(())
     }
 
     /// Finds a gateway by `site/id`, or by `id` alone when only one site has it.
-    pub async fn resolve_gateway(
-        &self,
-        who: &Principal,
-        name: &str,
-    ) -> ServiceResult<(String, String)> {
+    pub async fn resolve(&self, who: &Principal, name: &str) -> ServiceResult<(String, String)> {
         let rows: Vec<(String, String)> = match name.split_once('/') {
             Some((site, id)) => {
                 sqlx::query_as("SELECT site, id FROM gateways WHERE site = $1 AND id = $2")
                     .bind(site.to_owned())
                     .bind(id.to_owned())
-                    .fetch_all(&self.db.pool)
+                    .fetch_all(&self.dashboard.db.pool)
                     .await?
             }
             None => {
                 sqlx::query_as("SELECT site, id FROM gateways WHERE id = $1 ORDER BY site")
                     .bind(name.to_owned())
-                    .fetch_all(&self.db.pool)
+                    .fetch_all(&self.dashboard.db.pool)
                     .await?
             }
         };
@@ -298,7 +303,7 @@ impl Dashboard {
     }
 
     /// Every gateway `who` may see, with doors and state.
-    pub async fn list_gateways(&self, who: &Principal) -> ServiceResult<Vec<GatewayInfo>> {
+    pub async fn list(&self, who: &Principal) -> ServiceResult<Vec<GatewayInfo>> {
         who.require(Scope::GatewaysRead)?;
         let rows: Vec<(
             String,
@@ -313,7 +318,7 @@ impl Dashboard {
             "SELECT site, id, public_key, doors, head_seq, online, status, last_seen \
                  FROM gateways ORDER BY site, id",
         )
-        .fetch_all(&self.db.pool)
+        .fetch_all(&self.dashboard.db.pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -362,16 +367,12 @@ impl Dashboard {
     }
 
     /// The registered doors of a gateway.
-    pub(crate) async fn gateway_doors(
-        &self,
-        site: &str,
-        gateway: &str,
-    ) -> ServiceResult<Vec<String>> {
+    pub(crate) async fn doors(&self, site: &str, gateway: &str) -> ServiceResult<Vec<String>> {
         let doors: Option<String> =
             sqlx::query_scalar("SELECT doors FROM gateways WHERE site = $1 AND id = $2")
                 .bind(site.to_owned())
                 .bind(gateway.to_owned())
-                .fetch_optional(&self.db.pool)
+                .fetch_optional(&self.dashboard.db.pool)
                 .await?;
         doors
             .map(|d| split_list(&d))
@@ -381,20 +382,20 @@ impl Dashboard {
     /// A complete gateway config for a registered gateway installed on a Pi: the issuer key
     /// to trust, its site, id and doors, and the broker. Pins are defaults to check against
     /// the wiring.
-    pub async fn gateway_config(
+    pub async fn config(
         &self,
         who: &Principal,
         site: &str,
         gateway: &str,
         broker_url: Option<&str>,
     ) -> ServiceResult<String> {
-        self.gateway_config_for(who, site, gateway, broker_url, &GatewaySetup::installed())
+        self.config_for(who, site, gateway, broker_url, &GatewaySetup::installed())
             .await
     }
 
-    /// [`Dashboard::gateway_config`] for a gateway set up as `setup` says. The one writer of
+    /// [`Gateways::config`] for a gateway set up as `setup` says. The one writer of
     /// gateway configs: `bygd gateway add` and the demo both use it.
-    pub async fn gateway_config_for(
+    pub async fn config_for(
         &self,
         who: &Principal,
         site: &str,
@@ -405,16 +406,16 @@ impl Dashboard {
         who.require(Scope::Admin)?;
         let zone: String = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
             .bind(site.to_owned())
-            .fetch_optional(&self.db.pool)
+            .fetch_optional(&self.dashboard.db.pool)
             .await?
             .ok_or_else(|| ServiceError::not_found("site", site))?;
-        let doors = self.gateway_doors(site, gateway).await?;
+        let doors = self.doors(site, gateway).await?;
         // The site's list version now: the gateway refuses older lists even after its store
         // was replaced by an empty one (`--accept-fresh-store`).
         let min_version: Option<i64> =
             sqlx::query_scalar("SELECT version FROM revocation_lists WHERE site = $1")
                 .bind(site.to_owned())
-                .fetch_optional(&self.db.pool)
+                .fetch_optional(&self.dashboard.db.pool)
                 .await?;
         let min_version = min_version.unwrap_or(0);
         let mut text = format!(
@@ -444,8 +445,8 @@ impl Dashboard {
             revocations = SiteId::new(site)
                 .map(|site| Topic::Revocations { site }.to_string())
                 .unwrap_or_default(),
-            key = self.issuer.public_key().to_hex(),
-            key_id = self.issuer.id(),
+            key = self.dashboard.issuer.public_key().to_hex(),
+            key_id = self.dashboard.issuer.id(),
             written_by = setup.written_by,
             data_dir = toml_string(&setup.data_dir.to_string_lossy()),
             key_file = toml_string(&setup.key_file.to_string_lossy()),

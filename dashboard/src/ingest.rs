@@ -11,7 +11,7 @@
 //! that stores its events, so two ingesters (replicas, or a restart racing a redelivery)
 //! never store an event twice or move the head past a gap.
 
-use crate::alarm::kind;
+use crate::alarm::{kind, Alarms};
 use crate::db::{from_sql, to_sql, unix_now};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{Dashboard, Tx};
@@ -310,8 +310,7 @@ impl Dashboard {
                 match p {
                     Prepared::Refused { reason, alarm } => {
                         if let Some((kind, detail)) = alarm {
-                            Self::raise_alarm(&mut tx, site, gateway, kind, None, detail, now)
-                                .await?;
+                            Alarms::raise(&mut tx, site, gateway, kind, None, detail, now).await?;
                         }
                         outcomes.push(Ingested::Refused {
                             reason: reason.clone(),
@@ -386,7 +385,7 @@ impl Dashboard {
                      (was its store replaced or restored?); nothing from this batch was stored",
                     differs.event.seq
                 );
-                Self::raise_alarm(tx, site, gateway, kind::INTEGRITY, None, &detail, now).await?;
+                Alarms::raise(tx, site, gateway, kind::INTEGRITY, None, &detail, now).await?;
                 return Ok(Some(Ingested::Refused {
                     reason: Rejection::ChainBroken.code().to_owned(),
                 }));
@@ -421,7 +420,7 @@ impl Dashboard {
                     stored_head.seq,
                     reason.code()
                 );
-                Self::raise_alarm(tx, site, gateway, kind::INTEGRITY, None, &detail, now).await?;
+                Alarms::raise(tx, site, gateway, kind::INTEGRITY, None, &detail, now).await?;
                 return Ok(Some(Ingested::Refused {
                     reason: reason.code().to_owned(),
                 }));
@@ -487,12 +486,12 @@ impl Dashboard {
                 crate::timetext::rfc3339(to_sql(behind.event.time.0)),
                 behind.event.seq
             );
-            Self::raise_alarm(tx, site, gateway, kind::CLOCK, None, &detail, now).await?;
+            Alarms::raise(tx, site, gateway, kind::CLOCK, None, &detail, now).await?;
         } else if fresh
             .last()
             .is_some_and(|e| e.event.clock == ClockQuality::Synchronised)
         {
-            Self::clear_alarm(tx, site, gateway, kind::CLOCK, None, now).await?;
+            Alarms::clear(tx, site, gateway, kind::CLOCK, None, now).await?;
         }
         Ok(Some(Ingested::Stored {
             from: first.event.seq,
@@ -569,7 +568,7 @@ impl Dashboard {
                     )),
                 };
                 if let Some(detail) = detail {
-                    Self::raise_alarm(tx, site, gateway, kind::COMMAND_REFUSED, None, &detail, now)
+                    Alarms::raise(tx, site, gateway, kind::COMMAND_REFUSED, None, &detail, now)
                         .await?;
                 }
             }
@@ -581,10 +580,10 @@ impl Dashboard {
                 };
                 if *raised {
                     let detail = format!("door `{door}` {} (event {})", what.1, e.event.seq);
-                    Self::raise_alarm(tx, site, gateway, what.0, Some(door.as_str()), &detail, now)
+                    Alarms::raise(tx, site, gateway, what.0, Some(door.as_str()), &detail, now)
                         .await?;
                 } else {
-                    Self::clear_alarm(tx, site, gateway, what.0, Some(door.as_str()), now).await?;
+                    Alarms::clear(tx, site, gateway, what.0, Some(door.as_str()), now).await?;
                 }
             }
             EventBody::DiskLow { raised, free_bytes } => {
@@ -595,10 +594,9 @@ impl Dashboard {
                         free_bytes / 1_000_000,
                         e.event.seq
                     );
-                    Self::raise_alarm(tx, site, gateway, kind::DISK_LOW, None, &detail, now)
-                        .await?;
+                    Alarms::raise(tx, site, gateway, kind::DISK_LOW, None, &detail, now).await?;
                 } else {
-                    Self::clear_alarm(tx, site, gateway, kind::DISK_LOW, None, now).await?;
+                    Alarms::clear(tx, site, gateway, kind::DISK_LOW, None, now).await?;
                 }
             }
             EventBody::RevocationRefused { version, reason } => {
@@ -607,7 +605,7 @@ impl Dashboard {
                     version.map_or_else(|| "(undecodable)".to_owned(), |v| format!("v{v}")),
                     reason.describe()
                 );
-                Self::raise_alarm(
+                Alarms::raise(
                     tx,
                     site,
                     gateway,
@@ -710,7 +708,8 @@ impl Dashboard {
                 .fetch_optional(&self.db.pool)
                 .await?;
         if registered.is_some() {
-            self.raise_alarm_now(site, gateway, kind::BAD_MESSAGE, None, detail)
+            self.alarms()
+                .raise_now(site, gateway, kind::BAD_MESSAGE, None, detail)
                 .await?;
         }
         Ok(())
@@ -771,9 +770,9 @@ impl Dashboard {
         .execute(&mut *tx)
         .await?;
         if online {
-            Self::clear_alarm(&mut tx, site, gateway, kind::OFFLINE, None, now).await?;
+            Alarms::clear(&mut tx, site, gateway, kind::OFFLINE, None, now).await?;
         } else {
-            Self::raise_alarm(&mut tx, site, gateway, kind::OFFLINE, None, "the gateway is offline (its last will, or it said goodbye); its doors keep working and its events wait in its outbox", now).await?;
+            Alarms::raise(&mut tx, site, gateway, kind::OFFLINE, None, "the gateway is offline (its last will, or it said goodbye); its doors keep working and its events wait in its outbox", now).await?;
         }
         tx.commit().await?;
         Ok(Some(online && was == 0))

@@ -3,27 +3,41 @@
 //! revocation lists, commands and acks, and serves the HTTP API and the operator CLI.
 //!
 //! # Layout
-//! - `config`: `dashboard.toml` in the data directory.
-//! - `db`: the SQL pool and migrations (`migrations/`), one schema for both backends.
-//! - `files`: owner-only modes for the data directory, database, config and keys.
-//! - `service`: [`Dashboard`], the state every service shares, and the audit trail.
-//! - `access`: roles, scopes, site limits ([`Principal`]).
-//! - `account`: operator accounts, sessions, API tokens; admins managing accounts.
+//! [`Dashboard`] is the shared state; each noun has a service borrowed from it, in its own
+//! module: revoking a pass is [`Passes::revoke`], reached as `dashboard.passes().revoke(…)`.
+//! - `service`: [`Dashboard`] (store, issuer key, publisher wake-up, login guard), its
+//!   services by noun, and the audit trail every write records itself in.
+//! - `member`: [`Members`] (`dashboard.members()`): add, get, list, revoke members.
+//! - `pass`: [`Passes`] (`passes()`): issue (QR text, pass page link), get, list, revoke
+//!   passes; the pass page behind a link.
+//! - `gateway`: [`Gateways`] (`gateways()`): sites and their time zones, registering a
+//!   gateway, its doors, the config file it is installed with, listing gateways and state.
+//! - `command`: [`Commands`] (`commands()`): unlock, lockdown, clock floor and time beacons to
+//!   one gateway, their results, the queue the publisher drains.
+//! - `entry`: [`Entries`] (`entries()`): the audit query over entries, paging and CSV.
+//! - `alarm`: [`Alarms`] (`alarms()`): raise, clear and list integrity, door, clock and
+//!   offline alarms.
+//! - `account`: [`Accounts`] (`accounts()`): operator accounts, login and logout, sessions,
+//!   and checking each request's credential.
+//! - `token`: [`Tokens`] (`tokens()`): API tokens: create, list, revoke.
+//! - `revocation`: [`RevocationLists`] (`revocation_lists()`): each site's signed list, signed
+//!   in the same transaction as the revocation it carries.
+//! - `revocation_lag`: [`RevocationLists::check_lag`]: freeze detection, gateways held on an
+//!   old list.
+//! - `ingest`: [`Dashboard::ingest_batch`]: a batch in, its events stored once, the head to ack
+//!   out; statuses; checking a stored chain.
+//! - `access`: roles, scopes, site limits ([`Principal`]): who may call what.
 //! - `throttle`: login throttling per address and account, the queue for password hashing.
-//! - `gateway`: sites, gateway registration, the gateway config it writes, gateway state.
-//! - `member`, `pass`: members and their passes (QR text, links), revocation.
-//! - `revocation`: the signed revocation list of each site.
-//! - `revocation_lag`: freeze detection, gateways held on an old list.
-//! - `command`: unlock, lockdown and time beacons to one gateway, and their results.
-//! - `ingest`: a batch in, its events stored once, the head to ack out; statuses.
-//! - `alarm`: integrity, door, clock and offline alarms.
-//! - `entry`: the audit query, paging and CSV.
+//! - `error`: [`ServiceError`], what every service call returns on failure.
+//! - `db`: the SQL pool and migrations (`migrations/`), one schema for both backends.
+//! - `config`: `dashboard.toml` in the data directory.
+//! - `files`: owner-only modes for the data directory, database, config and keys.
 //! - `link`: the MQTT connection that moves all of the above.
-//! - `api`: the HTTP API ([`app`]) and the pass page.
+//! - `api`: the HTTP API ([`app`]) and the pass page, thin over the services.
 //! - `qr`: QR codes as SVG, PNG and terminal text.
 //! - `timetext`: times and schedules as operators type them.
 //! - `serve`: `bygd serve`: the API and the link until shutdown.
-//! - `cli`: the `bygd` commands.
+//! - `cli`: the `bygd` commands, one module per command group (its `mod.rs` lists them).
 //!
 //! The demo (a broker, this service and a gateway in one process) is the `bygd-demo` crate,
 //! built on this one and the gateway's: `bygd` holds no embedded broker and nothing of the
@@ -56,22 +70,25 @@ mod serve;
 mod service;
 mod throttle;
 mod timetext;
+mod token;
 
 pub use access::{Principal, Role, Scope, Sites};
-pub use account::AccountInfo;
-pub use alarm::AlarmInfo;
+pub use account::{AccountInfo, Accounts};
+pub use alarm::{AlarmInfo, Alarms};
 pub use api::app;
-pub use command::{CommandInfo, CommandRequest};
+pub use command::{CommandInfo, CommandRequest, Commands};
 pub use db::{Backend, Db, DbError};
-pub use entry::{Entry, EntryFilter, EntryPage};
+pub use entry::{Entries, Entry, EntryFilter, EntryPage};
 pub use error::{ServiceError, ServiceResult};
-pub use gateway::{GatewayInfo, GatewaySetup, NewGateway};
+pub use gateway::{GatewayInfo, GatewaySetup, Gateways, NewGateway};
 pub use ingest::{ChainReport, Ingested};
 pub use link::LinkSettings;
-pub use member::NewMember;
-pub use pass::{IssuePass, IssuedPass, PassInfo};
+pub use member::{Members, NewMember};
+pub use pass::{IssuePass, IssuedPass, PassInfo, Passes};
 pub use qr::{QrError, QrImage};
+pub use revocation::RevocationLists;
 pub use revocation_lag::LagReport;
 pub use serve::serve;
 pub use service::{Dashboard, Initialised};
 pub use throttle::LoginLimits;
+pub use token::Tokens;

@@ -144,16 +144,16 @@ pub(crate) async fn run(
             }
             _ = lag_checks.tick() => {
                 if max_lag > 0 {
-                    if let Err(e) = link.dashboard.check_revocation_lag(crate::db::unix_now(), max_lag).await {
+                    if let Err(e) = link.dashboard.revocation_lists().check_lag(crate::db::unix_now(), max_lag).await {
                         tracing::error!(error = %e, "cannot check gateways' revocation lists");
                     }
                 }
             }
             _ = housekeeping.tick() => {
-                if let Err(e) = link.dashboard.refresh_old_revocation_lists(refresh_age).await {
+                if let Err(e) = link.dashboard.revocation_lists().refresh_old(refresh_age).await {
                     tracing::error!(error = %e, "cannot re-sign old revocation lists");
                 }
-                if let Err(e) = link.dashboard.forget_old_beacons().await {
+                if let Err(e) = link.dashboard.commands().forget_old_beacons().await {
                     tracing::error!(error = %e, "cannot forget old time beacons");
                 }
             }
@@ -228,11 +228,11 @@ impl Link {
         // A broker that restarted without persistence lost the retained lists, and rumqttc may
         // have dropped whatever it had queued: send both again.
         self.lists_sent.clear();
-        match self.dashboard.unanswered().await {
+        match self.dashboard.commands().unanswered().await {
             Ok(commands) => {
                 for c in commands {
                     if self.publish_command(&c.site, &c.gateway, c.bytes).await {
-                        if let Err(e) = self.dashboard.mark_published(&c.id).await {
+                        if let Err(e) = self.dashboard.commands().mark_published(&c.id).await {
                             tracing::error!(error = %e, "cannot record a command sent again");
                         }
                     }
@@ -254,12 +254,15 @@ impl Link {
     }
 
     async fn flush_inner(&mut self) -> ServiceResult<()> {
-        for command in self.dashboard.take_unpublished().await? {
+        for command in self.dashboard.commands().take_unpublished().await? {
             if self
                 .publish_command(&command.site, &command.gateway, command.bytes)
                 .await
             {
-                self.dashboard.mark_published(&command.id).await?;
+                self.dashboard
+                    .commands()
+                    .mark_published(&command.id)
+                    .await?;
                 tracing::debug!(
                     site = command.site,
                     gateway = command.gateway,
@@ -272,13 +275,13 @@ impl Link {
                 break;
             }
         }
-        for (site_name, version) in self.dashboard.revocation_versions().await? {
+        for (site_name, version) in self.dashboard.revocation_lists().versions().await? {
             if self.lists_sent.get(&site_name) == Some(&version) {
                 continue;
             }
             let (Ok(site), Some(bytes)) = (
                 SiteId::new(&site_name),
-                self.dashboard.revocation_list_bytes(&site_name).await?,
+                self.dashboard.revocation_lists().bytes(&site_name).await?,
             ) else {
                 continue;
             };
@@ -335,7 +338,8 @@ impl Link {
     async fn beacon(&self, system: &crate::access::Principal, site: &str, gateway: &str) {
         if let Err(e) = self
             .dashboard
-            .send_command(
+            .commands()
+            .send(
                 system,
                 site,
                 gateway,
@@ -468,13 +472,8 @@ impl Link {
                     );
                     if let Err(e) = self
                         .dashboard
-                        .raise_alarm_now(
-                            site,
-                            gateway,
-                            crate::alarm::kind::INTEGRITY,
-                            None,
-                            &detail,
-                        )
+                        .alarms()
+                        .raise_now(site, gateway, crate::alarm::kind::INTEGRITY, None, &detail)
                         .await
                     {
                         tracing::error!(error = %e, "cannot store an alarm");

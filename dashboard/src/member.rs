@@ -42,9 +42,17 @@ pub struct NewMember {
     pub sites: Vec<String>,
 }
 
-impl Dashboard {
+/// Members: adding them to sites, looking them up, listing and revoking them.
+///
+/// Reached by [`Dashboard::members`]; it borrows the shared state and holds nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct Members<'a> {
+    pub(crate) dashboard: &'a Dashboard,
+}
+
+impl Members<'_> {
     /// Adds a member to some sites.
-    pub async fn add_member(&self, who: &Principal, new: &NewMember) -> ServiceResult<MemberInfo> {
+    pub async fn add(&self, who: &Principal, new: &NewMember) -> ServiceResult<MemberInfo> {
         who.require(Scope::MembersWrite)?;
         MemberId::new(&new.id).map_err(|e| {
             ServiceError::invalid(
@@ -58,7 +66,7 @@ impl Dashboard {
         if new.sites.is_empty() {
             return Err(ServiceError::invalid("sites", "name at least one site"));
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         for site in &new.sites {
             SiteId::new(site)
                 .map_err(|e| ServiceError::invalid("sites", format!("`{site}`: {e}")))?;
@@ -100,7 +108,7 @@ impl Dashboard {
             .execute(&mut *tx)
             .await?;
         }
-        Self::record(
+        Dashboard::record(
             &mut tx,
             who,
             "member.add",
@@ -109,22 +117,22 @@ impl Dashboard {
         )
         .await?;
         tx.commit().await?;
-        self.member(who, &new.id).await
+        self.get(who, &new.id).await
     }
 
     /// One member, if `who` shares a site with them.
-    pub async fn member(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {
+    pub async fn get(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {
         who.require(Scope::MembersRead)?;
         let row: Option<(String, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
             "SELECT id, name, email, created_at, revoked_at FROM members WHERE id = $1",
         )
         .bind(id.to_owned())
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&self.dashboard.db.pool)
         .await?;
         let Some((id, name, email, created_at, revoked_at)) = row else {
             return Err(ServiceError::not_found("member", id));
         };
-        let sites = self.member_sites(&id).await?;
+        let sites = self.sites(&id).await?;
         let visible: Vec<String> = sites.into_iter().filter(|s| who.sees(s)).collect();
         if visible.is_empty() {
             return Err(ServiceError::not_found("member", id));
@@ -139,17 +147,17 @@ impl Dashboard {
         })
     }
 
-    pub(crate) async fn member_sites(&self, id: &str) -> ServiceResult<Vec<String>> {
+    pub(crate) async fn sites(&self, id: &str) -> ServiceResult<Vec<String>> {
         Ok(
             sqlx::query_scalar("SELECT site FROM member_sites WHERE member = $1 ORDER BY site")
                 .bind(id.to_owned())
-                .fetch_all(&self.db.pool)
+                .fetch_all(&self.dashboard.db.pool)
                 .await?,
         )
     }
 
     /// The members of `site` (or of every site `who` sees), by id.
-    pub async fn list_members(
+    pub async fn list(
         &self,
         who: &Principal,
         site: Option<&str>,
@@ -157,7 +165,7 @@ impl Dashboard {
         who.require(Scope::MembersRead)?;
         let ids: Vec<(String, String)> =
             sqlx::query_as("SELECT member, site FROM member_sites ORDER BY member, site")
-                .fetch_all(&self.db.pool)
+                .fetch_all(&self.dashboard.db.pool)
                 .await?;
         let mut wanted: Vec<String> = ids
             .into_iter()
@@ -167,16 +175,17 @@ impl Dashboard {
         wanted.dedup();
         let mut out = Vec::with_capacity(wanted.len());
         for id in wanted {
-            out.push(self.member(who, &id).await?);
+            out.push(self.get(who, &id).await?);
         }
         Ok(out)
     }
 
-    /// Revokes a member at every site they belong to (all must be `who`'s).
-    pub async fn revoke_member(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {
+    /// Revokes a member at every site they belong to (all must be `who`'s) and re-signs those
+    /// sites' revocation lists, in one transaction.
+    pub async fn revoke(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {
         who.require(Scope::MembersWrite)?;
-        let member = self.member(who, id).await?;
-        let sites = self.member_sites(id).await?;
+        let member = self.get(who, id).await?;
+        let sites = self.sites(id).await?;
         if let Some(other) = sites.iter().find(|s| !who.sees(s)) {
             return Err(ServiceError::Conflict(format!(
                 "member `{id}` also belongs to site `{other}`, which {} does not manage; revoke \
@@ -189,14 +198,15 @@ impl Dashboard {
                 "member `{id}` is already revoked"
             )));
         }
-        let mut tx = self.begin_write().await?;
+        let now = unix_now();
+        let mut tx = self.dashboard.begin_write().await?;
         sqlx::query("UPDATE members SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
-            .bind(unix_now())
+            .bind(now)
             .bind(who.actor.clone())
             .bind(id.to_owned())
             .execute(&mut *tx)
             .await?;
-        Self::record(
+        Dashboard::record(
             &mut tx,
             who,
             "member.revoke",
@@ -204,10 +214,17 @@ impl Dashboard {
             serde_json::json!({ "sites": sites }),
         )
         .await?;
-        tx.commit().await?;
+        // Every site's new list in the same transaction: a revoked member is never missing
+        // from one of them.
+        let lists = self.dashboard.revocation_lists();
+        let mut signed = Vec::with_capacity(sites.len());
         for site in &sites {
-            self.refresh_revocation_list(site).await?;
+            signed.push(lists.sign_in(&mut tx, site, now).await?);
         }
-        self.member(who, id).await
+        tx.commit().await?;
+        for list in signed {
+            list.announce(self.dashboard);
+        }
+        self.get(who, id).await
     }
 }

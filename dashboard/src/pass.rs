@@ -179,7 +179,16 @@ struct Stored<'a> {
     device_key: Option<&'a str>,
 }
 
-impl Dashboard {
+/// Passes: issuing them (QR text and pass page link), looking them up, listing and revoking
+/// them, and the pass page behind a link.
+///
+/// Reached by [`Dashboard::passes`]; it borrows the shared state and holds nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct Passes<'a> {
+    pub(crate) dashboard: &'a Dashboard,
+}
+
+impl Passes<'_> {
     /// The QR text of a stored pass: its claims signed again with the issuer key. A stored
     /// field that does not read back is a server error naming the pass, never a panic.
     fn qr_text(&self, stored: &Stored<'_>) -> ServiceResult<String> {
@@ -221,18 +230,23 @@ impl Dashboard {
             device_key,
         };
         Ok(encode_qr(&Presentation {
-            pass: claims.issue(&self.issuer),
+            pass: claims.issue(&self.dashboard.issuer),
             proof: None,
         }))
     }
 
     /// Issues a pass and returns its QR text and links.
-    pub async fn issue_pass(&self, who: &Principal, req: &IssuePass) -> ServiceResult<IssuedPass> {
+    pub async fn issue(&self, who: &Principal, req: &IssuePass) -> ServiceResult<IssuedPass> {
         who.require(Scope::PassesWrite)?;
-        let member = self.member(who, &req.member).await.map_err(|e| match e {
-            ServiceError::Forbidden(f) => ServiceError::Forbidden(f),
-            _ => ServiceError::not_found("member", req.member.clone()),
-        })?;
+        let member = self
+            .dashboard
+            .members()
+            .get(who, &req.member)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Forbidden(f) => ServiceError::Forbidden(f),
+                _ => ServiceError::not_found("member", req.member.clone()),
+            })?;
         if member.revoked_at.is_some() {
             return Err(ServiceError::Conflict(format!(
                 "member `{}` is revoked; their passes would be refused",
@@ -240,7 +254,7 @@ impl Dashboard {
             )));
         }
         // Checks the site exists and is visible.
-        self.site_zone(who, &req.site).await?;
+        self.dashboard.gateways().site_zone(who, &req.site).await?;
         if !member.sites.contains(&req.site) {
             return Err(ServiceError::invalid(
                 "site",
@@ -344,7 +358,7 @@ impl Dashboard {
             ServiceError::invalid("doors", format!("the pass is too large for a QR code: {e}"))
         })?;
         let link_secret = hex::encode(random_bytes::<24>()?);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         sqlx::query(
             "INSERT INTO passes (id, member, site, doors, kind, not_before, expires, schedule, device_key, \
              booking, page_token, issued_at, issued_by) \
@@ -365,7 +379,7 @@ impl Dashboard {
         .bind(who.actor.clone())
         .execute(&mut *tx)
         .await?;
-        Self::record(
+        Dashboard::record(
             &mut tx,
             who,
             "pass.issue",
@@ -377,8 +391,8 @@ impl Dashboard {
         )
         .await?;
         tx.commit().await?;
-        let pass = self.pass(who, &pass_id).await?;
-        let page_url = format!("{}/p/{link_secret}", self.public_url);
+        let pass = self.get(who, &pass_id).await?;
+        let page_url = format!("{}/p/{link_secret}", self.dashboard.public_url);
         Ok(IssuedPass {
             pass,
             qr_text,
@@ -393,7 +407,7 @@ impl Dashboard {
     pub(crate) async fn site_doors(&self, site: &str) -> ServiceResult<Vec<String>> {
         let lists: Vec<String> = sqlx::query_scalar("SELECT doors FROM gateways WHERE site = $1")
             .bind(site.to_owned())
-            .fetch_all(&self.db.pool)
+            .fetch_all(&self.dashboard.db.pool)
             .await?;
         let mut doors: Vec<String> = lists.iter().flat_map(|l| split_list(l)).collect();
         doors.sort();
@@ -402,12 +416,12 @@ impl Dashboard {
     }
 
     /// One pass.
-    pub async fn pass(&self, who: &Principal, id: &str) -> ServiceResult<PassInfo> {
+    pub async fn get(&self, who: &Principal, id: &str) -> ServiceResult<PassInfo> {
         who.require(Scope::PassesRead)?;
         let row: Option<PassRow> =
             sqlx::query_as(&format!("SELECT {PASS_COLUMNS} FROM passes WHERE id = $1"))
                 .bind(id.to_ascii_lowercase())
-                .fetch_optional(&self.db.pool)
+                .fetch_optional(&self.dashboard.db.pool)
                 .await?;
         match row {
             Some(row) if who.sees(&row.2) => Ok(pass_info(row)),
@@ -417,7 +431,7 @@ impl Dashboard {
 
     /// Passes, newest first: of one member, or every pass `who` sees; `valid_only` leaves out
     /// revoked and expired ones.
-    pub async fn list_passes(
+    pub async fn list(
         &self,
         who: &Principal,
         member: Option<&str>,
@@ -430,14 +444,14 @@ impl Dashboard {
                 "SELECT {PASS_COLUMNS} FROM passes WHERE member = $1 ORDER BY issued_at DESC, id"
             ))
                 .bind(m.to_owned())
-                .fetch_all(&self.db.pool)
+                .fetch_all(&self.dashboard.db.pool)
                 .await?
             }
             None => {
                 sqlx::query_as(&format!(
                     "SELECT {PASS_COLUMNS} FROM passes ORDER BY issued_at DESC, id"
                 ))
-                .fetch_all(&self.db.pool)
+                .fetch_all(&self.dashboard.db.pool)
                 .await?
             }
         };
@@ -450,23 +464,24 @@ impl Dashboard {
             .collect())
     }
 
-    /// Revokes a pass and re-signs its site's revocation list.
-    pub async fn revoke_pass(&self, who: &Principal, id: &str) -> ServiceResult<PassInfo> {
+    /// Revokes a pass and re-signs its site's revocation list, in one transaction.
+    pub async fn revoke(&self, who: &Principal, id: &str) -> ServiceResult<PassInfo> {
         who.require(Scope::PassesWrite)?;
-        let pass = self.pass(who, id).await?;
+        let pass = self.get(who, id).await?;
         if pass.revoked_at.is_some() {
             return Err(ServiceError::Conflict(format!(
                 "pass `{id}` is already revoked"
             )));
         }
-        let mut tx = self.begin_write().await?;
+        let now = unix_now();
+        let mut tx = self.dashboard.begin_write().await?;
         sqlx::query("UPDATE passes SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
-            .bind(unix_now())
+            .bind(now)
             .bind(who.actor.clone())
             .bind(pass.id.clone())
             .execute(&mut *tx)
             .await?;
-        Self::record(
+        Dashboard::record(
             &mut tx,
             who,
             "pass.revoke",
@@ -474,18 +489,24 @@ impl Dashboard {
             serde_json::json!({ "member": pass.member, "site": pass.site }),
         )
         .await?;
+        // The new list in the same transaction: a revoked pass is never missing from it.
+        let signed = self
+            .dashboard
+            .revocation_lists()
+            .sign_in(&mut tx, &pass.site, now)
+            .await?;
         tx.commit().await?;
-        self.refresh_revocation_list(&pass.site).await?;
-        self.pass(who, &pass.id).await
+        signed.announce(self.dashboard);
+        self.get(who, &pass.id).await
     }
 
     /// The pass behind a pass page link (the link's secret is the credential).
-    pub async fn pass_page(&self, link_secret: &str) -> ServiceResult<PassPage> {
+    pub async fn page(&self, link_secret: &str) -> ServiceResult<PassPage> {
         let row: Option<PassRow> = sqlx::query_as(&format!(
             "SELECT {PASS_COLUMNS} FROM passes WHERE page_token = $1"
         ))
         .bind(secret_hash(link_secret))
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&self.dashboard.db.pool)
         .await?;
         let (id, member, site, doors, kind, not_before, expires, schedule, device_key, .., revoked) =
             row.ok_or_else(|| ServiceError::not_found("pass page", "(link)"))?;

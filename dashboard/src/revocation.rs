@@ -12,7 +12,7 @@
 
 use crate::db::{from_sql, unix_now};
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::Dashboard;
+use crate::service::{Dashboard, Tx};
 use bygd_protocol::{MemberId, PassId, RevocationList, SiteId, UnixTime};
 
 /// The list's promised lifetime: gateways use the newest list they have whatever its age,
@@ -27,28 +27,71 @@ const SHARED_VERSION_COUNTER: &str = "revocation_version";
 /// Prefix of a site's own counter, `revocation_version:SITE` (site ids hold no `:`).
 const SITE_VERSION_COUNTER_PREFIX: &str = "revocation_version:";
 
-impl Dashboard {
+/// Each site's signed revocation list: signing a new one, its bytes and versions for the
+/// publisher, and the lag of gateways held on an old one (`revocation_lag`).
+///
+/// Reached by [`Dashboard::revocation_lists`]; it borrows the shared state and holds nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct RevocationLists<'a> {
+    pub(crate) dashboard: &'a Dashboard,
+}
+
+/// A list signed and stored inside a transaction not yet committed: what to log and wake
+/// the publisher for once it is.
+#[must_use = "say that the list was signed once its transaction commits: Signed::announce"]
+#[derive(Debug)]
+pub(crate) struct Signed {
+    site: String,
+    version: u64,
+    passes: usize,
+    members: usize,
+}
+
+impl Signed {
+    /// After the commit: logs the new list and wakes the publisher to send it.
+    pub(crate) fn announce(self, dashboard: &Dashboard) -> u64 {
+        tracing::info!(
+            site = self.site.as_str(),
+            version = self.version,
+            passes = self.passes,
+            members = self.members,
+            "revocation list signed"
+        );
+        dashboard.outbox.notify_one();
+        self.version
+    }
+}
+
+impl RevocationLists<'_> {
     /// Signs a new full list for `site` from what is revoked now and stores it; the
     /// publisher then sends it retained.
-    pub async fn refresh_revocation_list(&self, site: &str) -> ServiceResult<u64> {
+    pub async fn refresh(&self, site: &str) -> ServiceResult<u64> {
+        let mut tx = self.dashboard.begin_write().await?;
+        let signed = self.sign_in(&mut tx, site, unix_now()).await?;
+        tx.commit().await?;
+        Ok(signed.announce(self.dashboard))
+    }
+
+    /// Signs a new full list for `site` from what is revoked as `tx` sees it, and stores it in
+    /// `tx`: a revocation and the list that carries it commit together or not at all, so no
+    /// pass is ever revoked here but missing from its site's newest list.
+    pub(crate) async fn sign_in(&self, tx: &mut Tx, site: &str, now: i64) -> ServiceResult<Signed> {
         let site_id = SiteId::new(site)
             .map_err(|e| ServiceError::Internal(format!("stored site id `{site}` {e}")))?;
         let counter = format!("{SITE_VERSION_COUNTER_PREFIX}{site}");
-        let now = unix_now();
-        let mut tx = self.begin_write().await?;
         let pass_ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM passes WHERE site = $1 AND revoked_at IS NOT NULL AND expires > $2 ORDER BY id",
         )
         .bind(site.to_owned())
         .bind(now - EXPIRED_PASS_GRACE_SECONDS)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         let members: Vec<String> = sqlx::query_scalar(
             "SELECT m.id FROM members m JOIN member_sites s ON s.member = m.id \
              WHERE s.site = $1 AND m.revoked_at IS NOT NULL ORDER BY m.id",
         )
         .bind(site.to_owned())
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         // A site's first list here: its counter starts at the highest of the shared counter
         // and the site's stored list (they agree on a database the shared counter numbered).
@@ -64,13 +107,13 @@ impl Dashboard {
         .bind(counter.clone())
         .bind(SHARED_VERSION_COUNTER)
         .bind(site.to_owned())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let version: i64 = sqlx::query_scalar(
             "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
         )
         .bind(counter)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let list = RevocationList {
             site: site_id,
@@ -97,7 +140,7 @@ impl Dashboard {
             restored_passes: Vec::new(),
             restored_members: Vec::new(),
         };
-        let bytes = list.sign(&self.issuer);
+        let bytes = list.sign(&self.dashboard.issuer);
         if bytes.len() > bygd_protocol::MAX_REVOCATION_LIST_BYTES {
             // Gateways refuse it unread and the deployed broker would not carry it: better to
             // say so here than to publish a list nobody can take.
@@ -123,26 +166,22 @@ impl Dashboard {
         .bind(i64::try_from(pass_ids.len()).unwrap_or(i64::MAX))
         .bind(i64::try_from(members.len()).unwrap_or(i64::MAX))
         .bind(hex::encode(&bytes))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
-        tracing::info!(
-            site,
-            version,
-            passes = pass_ids.len(),
-            members = members.len(),
-            "revocation list signed"
-        );
-        self.outbox.notify_one();
-        Ok(from_sql(version))
+        Ok(Signed {
+            site: site.to_owned(),
+            version: from_sql(version),
+            passes: pass_ids.len(),
+            members: members.len(),
+        })
     }
 
     /// The signed bytes of `site`'s current list (what is retained on the broker).
-    pub async fn revocation_list_bytes(&self, site: &str) -> ServiceResult<Option<Vec<u8>>> {
+    pub async fn bytes(&self, site: &str) -> ServiceResult<Option<Vec<u8>>> {
         let bytes: Option<String> =
             sqlx::query_scalar("SELECT bytes FROM revocation_lists WHERE site = $1")
                 .bind(site.to_owned())
-                .fetch_optional(&self.db.pool)
+                .fetch_optional(&self.dashboard.db.pool)
                 .await?;
         bytes
             .map(|b| {
@@ -154,10 +193,10 @@ impl Dashboard {
     }
 
     /// The version of every site's current list (cheap: the publisher asks twice a second).
-    pub(crate) async fn revocation_versions(&self) -> ServiceResult<Vec<(String, u64)>> {
+    pub(crate) async fn versions(&self) -> ServiceResult<Vec<(String, u64)>> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT site, version FROM revocation_lists ORDER BY site")
-                .fetch_all(&self.db.pool)
+                .fetch_all(&self.dashboard.db.pool)
                 .await?;
         Ok(rows
             .into_iter()
@@ -167,17 +206,17 @@ impl Dashboard {
 
     /// Re-signs every site list older than `max_age` seconds (and signs one for sites
     /// without); returns how many were signed.
-    pub async fn refresh_old_revocation_lists(&self, max_age: i64) -> ServiceResult<usize> {
+    pub async fn refresh_old(&self, max_age: i64) -> ServiceResult<usize> {
         let now = unix_now();
         let sites: Vec<(String, Option<i64>)> = sqlx::query_as(
             "SELECT s.id, r.issued_at FROM sites s LEFT JOIN revocation_lists r ON r.site = s.id ORDER BY s.id",
         )
-        .fetch_all(&self.db.pool)
+        .fetch_all(&self.dashboard.db.pool)
         .await?;
         let mut signed = 0;
         for (site, issued) in sites {
             if issued.is_none_or(|t| now - t >= max_age) {
-                self.refresh_revocation_list(&site).await?;
+                self.refresh(&site).await?;
                 signed += 1;
             }
         }

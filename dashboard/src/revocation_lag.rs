@@ -12,7 +12,7 @@
 use crate::alarm::kind;
 use crate::db::from_sql;
 use crate::error::ServiceResult;
-use crate::service::Dashboard;
+use crate::revocation::RevocationLists;
 
 /// How often the link looks for lagging gateways: a small fraction of the 30-minute default.
 pub(crate) const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -26,26 +26,22 @@ pub struct LagReport {
     pub caught_up: usize,
 }
 
-impl Dashboard {
+impl RevocationLists<'_> {
     /// Raises a `revocation_lag` alarm for every gateway that has been online with an older
     /// list than its site's current one for at least `max_lag_seconds` (measured from when it
     /// first fell behind: the later of the signing of the first list it missed, as far as this
     /// check saw, and its coming online), and clears the alarm of every gateway that holds the
     /// current list. `now` is Unix seconds.
-    pub async fn check_revocation_lag(
-        &self,
-        now: i64,
-        max_lag_seconds: i64,
-    ) -> ServiceResult<LagReport> {
+    pub async fn check_lag(&self, now: i64, max_lag_seconds: i64) -> ServiceResult<LagReport> {
         let rows: Vec<(String, String, Option<i64>, Option<i64>, Option<i64>, i64, i64)> = sqlx::query_as(
             "SELECT g.site, g.id, g.list_version, g.online_since, g.lagging_since, r.version, r.issued_at \
              FROM gateways g JOIN revocation_lists r ON r.site = g.site \
              WHERE g.online = 1 ORDER BY g.site, g.id",
         )
-        .fetch_all(&self.db.pool)
+        .fetch_all(&self.dashboard.db.pool)
         .await?;
         let mut report = LagReport::default();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.dashboard.begin_write().await?;
         for (site, gateway, held, online_since, lagging_since, current, issued_at) in rows {
             let held: Option<u64> = held.map(from_sql);
             let current: u64 = from_sql(current);
@@ -109,7 +105,7 @@ impl Dashboard {
                  door with a lockdown if it matters now",
                 lag / 60
             );
-            Self::raise_alarm(
+            crate::alarm::Alarms::raise(
                 &mut tx,
                 &site,
                 &gateway,

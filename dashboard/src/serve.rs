@@ -21,7 +21,8 @@ pub async fn serve(
     // dashboard was down are re-signed before anything else.
     let refresh_hours = link.as_ref().map_or(12, |l| l.revocation_refresh_hours);
     dashboard
-        .refresh_old_revocation_lists(i64::from(refresh_hours.max(1)) * 3600)
+        .revocation_lists()
+        .refresh_old(i64::from(refresh_hours.max(1)) * 3600)
         .await
         .context("cannot sign the sites' revocation lists")?;
     let link_task = link.map(|settings| {

@@ -1,14 +1,24 @@
 //! The dashboard's state and the pieces every service shares: the store, the issuer key,
 //! the audit trail and the wake-up for the MQTT publisher.
 //!
-//! Service calls (`member.rs`, `pass.rs`, `command.rs`, …) are methods on [`Dashboard`];
-//! the HTTP API and the CLI are thin layers over them. Invariant: every write records who
+//! Service calls live with their noun: [`Dashboard::members`] gives the members service of
+//! `member.rs`, [`Dashboard::passes`] the passes of `pass.rs`, and so on; each borrows this
+//! state. The HTTP API and the CLI are thin layers over them. Invariant: every write records who
 //! made it in the audit trail, in the same transaction as the write.
 
 use crate::access::{Principal, Role, Sites};
+use crate::account::Accounts;
+use crate::alarm::Alarms;
+use crate::command::Commands;
 use crate::config::{DashboardConfig, CONFIG_FILE, ISSUER_KEY_FILE};
 use crate::db::{unix_now, Backend, Db};
+use crate::entry::Entries;
 use crate::error::{ServiceError, ServiceResult};
+use crate::gateway::Gateways;
+use crate::member::Members;
+use crate::pass::Passes;
+use crate::revocation::RevocationLists;
+use crate::token::Tokens;
 use bygd_protocol::SecretKey;
 use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
@@ -172,7 +182,8 @@ impl Dashboard {
         let dashboard = Self::new(db, issuer, public_url);
         let password = crate::account::generate_password()?;
         dashboard
-            .add_account(
+            .accounts()
+            .add(
                 &Principal::local_admin(),
                 admin,
                 Role::Admin,
@@ -189,6 +200,14 @@ impl Dashboard {
             password,
         };
         Ok((dashboard, done))
+    }
+
+    /// The same dashboard with other login limits (tests and benchmarks; `bygd serve` uses the
+    /// defaults).
+    #[must_use]
+    pub fn with_login_limits(mut self, limits: &crate::throttle::LoginLimits) -> Self {
+        self.logins = std::sync::Arc::new(crate::throttle::LoginGuard::new(limits));
+        self
     }
 
     /// Whether the MQTT link is connected now.
@@ -275,5 +294,63 @@ impl Dashboard {
                 })
             })
             .collect())
+    }
+}
+
+/// The services by noun: each borrows the shared state and owns its noun's calls, so
+/// "revoke a pass" is `dashboard.passes().revoke(who, id)`, found in `pass.rs`.
+impl Dashboard {
+    /// Members (`member.rs`).
+    #[must_use]
+    pub fn members(&self) -> Members<'_> {
+        Members { dashboard: self }
+    }
+
+    /// Passes (`pass.rs`).
+    #[must_use]
+    pub fn passes(&self) -> Passes<'_> {
+        Passes { dashboard: self }
+    }
+
+    /// Sites and gateways (`gateway.rs`).
+    #[must_use]
+    pub fn gateways(&self) -> Gateways<'_> {
+        Gateways { dashboard: self }
+    }
+
+    /// Commands to gateways (`command.rs`).
+    #[must_use]
+    pub fn commands(&self) -> Commands<'_> {
+        Commands { dashboard: self }
+    }
+
+    /// Entries and the audit query (`entry.rs`).
+    #[must_use]
+    pub fn entries(&self) -> Entries<'_> {
+        Entries { dashboard: self }
+    }
+
+    /// Alarms (`alarm.rs`).
+    #[must_use]
+    pub fn alarms(&self) -> Alarms<'_> {
+        Alarms { dashboard: self }
+    }
+
+    /// Operator accounts, sessions and credential checks (`account.rs`).
+    #[must_use]
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts { dashboard: self }
+    }
+
+    /// API tokens (`token.rs`).
+    #[must_use]
+    pub fn tokens(&self) -> Tokens<'_> {
+        Tokens { dashboard: self }
+    }
+
+    /// Revocation lists (`revocation.rs`, `revocation_lag.rs`).
+    #[must_use]
+    pub fn revocation_lists(&self) -> RevocationLists<'_> {
+        RevocationLists { dashboard: self }
     }
 }

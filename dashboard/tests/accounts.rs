@@ -28,15 +28,16 @@ fn strict(burst: u32) -> LoginLimits {
 const BO_PASSWORD: &str = "bo's long passphrase";
 
 async fn add(d: &Dashboard, name: &str, role: Role, sites: &str, password: &str) {
-    d.add_account(
-        &Principal::local_admin(),
-        name,
-        role,
-        &Sites::parse(sites).unwrap(),
-        password,
-    )
-    .await
-    .unwrap();
+    d.accounts()
+        .add(
+            &Principal::local_admin(),
+            name,
+            role,
+            &Sites::parse(sites).unwrap(),
+            password,
+        )
+        .await
+        .unwrap();
 }
 
 /// An answer over TCP.

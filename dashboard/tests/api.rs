@@ -4,7 +4,7 @@
 
 mod common;
 
-use bygd_dashboard::{Ingested, Principal};
+use bygd_dashboard::{Ingested, IssuePass, NewMember, Principal};
 use bygd_protocol::{
     decode_qr, verify_revocation_list, AccessContext, ClockQuality, CommandId, CommandOutcome,
     DoorId, EventBody, PublicKey, Rejection, SiteId, TrustedKeys, UnixTime, WeekTime,
@@ -214,18 +214,19 @@ async fn an_operator_of_one_site_sees_nothing_of_another_site() {
     for db in backends("an_operator_of_one_site_sees_nothing_of_another_site").await {
         let (d, _dir, password) = dashboard(&db).await;
         let admin = Principal::local_admin();
-        d.register_gateway(
-            &admin,
-            &bygd_dashboard::NewGateway {
-                site: "klit".into(),
-                id: "gw1".into(),
-                public_key: forger_key().public_key().to_hex(),
-                doors: vec!["hoveddor".into()],
-                time_zone: Some("Europe/Copenhagen".into()),
-            },
-        )
-        .await
-        .unwrap();
+        d.gateways()
+            .register(
+                &admin,
+                &bygd_dashboard::NewGateway {
+                    site: "klit".into(),
+                    id: "gw1".into(),
+                    public_key: forger_key().public_key().to_hex(),
+                    doors: vec!["hoveddor".into()],
+                    time_zone: Some("Europe/Copenhagen".into()),
+                },
+            )
+            .await
+            .unwrap();
         let session = admin_session(&d, &password).await;
         for (id, site) in [("anna", "byn"), ("mads", "klit")] {
             let r = call(
@@ -412,25 +413,26 @@ async fn bad_input_gets_one_error_shape_naming_the_field() {
 
 /// Registers a gateway `gw1` at `site` (which creates the site and signs its first list).
 async fn add_site(d: &bygd_dashboard::Dashboard, site: &str) {
-    d.register_gateway(
-        &Principal::local_admin(),
-        &bygd_dashboard::NewGateway {
-            site: site.into(),
-            id: "gw1".into(),
-            public_key: forger_key().public_key().to_hex(),
-            doors: vec!["front".into()],
-            time_zone: Some("Europe/Stockholm".into()),
-        },
-    )
-    .await
-    .unwrap();
+    d.gateways()
+        .register(
+            &Principal::local_admin(),
+            &bygd_dashboard::NewGateway {
+                site: site.into(),
+                id: "gw1".into(),
+                public_key: forger_key().public_key().to_hex(),
+                doors: vec!["front".into()],
+                time_zone: Some("Europe/Stockholm".into()),
+            },
+        )
+        .await
+        .unwrap();
 }
 
 /// The version of `site`'s current list, verified as a gateway at that site would.
 async fn list_version(d: &bygd_dashboard::Dashboard, site: &str) -> u64 {
     let mut keys = TrustedKeys::new();
     keys.insert(PublicKey::from_hex(&d.issuer_public_key()).unwrap());
-    let bytes = d.revocation_list_bytes(site).await.unwrap().unwrap();
+    let bytes = d.revocation_lists().bytes(site).await.unwrap().unwrap();
     let (_, list) = verify_revocation_list(&bytes, &keys, &SiteId::new(site).unwrap())
         .unwrap_or_else(|e| panic!("{site}'s list at {site}: {e}"));
     list.version
@@ -448,8 +450,8 @@ async fn each_site_numbers_its_own_revocation_lists_and_names_itself_in_them() {
             "{}: a site's first list is its version 1, whatever other sites signed",
             db.name
         );
-        d.refresh_revocation_list(SITE).await.unwrap();
-        d.refresh_revocation_list(SITE).await.unwrap();
+        d.revocation_lists().refresh(SITE).await.unwrap();
+        d.revocation_lists().refresh(SITE).await.unwrap();
         assert_eq!(
             (list_version(&d, SITE).await, list_version(&d, "dal").await),
             (3, 1),
@@ -460,7 +462,7 @@ async fn each_site_numbers_its_own_revocation_lists_and_names_itself_in_them() {
         let mut keys = TrustedKeys::new();
         keys.insert(PublicKey::from_hex(&d.issuer_public_key()).unwrap());
         for (from, at) in [(SITE, "dal"), ("dal", SITE)] {
-            let bytes = d.revocation_list_bytes(from).await.unwrap().unwrap();
+            let bytes = d.revocation_lists().bytes(from).await.unwrap().unwrap();
             assert_eq!(
                 verify_revocation_list(&bytes, &keys, &SiteId::new(at).unwrap()),
                 Err(Rejection::Misaddressed.into()),
@@ -489,7 +491,7 @@ async fn a_sites_counter_starts_from_the_shared_counter_of_an_existing_database(
             sqlx::query(statement).execute(&pool).await.unwrap();
         }
         pool.close().await;
-        d.refresh_revocation_list(SITE).await.unwrap();
+        d.revocation_lists().refresh(SITE).await.unwrap();
         assert_eq!(
             list_version(&d, SITE).await,
             41,
@@ -498,7 +500,7 @@ async fn a_sites_counter_starts_from_the_shared_counter_of_an_existing_database(
         );
         add_site(&d, "dal").await;
         assert_eq!(list_version(&d, "dal").await, 41, "{}", db.name);
-        d.refresh_revocation_list(SITE).await.unwrap();
+        d.revocation_lists().refresh(SITE).await.unwrap();
         assert_eq!(list_version(&d, SITE).await, 42, "{}", db.name);
         assert_eq!(list_version(&d, "dal").await, 41, "{}", db.name);
     }
@@ -528,7 +530,8 @@ async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
         .json();
         let id = issued["id"].as_str().unwrap().to_owned();
         let before = d
-            .revocation_list_bytes(SITE)
+            .revocation_lists()
+            .bytes(SITE)
             .await
             .unwrap()
             .expect("a site has a list from its first gateway");
@@ -548,7 +551,7 @@ async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
         .await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert!(r.json()["revoked_at"].is_string());
-        let after = d.revocation_list_bytes(SITE).await.unwrap().unwrap();
+        let after = d.revocation_lists().bytes(SITE).await.unwrap().unwrap();
         let (_, new) = verify_revocation_list(&after, &keys, &byn).unwrap();
         assert!(new.version > old.version);
         assert_eq!(
@@ -594,7 +597,7 @@ async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
         let r = call(&d, "POST", "/api/v1/members/anna/revoke", Some(&s), None).await;
         assert_eq!(r.status, 200, "{}", r.text());
         let (_, newest) = verify_revocation_list(
-            &d.revocation_list_bytes(SITE).await.unwrap().unwrap(),
+            &d.revocation_lists().bytes(SITE).await.unwrap().unwrap(),
             &keys,
             &byn,
         )
@@ -621,6 +624,81 @@ async fn revoking_a_pass_signs_a_newer_revocation_list_that_names_it() {
             409,
             "a revoked member got a pass: {}",
             refused.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_whose_new_list_cannot_be_signed_is_not_committed_either() {
+    for db in backends("a_revocation_whose_new_list_cannot_be_signed_is_not_committed_either").await
+    {
+        let (d, _dir, _) = dashboard(&db).await;
+        let admin = Principal::local_admin();
+        d.members()
+            .add(
+                &admin,
+                &NewMember {
+                    id: "anna".into(),
+                    name: "Anna".into(),
+                    email: None,
+                    sites: vec![SITE.into()],
+                },
+            )
+            .await
+            .unwrap();
+        let issue = || IssuePass {
+            member: "anna".into(),
+            site: SITE.into(),
+            ..IssuePass::default()
+        };
+        let first = d.passes().issue(&admin, &issue()).await.unwrap().pass;
+        let second = d.passes().issue(&admin, &issue()).await.unwrap().pass;
+        d.passes().revoke(&admin, &first.id).await.unwrap();
+        // A revoked pass whose stored id no longer reads back: no new list of the site can
+        // be signed until someone repairs it.
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        sqlx::query("UPDATE passes SET id = 'not-hex' WHERE id = $1")
+            .bind(first.id.clone())
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let version = list_version(&d, SITE).await;
+
+        let pass = d.passes().revoke(&admin, &second.id).await;
+        assert!(
+            pass.is_err(),
+            "{}: signed a list over a broken row",
+            db.name
+        );
+        let member = d.members().revoke(&admin, "anna").await;
+        assert!(
+            member.is_err(),
+            "{}: signed a list over a broken row",
+            db.name
+        );
+
+        // Neither revocation took effect: the gateways' newest list would not carry it.
+        assert_eq!(
+            d.passes().get(&admin, &second.id).await.unwrap().revoked_at,
+            None,
+            "{}: the pass is revoked but on no list",
+            db.name
+        );
+        assert_eq!(
+            d.members().get(&admin, "anna").await.unwrap().revoked_at,
+            None,
+            "{}: the member is revoked but on no list",
+            db.name
+        );
+        assert_eq!(list_version(&d, SITE).await, version, "{}", db.name);
+        let trail = d.trail(&admin, 100).await.unwrap();
+        assert!(
+            !trail.iter().any(|e| e["action"] == "member.revoke"
+                || (e["action"] == "pass.revoke" && e["target"] == second.id.as_str())),
+            "{}: the trail records a revocation that did not happen: {trail:?}",
+            db.name
         );
     }
 }
@@ -670,6 +748,7 @@ async fn ingest_stores_each_event_once_and_acks_the_stored_head() {
             .unwrap();
         assert_eq!(again, Ingested::AlreadyStored { head: log.head });
         let all = d
+            .entries()
             .audit(&Principal::local_admin(), &Default::default())
             .await
             .unwrap();
@@ -696,7 +775,7 @@ async fn a_forged_or_forked_batch_raises_an_integrity_alarm_and_stores_nothing()
             matches!(&forged, Ingested::Refused { reason } if reason == "unknown_key"),
             "{forged:?}"
         );
-        let alarms = d.list_alarms(&admin, true, 10).await.unwrap();
+        let alarms = d.alarms().list(&admin, true, 10).await.unwrap();
         assert_eq!(alarms.len(), 1);
         assert_eq!(alarms[0].kind, "integrity");
         assert!(alarms[0].detail.contains("forged"), "{}", alarms[0].detail);
@@ -704,9 +783,10 @@ async fn a_forged_or_forked_batch_raises_an_integrity_alarm_and_stores_nothing()
         d.ingest_batch(SITE, GATEWAY, &log.batch(1, 1, &forger_key()))
             .await
             .unwrap();
-        let alarms = d.list_alarms(&admin, true, 10).await.unwrap();
+        let alarms = d.alarms().list(&admin, true, 10).await.unwrap();
         assert_eq!((alarms.len(), alarms[0].count), (1, 2));
         assert!(d
+            .entries()
             .audit(&admin, &Default::default())
             .await
             .unwrap()
@@ -731,7 +811,7 @@ async fn a_forged_or_forked_batch_raises_an_integrity_alarm_and_stores_nothing()
             matches!(&fork_1, Ingested::Refused { reason } if reason == "chain_broken"),
             "{fork_1:?}"
         );
-        let alarms = d.list_alarms(&admin, true, 10).await.unwrap();
+        let alarms = d.alarms().list(&admin, true, 10).await.unwrap();
         assert!(
             alarms
                 .iter()
@@ -739,7 +819,8 @@ async fn a_forged_or_forked_batch_raises_an_integrity_alarm_and_stores_nothing()
             "{alarms:?}"
         );
         assert_eq!(
-            d.audit(&admin, &Default::default())
+            d.entries()
+                .audit(&admin, &Default::default())
                 .await
                 .unwrap()
                 .entries
@@ -753,7 +834,8 @@ async fn a_forged_or_forked_batch_raises_an_integrity_alarm_and_stores_nothing()
             .unwrap();
         assert!(matches!(stray, Ingested::Refused { .. }));
         assert!(d
-            .list_alarms(&admin, true, 10)
+            .alarms()
+            .list(&admin, true, 10)
             .await
             .unwrap()
             .iter()
@@ -776,6 +858,7 @@ async fn a_batch_past_a_gap_is_held_back_until_the_missing_events_come() {
             .unwrap();
         assert_eq!(gap, Ingested::Gap { head: 0, first: 3 });
         assert!(d
+            .entries()
             .audit(&Principal::local_admin(), &Default::default())
             .await
             .unwrap()
@@ -1041,7 +1124,7 @@ async fn statuses_track_online_and_a_last_will_raises_an_offline_alarm() {
                 .unwrap(),
             Some(true)
         );
-        let g = &d.list_gateways(&admin).await.unwrap()[0];
+        let g = &d.gateways().list(&admin).await.unwrap()[0];
         assert!(g.online && g.last_seen.is_some());
         assert_eq!(
             (g.doors[0].id.as_str(), g.doors[0].open, g.doors[0].lockdown),
@@ -1054,8 +1137,8 @@ async fn statuses_track_online_and_a_last_will_raises_an_offline_alarm() {
         d.take_status(SITE, GATEWAY, br#"{"online": false}"#)
             .await
             .unwrap();
-        assert!(!d.list_gateways(&admin).await.unwrap()[0].online);
-        let alarms = d.list_alarms(&admin, true, 10).await.unwrap();
+        assert!(!d.gateways().list(&admin).await.unwrap()[0].online);
+        let alarms = d.alarms().list(&admin, true, 10).await.unwrap();
         assert_eq!(
             alarms.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>(),
             ["offline"]
@@ -1064,7 +1147,7 @@ async fn statuses_track_online_and_a_last_will_raises_an_offline_alarm() {
             .await
             .unwrap();
         assert!(
-            d.list_alarms(&admin, true, 10).await.unwrap().is_empty(),
+            d.alarms().list(&admin, true, 10).await.unwrap().is_empty(),
             "back online clears the alarm"
         );
         assert_eq!(
@@ -1144,18 +1227,19 @@ async fn limits_count_only_what_a_site_limited_caller_may_see() {
     for db in backends("limits_count_only_what_a_site_limited_caller_may_see").await {
         let (d, _dir, password) = dashboard(&db).await;
         let admin = Principal::local_admin();
-        d.register_gateway(
-            &admin,
-            &bygd_dashboard::NewGateway {
-                site: "klit".into(),
-                id: "gw1".into(),
-                public_key: forger_key().public_key().to_hex(),
-                doors: vec!["hoveddor".into()],
-                time_zone: None,
-            },
-        )
-        .await
-        .unwrap();
+        d.gateways()
+            .register(
+                &admin,
+                &bygd_dashboard::NewGateway {
+                    site: "klit".into(),
+                    id: "gw1".into(),
+                    public_key: forger_key().public_key().to_hex(),
+                    doors: vec!["hoveddor".into()],
+                    time_zone: None,
+                },
+            )
+            .await
+            .unwrap();
         // One alarm at byn, then many newer ones at klit.
         d.take_status(SITE, GATEWAY, br#"{"online": false}"#)
             .await
@@ -1266,6 +1350,7 @@ async fn repeated_denials_are_stored_as_denials_and_a_low_disk_raises_an_alarm_u
             .await
             .unwrap();
         let all = d
+            .entries()
             .audit(&Principal::local_admin(), &Default::default())
             .await
             .unwrap();

@@ -295,7 +295,8 @@ async fn world(db: &TestDb) -> (Router, String, tempfile::TempDir) {
     let (dashboard, dir, password) = common::dashboard(db).await;
     let me = Principal::local_admin();
     dashboard
-        .add_account(
+        .accounts()
+        .add(
             &me,
             OPERATOR.0,
             Role::Operator,

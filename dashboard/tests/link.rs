@@ -52,7 +52,8 @@ impl Site {
             .unwrap();
         let gateway_key = bygd_link::generate_key(&gw_dir.path().join("gateway.key")).unwrap();
         dashboard
-            .register_gateway(
+            .gateways()
+            .register(
                 &Principal::local_admin(),
                 &bygd_dashboard::NewGateway {
                     site: SITE.into(),
@@ -112,7 +113,8 @@ impl Site {
         };
         site.wait("the gateway online at the dashboard", |s| async move {
             s.dashboard
-                .list_gateways(&Principal::local_admin())
+                .gateways()
+                .list(&Principal::local_admin())
                 .await
                 .unwrap()[0]
                 .online
@@ -158,6 +160,7 @@ impl Site {
     /// Whether the dashboard's audit (its first page) holds an entry matching `find`.
     async fn audit_has(&self, find: impl Fn(&bygd_dashboard::Entry) -> bool) -> bool {
         self.dashboard
+            .entries()
             .audit(&Principal::local_admin(), &Default::default())
             .await
             .unwrap()
@@ -178,29 +181,31 @@ impl Site {
 
 async fn issue(d: &Dashboard, member: &str) -> bygd_dashboard::IssuedPass {
     let admin = Principal::local_admin();
-    if d.member(&admin, member).await.is_err() {
-        d.add_member(
+    if d.members().get(&admin, member).await.is_err() {
+        d.members()
+            .add(
+                &admin,
+                &bygd_dashboard::NewMember {
+                    id: member.into(),
+                    name: member.into(),
+                    email: None,
+                    sites: vec![SITE.into()],
+                },
+            )
+            .await
+            .unwrap();
+    }
+    d.passes()
+        .issue(
             &admin,
-            &bygd_dashboard::NewMember {
-                id: member.into(),
-                name: member.into(),
-                email: None,
-                sites: vec![SITE.into()],
+            &bygd_dashboard::IssuePass {
+                member: member.into(),
+                site: SITE.into(),
+                ..Default::default()
             },
         )
         .await
-        .unwrap();
-    }
-    d.issue_pass(
-        &admin,
-        &bygd_dashboard::IssuePass {
-            member: member.into(),
-            site: SITE.into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
+        .unwrap()
 }
 
 async fn scenario(broker: &mut dyn Broker) {
@@ -226,7 +231,7 @@ async fn scenario(broker: &mut dyn Broker) {
 
     // An operator revokes the pass: the signed list reaches the gateway and the next
     // presentation is denied.
-    d.revoke_pass(&admin, &pass.pass.id).await.unwrap();
+    d.passes().revoke(&admin, &pass.pass.id).await.unwrap();
     site.wait("the revocation applied at the gateway", |s| {
         let text = pass.qr_text.clone();
         async move { s.present("front", &text).await["reason"] == "revoked" }
@@ -235,7 +240,8 @@ async fn scenario(broker: &mut dyn Broker) {
 
     // An unlock from afar: the door releases and the result comes back.
     let sent = d
-        .send_command(
+        .commands()
+        .send(
             &admin,
             SITE,
             GATEWAY,
@@ -246,7 +252,11 @@ async fn scenario(broker: &mut dyn Broker) {
         )
         .await
         .unwrap();
-    let done = d.wait_for_result(&admin, &sent.id, ARRIVAL).await.unwrap();
+    let done = d
+        .commands()
+        .wait_for_result(&admin, &sent.id, ARRIVAL)
+        .await
+        .unwrap();
     assert_eq!(done.status, "done", "{done:?}");
     let status = site.ask(&Request::Status).await;
     assert_eq!(
@@ -257,7 +267,8 @@ async fn scenario(broker: &mut dyn Broker) {
     // A clock floor reset from afar (default: the dashboard's clock) is carried out, and the
     // gateway's floor is where the dashboard said.
     let reset = d
-        .send_command(
+        .commands()
+        .send(
             &admin,
             SITE,
             GATEWAY,
@@ -266,7 +277,11 @@ async fn scenario(broker: &mut dyn Broker) {
         .await
         .unwrap();
     assert_eq!(reset.action, "clock_reset", "{reset:?}");
-    let done = d.wait_for_result(&admin, &reset.id, ARRIVAL).await.unwrap();
+    let done = d
+        .commands()
+        .wait_for_result(&admin, &reset.id, ARRIVAL)
+        .await
+        .unwrap();
     assert_eq!(done.status, "done", "{done:?}");
     let status = site.ask(&Request::Status).await;
     let floor = status["core"]["clock_floor"].as_u64().unwrap();
@@ -277,7 +292,7 @@ async fn scenario(broker: &mut dyn Broker) {
 
     // Time beacons go out to online gateways and are carried out.
     site.wait("a time beacon carried out", |s| async move {
-        s.dashboard.beacons_confirmed().await.unwrap() > 0
+        s.dashboard.commands().beacons_confirmed().await.unwrap() > 0
     })
     .await;
 
@@ -293,7 +308,8 @@ async fn scenario(broker: &mut dyn Broker) {
     .await;
     site.wait("the forced-open alarm", |s| async move {
         s.dashboard
-            .list_alarms(&Principal::local_admin(), true, 50)
+            .alarms()
+            .list(&Principal::local_admin(), true, 50)
             .await
             .unwrap()
             .iter()
@@ -304,6 +320,7 @@ async fn scenario(broker: &mut dyn Broker) {
     // Another client publishes a batch on the gateway's topic, signed with its own key:
     // an integrity alarm, nothing stored.
     let before = d
+        .entries()
         .audit(
             &admin,
             &bygd_dashboard::EntryFilter {
@@ -332,7 +349,8 @@ async fn scenario(broker: &mut dyn Broker) {
     .await;
     site.wait("the integrity alarm", |s| async move {
         s.dashboard
-            .list_alarms(&Principal::local_admin(), true, 50)
+            .alarms()
+            .list(&Principal::local_admin(), true, 50)
             .await
             .unwrap()
             .iter()
@@ -340,6 +358,7 @@ async fn scenario(broker: &mut dyn Broker) {
     })
     .await;
     let entries = d
+        .entries()
         .audit(
             &admin,
             &bygd_dashboard::EntryFilter {
@@ -377,7 +396,8 @@ async fn scenario(broker: &mut dyn Broker) {
     site.wait("the alarms for both noise messages", |s| async move {
         let alarms = s
             .dashboard
-            .list_alarms(&Principal::local_admin(), true, 50)
+            .alarms()
+            .list(&Principal::local_admin(), true, 50)
             .await
             .unwrap();
         alarms.iter().any(|a| a.kind == "bad_message")

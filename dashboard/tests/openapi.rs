@@ -654,7 +654,8 @@ impl Fresh {
     async fn with_examples_world(self) -> Self {
         let me = Principal::local_admin();
         self.dashboard
-            .register_gateway(
+            .gateways()
+            .register(
                 &me,
                 &NewGateway {
                     site: SITE.into(),
@@ -667,7 +668,8 @@ impl Fresh {
             .await
             .unwrap();
         self.dashboard
-            .add_account(
+            .accounts()
+            .add(
                 &me,
                 OPERATOR.0,
                 Role::Operator,

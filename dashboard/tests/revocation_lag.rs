@@ -13,7 +13,8 @@ use common::*;
 const MAX_LAG: i64 = 30 * 60;
 
 async fn open_alarms(d: &bygd_dashboard::Dashboard, kind: &str) -> Vec<bygd_dashboard::AlarmInfo> {
-    d.list_alarms(&Principal::local_admin(), true, 50)
+    d.alarms()
+        .list(&Principal::local_admin(), true, 50)
         .await
         .unwrap()
         .into_iter()
@@ -27,7 +28,7 @@ async fn a_gateway_online_with_an_old_list_raises_an_alarm_until_it_logs_the_cur
         let (d, _dir, _) = dashboard(&db).await;
         let key = gateway_key();
         let start = now();
-        let old = d.refresh_revocation_list(SITE).await.unwrap();
+        let old = d.revocation_lists().refresh(SITE).await.unwrap();
         let mut log = Log::new();
         log.push(
             start,
@@ -37,13 +38,13 @@ async fn a_gateway_online_with_an_old_list_raises_an_alarm_until_it_logs_the_cur
         d.ingest_batch(SITE, GATEWAY, &log.batch(1, 1, &key))
             .await
             .unwrap();
-        let current = d.refresh_revocation_list(SITE).await.unwrap();
+        let current = d.revocation_lists().refresh(SITE).await.unwrap();
         assert!(current > old);
 
         // Offline, a lag is not the gateway's fault: it has its own alarm.
         let t = i64::try_from(start).unwrap() + 2 * MAX_LAG;
         assert_eq!(
-            d.check_revocation_lag(t, MAX_LAG).await.unwrap(),
+            d.revocation_lists().check_lag(t, MAX_LAG).await.unwrap(),
             LagReport::default()
         );
 
@@ -53,7 +54,8 @@ async fn a_gateway_online_with_an_old_list_raises_an_alarm_until_it_logs_the_cur
         let online_at = i64::try_from(now()).unwrap();
         // Within the allowed lag: nothing yet.
         assert_eq!(
-            d.check_revocation_lag(online_at + MAX_LAG - 60, MAX_LAG)
+            d.revocation_lists()
+                .check_lag(online_at + MAX_LAG - 60, MAX_LAG)
                 .await
                 .unwrap()
                 .lagging,
@@ -64,7 +66,8 @@ async fn a_gateway_online_with_an_old_list_raises_an_alarm_until_it_logs_the_cur
             .await
             .unwrap();
         let report = d
-            .check_revocation_lag(online_at + MAX_LAG + 60, MAX_LAG)
+            .revocation_lists()
+            .check_lag(online_at + MAX_LAG + 60, MAX_LAG)
             .await
             .unwrap();
         assert_eq!(report.lagging, 1);
@@ -79,7 +82,7 @@ async fn a_gateway_online_with_an_old_list_raises_an_alarm_until_it_logs_the_cur
 
         // The site re-signs its list while the gateway is still behind (a revocation, or the
         // 12-hourly refresh): the lag keeps counting from when the gateway fell behind.
-        let newest = d.refresh_revocation_list(SITE).await.unwrap();
+        let newest = d.revocation_lists().refresh(SITE).await.unwrap();
         {
             use sqlx::Connection as _;
             let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
@@ -92,7 +95,8 @@ async fn a_gateway_online_with_an_old_list_raises_an_alarm_until_it_logs_the_cur
             conn.close().await.unwrap();
         }
         let report = d
-            .check_revocation_lag(online_at + MAX_LAG + 110, MAX_LAG)
+            .revocation_lists()
+            .check_lag(online_at + MAX_LAG + 110, MAX_LAG)
             .await
             .unwrap();
         assert_eq!(report.lagging, 1, "a newly signed list restarted the lag");
@@ -108,7 +112,8 @@ async fn a_gateway_online_with_an_old_list_raises_an_alarm_until_it_logs_the_cur
             .await
             .unwrap();
         let report = d
-            .check_revocation_lag(online_at + MAX_LAG + 120, MAX_LAG)
+            .revocation_lists()
+            .check_lag(online_at + MAX_LAG + 120, MAX_LAG)
             .await
             .unwrap();
         assert_eq!(
@@ -130,7 +135,14 @@ async fn a_gateway_that_never_logged_a_list_counts_as_lagging() {
             .await
             .unwrap();
         let t = i64::try_from(now()).unwrap() + MAX_LAG + 60;
-        assert_eq!(d.check_revocation_lag(t, MAX_LAG).await.unwrap().lagging, 1);
+        assert_eq!(
+            d.revocation_lists()
+                .check_lag(t, MAX_LAG)
+                .await
+                .unwrap()
+                .lagging,
+            1
+        );
         let alarms = open_alarms(&d, "revocation_lag").await;
         assert!(alarms[0].detail.contains("no list"), "{}", alarms[0].detail);
     }
@@ -145,7 +157,7 @@ async fn status_noise_is_dropped_with_an_alarm_and_not_stored() {
         noise.extend(std::iter::repeat_n(b'a', 2 * 1024 * 1024));
         noise.extend(br#""}"#);
         assert_eq!(d.take_status(SITE, GATEWAY, &noise).await.unwrap(), None);
-        let g = &d.list_gateways(&admin).await.unwrap()[0];
+        let g = &d.gateways().list(&admin).await.unwrap()[0];
         assert!(
             !g.online,
             "a 2 MiB status must not be taken, even with online: true"
@@ -160,7 +172,8 @@ async fn status_noise_is_dropped_with_an_alarm_and_not_stored() {
         // A name nobody registered gets no alarm row: anyone could invent any number.
         assert_eq!(d.take_status(SITE, "nobody", b"noise").await.unwrap(), None);
         assert!(d
-            .list_alarms(&admin, true, 50)
+            .alarms()
+            .list(&admin, true, 50)
             .await
             .unwrap()
             .iter()

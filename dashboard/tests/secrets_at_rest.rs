@@ -143,7 +143,7 @@ async fn no_column_holds_an_issued_qr_text_and_the_pass_page_still_gives_the_sam
 
         // The page gives the same text, now and after the dashboard is opened again.
         for (text, secret) in &issued {
-            assert_eq!(&d.pass_page(secret).await.unwrap().qr_text, text);
+            assert_eq!(&d.passes().page(secret).await.unwrap().qr_text, text);
             let page = call(&d, "GET", &format!("/p/{secret}"), None, None).await;
             assert_eq!(page.status, 200, "{}", page.text());
             assert!(page.text().contains("<svg"));
@@ -153,7 +153,7 @@ async fn no_column_holds_an_issued_qr_text_and_the_pass_page_still_gives_the_sam
             .await
             .unwrap();
         for (text, secret) in &issued {
-            assert_eq!(&again.pass_page(secret).await.unwrap().qr_text, text);
+            assert_eq!(&again.passes().page(secret).await.unwrap().qr_text, text);
         }
         let svg_after = call(
             &again,

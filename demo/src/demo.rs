@@ -125,7 +125,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let key_file = gateway_dir.join("gateway.key");
     let gateway_key = bygd_link::generate_key(&key_file)?;
     dashboard
-        .register_gateway(
+        .gateways()
+        .register(
             &admin,
             &NewGateway {
                 site: SITE.into(),
@@ -146,7 +147,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         mqtt_timing: Some((MQTT_SECONDS, MQTT_SECONDS)),
     };
     let text = dashboard
-        .gateway_config_for(&admin, SITE, GATEWAY, Some(&broker), &setup)
+        .gateways()
+        .config_for(&admin, SITE, GATEWAY, Some(&broker), &setup)
         .await?;
     let config_path = gateway_dir.join("gateway.toml");
     std::fs::write(&config_path, text)
@@ -157,7 +159,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
 
     // A member and a pass, issued at the dashboard.
     dashboard
-        .add_member(
+        .members()
+        .add(
             &admin,
             &NewMember {
                 id: MEMBER.into(),
@@ -168,7 +171,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         )
         .await?;
     let issued = dashboard
-        .issue_pass(
+        .passes()
+        .issue(
             &admin,
             &IssuePass {
                 member: MEMBER.into(),
@@ -233,7 +237,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         "the gateway to connect to the dashboard through the broker",
         || async {
             dashboard
-                .list_gateways(&admin)
+                .gateways()
+                .list(&admin)
                 .await
                 .is_ok_and(|g| g.iter().any(|g| g.online))
         },
@@ -294,6 +299,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let seq = decision["seq"].as_u64().unwrap_or(0);
     wait_for("the entry to reach the dashboard", || async {
         dashboard
+            .entries()
             .audit(&admin, &Default::default())
             .await
             .is_ok_and(|p| p.entries.iter().any(|e| e.seq == seq))

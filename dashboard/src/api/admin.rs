@@ -69,7 +69,10 @@ pub(crate) async fn login(
     ApiJson(req): ApiJson<Login>,
 ) -> Result<Response, AppError> {
     let client = client_address(&d, &parts);
-    let (session, who) = d.login_from(&req.name, &req.password, client).await?;
+    let (session, who) = d
+        .accounts()
+        .login_from(&req.name, &req.password, client)
+        .await?;
     let secure = if d.public_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -90,7 +93,7 @@ pub(crate) async fn login(
 
 pub(crate) async fn logout(State(d): State<Dashboard>, parts: Parts) -> Result<Response, AppError> {
     if let Some(session) = credential(&parts) {
-        d.logout(&session).await?;
+        d.accounts().logout(&session).await?;
     }
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
@@ -117,7 +120,8 @@ pub(crate) async fn add_account(
 ) -> Result<Response, AppError> {
     let role = Role::parse(&req.role).map_err(|e| AppError::invalid("role", e))?;
     let sites = Sites::parse(&req.sites).map_err(|e| AppError::invalid("sites", e))?;
-    d.add_account(&who, &req.name, role, &sites, &req.password)
+    d.accounts()
+        .add(&who, &req.name, role, &sites, &req.password)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -130,7 +134,7 @@ pub(crate) async fn list_accounts(
     State(d): State<Dashboard>,
     Caller(who): Caller,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({ "accounts": d.list_accounts(&who).await? })))
+    Ok(Json(json!({ "accounts": d.accounts().list(&who).await? })))
 }
 
 pub(crate) async fn account(
@@ -138,7 +142,7 @@ pub(crate) async fn account(
     Caller(who): Caller,
     Path(name): Path<String>,
 ) -> Result<Json<crate::account::AccountInfo>, AppError> {
-    Ok(Json(d.account(&who, &name).await?))
+    Ok(Json(d.accounts().get(&who, &name).await?))
 }
 
 #[derive(Deserialize)]
@@ -169,7 +173,9 @@ pub(crate) async fn update_account(
         .transpose()
         .map_err(|e| AppError::invalid("sites", e))?;
     Ok(Json(
-        d.update_account(&who, &name, role, sites.as_ref()).await?,
+        d.accounts()
+            .update(&who, &name, role, sites.as_ref())
+            .await?,
     ))
 }
 
@@ -178,7 +184,7 @@ pub(crate) async fn disable_account(
     Caller(who): Caller,
     Path(name): Path<String>,
 ) -> Result<Json<crate::account::AccountInfo>, AppError> {
-    Ok(Json(d.disable_account(&who, &name).await?))
+    Ok(Json(d.accounts().disable(&who, &name).await?))
 }
 
 pub(crate) async fn enable_account(
@@ -186,7 +192,7 @@ pub(crate) async fn enable_account(
     Caller(who): Caller,
     Path(name): Path<String>,
 ) -> Result<Json<crate::account::AccountInfo>, AppError> {
-    Ok(Json(d.enable_account(&who, &name).await?))
+    Ok(Json(d.accounts().enable(&who, &name).await?))
 }
 
 #[derive(Deserialize)]
@@ -201,7 +207,11 @@ pub(crate) async fn set_password(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<NewPassword>,
 ) -> Result<Json<crate::account::AccountInfo>, AppError> {
-    Ok(Json(d.set_password(&who, &name, &req.password).await?))
+    Ok(Json(
+        d.accounts()
+            .set_password(&who, &name, &req.password)
+            .await?,
+    ))
 }
 
 pub(crate) async fn end_sessions(
@@ -209,7 +219,7 @@ pub(crate) async fn end_sessions(
     Caller(who): Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let ended = d.end_sessions(&who, &name).await?;
+    let ended = d.accounts().end_sessions(&who, &name).await?;
     Ok(Json(json!({ "name": name, "sessions_ended": ended })))
 }
 
@@ -244,7 +254,8 @@ pub(crate) async fn create_token(
         .transpose()
         .map_err(|e| AppError::invalid("expires", e))?;
     let (token, id) = d
-        .create_token(&who, &req.name, &scopes, &sites, expires)
+        .tokens()
+        .create(&who, &req.name, &scopes, &sites, expires)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -257,7 +268,7 @@ pub(crate) async fn list_tokens(
     State(d): State<Dashboard>,
     Caller(who): Caller,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({ "tokens": d.list_tokens(&who).await? })))
+    Ok(Json(json!({ "tokens": d.tokens().list(&who).await? })))
 }
 
 pub(crate) async fn revoke_token(
@@ -265,7 +276,7 @@ pub(crate) async fn revoke_token(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    d.revoke_token(&who, &id).await?;
+    d.tokens().revoke(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

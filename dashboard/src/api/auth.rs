@@ -50,6 +50,8 @@ impl FromRequestParts<Dashboard> for Caller {
             )
             .into());
         };
-        Ok(Caller(dashboard.authenticate(&credential).await?))
+        Ok(Caller(
+            dashboard.accounts().authenticate(&credential).await?,
+        ))
     }
 }

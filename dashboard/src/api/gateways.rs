@@ -57,7 +57,7 @@ async fn filter(
         .map_err(crate::error::ServiceError::from)?;
     // Local dates are read in the site's zone when one site is asked for, else in UTC.
     let zone = match &q.site {
-        Some(site) => d.site_zone(who, site).await?,
+        Some(site) => d.gateways().site_zone(who, site).await?,
         None => jiff::tz::TimeZone::UTC,
     };
     let now = crate::db::unix_now();
@@ -67,7 +67,7 @@ async fn filter(
     };
     let (site, gateway) = match q.gateway {
         Some(name) => {
-            let (site, gateway) = d.resolve_gateway(who, &name).await?;
+            let (site, gateway) = d.gateways().resolve(who, &name).await?;
             (Some(site), Some(gateway))
         }
         None => (q.site, None),
@@ -92,7 +92,7 @@ pub(crate) async fn entries(
     ApiQuery(q): ApiQuery<EntryQuery>,
 ) -> Result<Json<Value>, AppError> {
     let filter = filter(&d, &who, q).await?;
-    Ok(Json(json!(d.audit(&who, &filter).await?)))
+    Ok(Json(json!(d.entries().audit(&who, &filter).await?)))
 }
 
 /// Every matching entry as CSV, streamed a page at a time (an export of millions of rows
@@ -106,13 +106,13 @@ pub(crate) async fn entries_csv(
     filter.limit = Some(MAX_PAGE);
     filter.cursor = None;
     // The first page runs now, so a bad filter is a clean error rather than a broken stream.
-    let first = d.audit(&who, &filter).await?;
+    let first = d.entries().audit(&who, &filter).await?;
     let state = (d, who, filter, Some(first), true);
     let stream =
         futures_util::stream::unfold(state, |(d, who, mut filter, page, header)| async move {
             let page = match page {
                 Some(page) => page,
-                None => match d.audit(&who, &filter).await {
+                None => match d.entries().audit(&who, &filter).await {
                     Ok(page) => page,
                     Err(e) => {
                         tracing::error!(error = %e, "CSV export stopped");
@@ -163,7 +163,7 @@ pub(crate) async fn list_gateways(
     State(d): State<Dashboard>,
     Caller(who): Caller,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!({ "gateways": d.list_gateways(&who).await? })))
+    Ok(Json(json!({ "gateways": d.gateways().list(&who).await? })))
 }
 
 #[derive(Deserialize)]
@@ -186,7 +186,7 @@ pub(crate) async fn alarms(
         return Err(AppError::invalid("limit", format!("1 to {MAX_ALARMS}")));
     }
     Ok(Json(
-        json!({ "alarms": d.list_alarms(&who, q.open.unwrap_or(false), limit).await? }),
+        json!({ "alarms": d.alarms().list(&who, q.open.unwrap_or(false), limit).await? }),
     ))
 }
 
@@ -246,10 +246,10 @@ pub(crate) async fn send_command(
             format!("0 to {MAX_WAIT_SECONDS} seconds"),
         ));
     }
-    let (site, gateway) = d.resolve_gateway(&who, &req.gateway).await?;
+    let (site, gateway) = d.gateways().resolve(&who, &req.gateway).await?;
     let request = match (request, req.floor) {
         (CommandRequest::ResetClockFloor { .. }, Some(text)) => {
-            let zone = d.site_zone(&who, &site).await?;
+            let zone = d.gateways().site_zone(&who, &site).await?;
             let floor = crate::timetext::parse_time(&text, &zone, crate::db::unix_now())
                 .map_err(|e| AppError::invalid("floor", e))?;
             CommandRequest::ResetClockFloor { floor: Some(floor) }
@@ -262,9 +262,10 @@ pub(crate) async fn send_command(
         }
         (request, None) => request,
     };
-    let mut info = d.send_command(&who, &site, &gateway, &request).await?;
+    let mut info = d.commands().send(&who, &site, &gateway, &request).await?;
     if wait > 0 {
         info = d
+            .commands()
             .wait_for_result(&who, &info.id, Duration::from_secs(wait))
             .await?;
     }
@@ -276,7 +277,7 @@ pub(crate) async fn list_commands(
     Caller(who): Caller,
 ) -> Result<Json<Value>, AppError> {
     Ok(Json(
-        json!({ "commands": d.list_commands(&who, 100).await? }),
+        json!({ "commands": d.commands().list(&who, 100).await? }),
     ))
 }
 
@@ -287,5 +288,5 @@ pub(crate) async fn command(
 ) -> Result<Json<Value>, AppError> {
     who.require(crate::access::Scope::CommandsWrite)
         .map_err(crate::error::ServiceError::from)?;
-    Ok(Json(json!(d.command(&who, &id).await?)))
+    Ok(Json(json!(d.commands().get(&who, &id).await?)))
 }

@@ -27,7 +27,7 @@ pub(crate) async fn list_members(
     ApiQuery(q): ApiQuery<SiteQuery>,
 ) -> Result<Json<Value>, AppError> {
     Ok(Json(
-        json!({ "members": d.list_members(&who, q.site.as_deref()).await? }),
+        json!({ "members": d.members().list(&who, q.site.as_deref()).await? }),
     ))
 }
 
@@ -47,7 +47,8 @@ pub(crate) async fn add_member(
     ApiJson(req): ApiJson<NewMemberBody>,
 ) -> Result<Response, AppError> {
     let member = d
-        .add_member(
+        .members()
+        .add(
             &who,
             &NewMember {
                 id: req.id,
@@ -65,8 +66,8 @@ pub(crate) async fn member(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let member = d.member(&who, &id).await?;
-    let passes = d.list_passes(&who, Some(&id), false).await?;
+    let member = d.members().get(&who, &id).await?;
+    let passes = d.passes().list(&who, Some(&id), false).await?;
     Ok(Json(json!({ "member": member, "passes": passes })))
 }
 
@@ -75,7 +76,7 @@ pub(crate) async fn revoke_member(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!(d.revoke_member(&who, &id).await?)))
+    Ok(Json(json!(d.members().revoke(&who, &id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -94,7 +95,8 @@ pub(crate) async fn list_passes(
     ApiQuery(q): ApiQuery<PassQuery>,
 ) -> Result<Json<Value>, AppError> {
     let passes = d
-        .list_passes(&who, q.member.as_deref(), q.valid.unwrap_or(false))
+        .passes()
+        .list(&who, q.member.as_deref(), q.valid.unwrap_or(false))
         .await?;
     Ok(Json(json!({ "passes": passes })))
 }
@@ -128,7 +130,7 @@ pub(crate) async fn issue_pass(
 ) -> Result<Response, AppError> {
     who.require(crate::access::Scope::PassesWrite)
         .map_err(crate::error::ServiceError::from)?;
-    let zone = d.site_zone(&who, &req.site).await?;
+    let zone = d.gateways().site_zone(&who, &req.site).await?;
     let now = crate::db::unix_now();
     let time = |field: &str, text: &Option<String>| {
         crate::timetext::parse_field(field, text.as_deref(), &zone, now)
@@ -145,7 +147,7 @@ pub(crate) async fn issue_pass(
         kind: req.kind,
         booking: req.booking,
     };
-    let issued = d.issue_pass(&who, &issue).await?;
+    let issued = d.passes().issue(&who, &issue).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 
@@ -154,7 +156,7 @@ pub(crate) async fn pass(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!(d.pass(&who, &id).await?)))
+    Ok(Json(json!(d.passes().get(&who, &id).await?)))
 }
 
 pub(crate) async fn revoke_pass(
@@ -162,5 +164,5 @@ pub(crate) async fn revoke_pass(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    Ok(Json(json!(d.revoke_pass(&who, &id).await?)))
+    Ok(Json(json!(d.passes().revoke(&who, &id).await?)))
 }

@@ -28,7 +28,7 @@ fn escape(text: &str) -> String {
 }
 
 async fn code(d: &Dashboard, secret: &str) -> Result<(crate::pass::PassPage, QrImage), AppError> {
-    let page = d.pass_page(secret).await?;
+    let page = d.passes().page(secret).await?;
     let qr = QrImage::new(&page.qr_text)
         .map_err(|e| crate::error::ServiceError::Internal(e.to_string()))?;
     Ok((page, qr))

@@ -114,7 +114,8 @@ pub(crate) async fn dashboard(db: &TestDb) -> (Dashboard, tempfile::TempDir, Str
         .await
         .unwrap();
     dashboard
-        .register_gateway(
+        .gateways()
+        .register(
             &Principal::local_admin(),
             &NewGateway {
                 site: SITE.into(),

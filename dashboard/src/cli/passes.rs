@@ -1,0 +1,199 @@
+//! `bygd pass …`: issue a pass (QR text, and the QR code in the terminal, PNG or SVG), list
+//! and revoke passes.
+
+use super::DataArgs;
+use crate::access::Principal;
+use crate::pass::IssuePass;
+use crate::service::split_list;
+use anyhow::Context as _;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+// Parsed once per process: the size of the biggest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub(super) enum PassCommand {
+    /// Issue a pass and print its QR text (and the QR code, or write it as PNG/SVG).
+    ///
+    /// Example: bygd pass issue --data DIR --member anna --site byn --doors front --until +30d --png anna.png
+    Issue {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The member.
+        #[arg(long)]
+        member: String,
+        /// The site.
+        #[arg(long)]
+        site: String,
+        /// Doors, comma-separated (default: every door of the site).
+        #[arg(long)]
+        doors: Option<String>,
+        /// Valid from (default: now).
+        #[arg(long)]
+        from: Option<String>,
+        /// Valid until (default: 30 days).
+        #[arg(long)]
+        until: Option<String>,
+        /// Weekly hours in site time: "mon-fri 07:00-22:00; sat 10:00-16:00".
+        #[arg(long)]
+        schedule: Option<String>,
+        /// The phone's P-256 public key (66 hex digits): a screenshot then opens nothing.
+        #[arg(long)]
+        device_key: Option<String>,
+        /// member, guest, staff or break-glass.
+        #[arg(long, default_value = "member")]
+        kind: String,
+        /// A booking reference to keep with the pass.
+        #[arg(long)]
+        booking: Option<String>,
+        /// Write the QR code as PNG.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+        /// Write the QR code as SVG.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        /// Do not draw the QR code in the terminal.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// List passes.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        /// One member's.
+        #[arg(long)]
+        member: Option<String>,
+        /// Only passes that still open doors.
+        #[arg(long)]
+        valid: bool,
+    },
+    /// Revoke a pass: its site's gateways refuse it once they get the new list.
+    ///
+    /// Example: bygd pass revoke --data DIR 3f1c9a0b7e2d4c5a8b6f0e1d2c3b4a59
+    Revoke {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The pass id (32 hex digits).
+        id: String,
+    },
+}
+
+/// Runs `bygd pass …`.
+pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<ExitCode> {
+    match command {
+        PassCommand::Issue {
+            data,
+            member,
+            site,
+            doors,
+            from,
+            until,
+            schedule,
+            device_key,
+            kind,
+            booking,
+            png,
+            svg,
+            no_qr,
+        } => {
+            let dashboard = data.open().await?;
+            let zone = dashboard.gateways().site_zone(&me, &site).await?;
+            let now = crate::db::unix_now();
+            let time = |flag: &str, text: &Option<String>| {
+                crate::timetext::parse_field(flag, text.as_deref(), &zone, now)
+                    .map_err(|(flag, e)| anyhow::anyhow!("--{flag}: {e}"))
+            };
+            let issued = dashboard
+                .passes()
+                .issue(
+                    &me,
+                    &IssuePass {
+                        from: time("from", &from)?,
+                        until: time("until", &until)?,
+                        member,
+                        site,
+                        doors: doors.as_deref().map(split_list).unwrap_or_default(),
+                        schedule,
+                        device_key,
+                        kind: Some(kind),
+                        booking,
+                    },
+                )
+                .await?;
+            let qr = crate::qr::QrImage::new(&issued.qr_text)?;
+            if let Some(path) = &png {
+                std::fs::write(path, qr.png(8))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if let Some(path) = &svg {
+                std::fs::write(path, qr.svg())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if !no_qr && png.is_none() && svg.is_none() {
+                eprintln!("{}", qr.terminal());
+            }
+            let p = &issued.pass;
+            eprintln!(
+                "Pass {} for {} at {} (doors: {}), valid {} to {}{}; QR version {}.",
+                p.id,
+                p.member,
+                p.site,
+                if p.doors.is_empty() {
+                    "all".to_owned()
+                } else {
+                    p.doors.join(", ")
+                },
+                crate::timetext::format_time(
+                    crate::timetext::parse_time(&p.valid_from, &zone, now).unwrap_or(now),
+                    &zone
+                ),
+                crate::timetext::format_time(
+                    crate::timetext::parse_time(&p.valid_until, &zone, now).unwrap_or(now),
+                    &zone
+                ),
+                p.schedule
+                    .as_deref()
+                    .map(|s| format!(", {s}"))
+                    .unwrap_or_default(),
+                issued.qr_version
+            );
+            eprintln!("Pass page for the member's phone: {}", issued.page_url);
+            // The QR text alone on stdout, so that scripts can capture it.
+            println!("{}", issued.qr_text);
+        }
+        PassCommand::List {
+            data,
+            member,
+            valid,
+        } => {
+            let dashboard = data.open().await?;
+            for p in dashboard
+                .passes()
+                .list(&me, member.as_deref(), valid)
+                .await?
+            {
+                println!(
+                    "{}  {}  {}  {} to {}{}",
+                    p.id,
+                    p.member,
+                    p.site,
+                    p.valid_from,
+                    p.valid_until,
+                    p.revoked_at
+                        .map(|t| format!("  REVOKED {t}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        PassCommand::Revoke { data, id } => {
+            let dashboard = data.open().await?;
+            let pass = dashboard.passes().revoke(&me, &id).await?;
+            println!(
+                "Revoked pass {} of {} at {}: the new revocation list goes out with `bygd serve`.",
+                pass.id, pass.member, pass.site
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
