@@ -64,15 +64,14 @@ fn gateway() -> Gateway {
     })
 }
 
-/// Says the OS synchronised the clock at 2099 (or no longer does). The flag vouches only
-/// while it is fresh, so it is touched at the time the faked clock starts from, as timesyncd
-/// running under that clock would.
-fn set_synchronised(gw: &Gateway, on: bool) {
+/// Says the OS synchronised the clock at `at` (or, with `None`, that it no longer does). The
+/// flag vouches only while it is fresh, so it is dated as timesyncd running under the clock
+/// the gateway sees would date it.
+fn set_synchronised(gw: &Gateway, at: Option<std::time::SystemTime>) {
     let file = gw.dir.path().join(SYNC_FILE);
-    if on {
+    if let Some(at) = at {
         let flag = std::fs::File::create(&file).expect("create the sync flag");
-        let touched = std::time::UNIX_EPOCH + std::time::Duration::from_secs(START_OF_2099);
-        flag.set_modified(touched).expect("date the sync flag");
+        flag.set_modified(at).expect("date the sync flag");
     } else {
         let _ = std::fs::remove_file(&file);
     }
@@ -105,7 +104,8 @@ fn floor(gw: &Gateway) -> u64 {
 /// did, and restarts it at the real time.
 fn run_a_while_in_2099(gw: &mut Gateway, lib: &str, synchronised: bool) {
     gw.stop_cleanly();
-    set_synchronised(gw, synchronised);
+    let start_of_2099 = std::time::UNIX_EPOCH + Duration::from_secs(START_OF_2099);
+    set_synchronised(gw, synchronised.then_some(start_of_2099));
     in_2099(gw, lib);
     gw.start();
     // Something to decide, so the clock is read after the start too.
@@ -119,6 +119,7 @@ fn run_a_while_in_2099(gw: &mut Gateway, lib: &str, synchronised: bool) {
     );
     gw.stop_cleanly();
     real_time(gw);
+    set_synchronised(gw, synchronised.then(std::time::SystemTime::now));
     gw.start();
 }
 
