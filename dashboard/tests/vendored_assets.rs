@@ -13,8 +13,17 @@ fn check_sums(dir: &Path) -> usize {
         let (want, name) = line.split_once("  ").expect("a line is `<hex>  <file>`");
         let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let got = hex::encode(Sha256::digest(&bytes));
-        assert_eq!(got, want, "{} does not match its SHA256SUMS line", dir.join(name).display());
-        let licence = dir.join(name).parent().expect("in a folder").join("LICENSE");
+        assert_eq!(
+            got,
+            want,
+            "{} does not match its SHA256SUMS line",
+            dir.join(name).display()
+        );
+        let licence = dir
+            .join(name)
+            .parent()
+            .expect("in a folder")
+            .join("LICENSE");
         assert!(licence.is_file(), "{name} has no LICENSE beside it");
         checked += 1;
     }

@@ -49,17 +49,15 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let demo = DemoArgs::augment_args(
-        clap::Command::new(DEMO)
-            .display_order(0)
+    // The texts come after the flags: `augment_args` sets the struct's doc as the about.
+    let demo = DemoArgs::augment_args(clap::Command::new(DEMO).display_order(0))
             .about("Run the demo: a broker, the dashboard and a gateway with simulated doors, in one process")
             .long_about(
                 "Run the demo: a broker, the dashboard and a gateway with simulated doors, in one process.\n\n\
                  Nothing to install. It issues a pass, opens a door with it, and prints the commands\n\
                  to present the pass yourself, revoke it and see it refused.\n\
                  Example: cargo run --release -- demo",
-            ),
-    );
+            );
     let matches = Cli::command()
         .name("bygd-demo")
         .subcommand(demo)
