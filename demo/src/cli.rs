@@ -34,8 +34,10 @@ impl From<DemoArgs> for DemoOptions {
     }
 }
 
-/// What the command line asks for.
+/// What the command line asks for. Parsed once at start-up, so the size of `bygd`'s command
+/// line beside the demo's flags does not matter.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Invocation {
     /// The demo.
     Demo(DemoArgs),

@@ -71,7 +71,7 @@ mod tests {
 
     fn event(i: usize) -> Action {
         // Distinct events to tell apart in the assertions.
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             Action::Feedback(Feedback::Granted)
         } else {
             Action::Feedback(Feedback::Denied)
