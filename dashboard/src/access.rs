@@ -25,6 +25,8 @@ pub enum Scope {
     GatewaysRead,
     /// List alarms.
     AlarmsRead,
+    /// Acknowledge alarms (with a note).
+    AlarmsWrite,
     /// Send unlock and lockdown commands and read their results.
     CommandsWrite,
     /// Manage accounts, API tokens and gateways; read the audit trail.
@@ -33,7 +35,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the order documentation lists them.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Scope::MembersRead,
         Scope::MembersWrite,
         Scope::PassesRead,
@@ -41,6 +43,7 @@ impl Scope {
         Scope::EntriesRead,
         Scope::GatewaysRead,
         Scope::AlarmsRead,
+        Scope::AlarmsWrite,
         Scope::CommandsWrite,
         Scope::Admin,
     ];
@@ -56,6 +59,7 @@ impl Scope {
             Scope::EntriesRead => "entries:read",
             Scope::GatewaysRead => "gateways:read",
             Scope::AlarmsRead => "alarms:read",
+            Scope::AlarmsWrite => "alarms:write",
             Scope::CommandsWrite => "commands:write",
             Scope::Admin => "admin",
         }
@@ -126,6 +130,7 @@ impl Role {
                 .chain([
                     Scope::MembersWrite,
                     Scope::PassesWrite,
+                    Scope::AlarmsWrite,
                     Scope::CommandsWrite,
                 ])
                 .collect(),

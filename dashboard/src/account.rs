@@ -276,6 +276,35 @@ impl Accounts<'_> {
         Ok((session, principal))
     }
 
+    /// The web UI language account `name` chose, if it chose one.
+    pub async fn language(&self, name: &str) -> ServiceResult<Option<String>> {
+        let language: Option<Option<String>> =
+            sqlx::query_scalar("SELECT language FROM accounts WHERE name = $1")
+                .bind(name.to_owned())
+                .fetch_optional(&self.dashboard.db.pool)
+                .await?;
+        Ok(language.flatten())
+    }
+
+    /// Saves the web UI language of the account `who` is signed in as (`sv`, `da` or `en`).
+    pub async fn set_language(&self, who: &Principal, language: &str) -> ServiceResult<()> {
+        if !matches!(language, "sv" | "da" | "en") {
+            return Err(ServiceError::invalid("language", "one of sv, da, en"));
+        }
+        let Some(name) = who.actor.strip_prefix("account:") else {
+            return Err(ServiceError::invalid(
+                "language",
+                "only an account signed in with a password has a language; an API token has none",
+            ));
+        };
+        sqlx::query("UPDATE accounts SET language = $1 WHERE name = $2")
+            .bind(language.to_owned())
+            .bind(name.to_owned())
+            .execute(&self.dashboard.db.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Ends a session.
     pub async fn logout(&self, session: &str) -> ServiceResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")

@@ -8,7 +8,7 @@
 
 use crate::access::{Principal, Scope};
 use crate::db::unix_now;
-use crate::error::ServiceResult;
+use crate::error::{ServiceError, ServiceResult};
 use crate::service::{random_hex_id, Dashboard};
 use serde::Serialize;
 
@@ -60,8 +60,52 @@ pub struct AlarmInfo {
     pub last_at: String,
     /// How often it happened while open.
     pub count: u64,
-    /// When it cleared, if it did.
+    /// When it cleared, if it did (by itself, or acknowledged).
     pub cleared_at: Option<String>,
+    /// Who acknowledged it (`account:anna`), if someone did.
+    pub acked_by: Option<String>,
+    /// Their note.
+    pub ack_note: Option<String>,
+}
+
+/// The longest acknowledgement note, in characters.
+const MAX_NOTE_CHARS: usize = 1000;
+
+type AlarmRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+const ALARM_COLUMNS: &str =
+    "id, site, gateway, kind, door, detail, first_at, last_at, count, cleared_at, acked_by, ack_note";
+
+fn alarm_info(row: AlarmRow) -> AlarmInfo {
+    let (id, site, gateway, kind, door, detail, first, last, count, cleared, acked_by, ack_note) =
+        row;
+    AlarmInfo {
+        id,
+        site,
+        gateway,
+        kind,
+        door: Some(door).filter(|d| !d.is_empty()),
+        detail,
+        first_at: crate::timetext::rfc3339(first),
+        last_at: crate::timetext::rfc3339(last),
+        count: crate::db::from_sql(count),
+        cleared_at: cleared.map(crate::timetext::rfc3339),
+        acked_by,
+        ack_note,
+    }
 }
 
 /// Alarms: raising and clearing them (integrity, door, clock, offline), and listing them.
@@ -150,6 +194,7 @@ impl Alarms<'_> {
         let mut tx = self.dashboard.begin_write().await?;
         Self::raise(&mut tx, site, gateway, kind, door, detail, unix_now()).await?;
         tx.commit().await?;
+        self.dashboard.changed();
         Ok(())
     }
 
@@ -161,22 +206,10 @@ impl Alarms<'_> {
         limit: i64,
     ) -> ServiceResult<Vec<AlarmInfo>> {
         who.require(Scope::AlarmsRead)?;
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-        )> = {
+        let rows: Vec<AlarmRow> = {
             let (sites, site_ids) = crate::service::site_condition(who, "site", 2);
             let sql = format!(
-                "SELECT id, site, gateway, kind, door, detail, first_at, last_at, count, cleared_at \
-                 FROM alarms WHERE {}{sites} ORDER BY last_at DESC, id LIMIT $1",
+                "SELECT {ALARM_COLUMNS} FROM alarms WHERE {}{sites} ORDER BY last_at DESC, id LIMIT $1",
                 if open_only { "cleared_at IS NULL" } else { "1 = 1" }
             );
             let mut query = sqlx::query_as(&sql).bind(limit);
@@ -188,20 +221,73 @@ impl Alarms<'_> {
         Ok(rows
             .into_iter()
             .filter(|r| who.sees(&r.1))
-            .map(
-                |(id, site, gateway, kind, door, detail, first, last, count, cleared)| AlarmInfo {
-                    id,
-                    site,
-                    gateway,
-                    kind,
-                    door: Some(door).filter(|d| !d.is_empty()),
-                    detail,
-                    first_at: crate::timetext::rfc3339(first),
-                    last_at: crate::timetext::rfc3339(last),
-                    count: crate::db::from_sql(count),
-                    cleared_at: cleared.map(crate::timetext::rfc3339),
-                },
-            )
+            .map(alarm_info)
             .collect())
+    }
+
+    /// One alarm of a site `who` sees.
+    pub async fn get(&self, who: &Principal, id: &str) -> ServiceResult<AlarmInfo> {
+        who.require(Scope::AlarmsRead)?;
+        let row: Option<AlarmRow> =
+            sqlx::query_as(&format!("SELECT {ALARM_COLUMNS} FROM alarms WHERE id = $1"))
+                .bind(id.to_owned())
+                .fetch_optional(&self.dashboard.db.pool)
+                .await?;
+        match row {
+            Some(row) if who.sees(&row.1) => Ok(alarm_info(row)),
+            _ => Err(ServiceError::not_found("alarm", id)),
+        }
+    }
+
+    /// Acknowledges an open alarm with a note: it closes, naming who and why, in the audit
+    /// trail too. If what raised it happens again, a new alarm opens.
+    pub async fn acknowledge(
+        &self,
+        who: &Principal,
+        id: &str,
+        note: &str,
+    ) -> ServiceResult<AlarmInfo> {
+        who.require(Scope::AlarmsWrite)?;
+        let note = note.trim();
+        if note.chars().count() > MAX_NOTE_CHARS {
+            return Err(ServiceError::invalid(
+                "note",
+                format!("at most {MAX_NOTE_CHARS} characters"),
+            ));
+        }
+        let alarm = self.get(who, id).await?;
+        if alarm.cleared_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "alarm `{id}` is already closed"
+            )));
+        }
+        let mut tx = self.dashboard.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE alarms SET cleared_at = $1, acked_by = $2, ack_note = $3 \
+             WHERE id = $4 AND cleared_at IS NULL",
+        )
+        .bind(unix_now())
+        .bind(who.actor.clone())
+        .bind(note.to_owned())
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(ServiceError::Conflict(format!(
+                "alarm `{id}` is already closed"
+            )));
+        }
+        Dashboard::record(
+            &mut tx,
+            who,
+            "alarm.acknowledge",
+            id,
+            serde_json::json!({ "site": alarm.site, "gateway": alarm.gateway, "kind": alarm.kind, "note": note }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.dashboard.changed();
+        tracing::info!(alarm = id, by = %who.actor, "alarm acknowledged");
+        self.get(who, id).await
     }
 }

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "revocation lag",
         include_str!("../migrations/0003_revocation_lag.sql"),
     ),
+    (
+        4,
+        "web ui: account language, alarm acknowledgements",
+        include_str!("../migrations/0004_web_ui.sql"),
+    ),
 ];
 
 /// Which database is behind the pool.

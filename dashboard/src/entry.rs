@@ -71,7 +71,7 @@ pub struct Entry {
 }
 
 /// A page of entries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct EntryPage {
     /// The entries, newest first.
     pub entries: Vec<Entry>,
@@ -260,14 +260,29 @@ fn csv_field(text: &str) -> String {
 
 /// The header line of [`csv_line`]s.
 pub(crate) const CSV_HEADER: &str =
-    "time,site,gateway,seq,door,kind,outcome,member,pass_id,reason,clock\n";
+    "time,site,gateway,seq,door,kind,outcome,member,pass_id,reason,clock,local_time\n";
 
-/// An entry as one CSV line (RFC 4180).
+/// An entry as one CSV line (RFC 4180). `local_time` is the time at the entry's site, with
+/// its UTC offset (`2026-12-24T08:00:00+01:00`), from `zones` (UTC for a site not in it).
 #[must_use]
-pub(crate) fn csv_line(e: &Entry) -> String {
+pub(crate) fn csv_line(
+    e: &Entry,
+    zones: &std::collections::HashMap<String, jiff::tz::TimeZone>,
+) -> String {
     let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
+    let zone = zones
+        .get(&e.site)
+        .cloned()
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = jiff::Timestamp::from_second(e.unix_time)
+        .map(|t| {
+            t.to_zoned(zone)
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        })
+        .unwrap_or_default();
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{},{},{},{}\n",
         e.time,
         csv_field(&e.site),
         csv_field(&e.gateway),
@@ -278,7 +293,8 @@ pub(crate) fn csv_line(e: &Entry) -> String {
         opt(&e.member),
         opt(&e.pass_id),
         opt(&e.reason),
-        csv_field(&e.clock)
+        csv_field(&e.clock),
+        local
     )
 }
 

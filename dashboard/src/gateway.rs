@@ -36,6 +36,12 @@ pub struct GatewayInfo {
     pub doors: Vec<DoorInfo>,
     /// The gateway's last status, as it sent it (unsigned: informational only).
     pub status: Option<serde_json::Value>,
+    /// The revocation list version the gateway logged applying last (signed, from its log).
+    pub list_version: Option<u64>,
+    /// Its site's current revocation list version.
+    pub site_list_version: Option<u64>,
+    /// Since when, online, it has held an older list than its site's (RFC 3339).
+    pub lagging_since: Option<String>,
 }
 
 /// A door and its last reported state.
@@ -165,6 +171,23 @@ impl Gateways<'_> {
             serde_json::json!({ "time_zone": time_zone }),
         )
         .await
+    }
+
+    /// Every site's time zone (for showing times where they happened; a zone name that is
+    /// not valid any more reads as UTC).
+    pub(crate) async fn zones(
+        &self,
+    ) -> ServiceResult<std::collections::HashMap<String, jiff::tz::TimeZone>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, time_zone FROM sites")
+            .fetch_all(&self.dashboard.db.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(site, name)| {
+                let zone = crate::timetext::zone(&name).unwrap_or(jiff::tz::TimeZone::UTC);
+                (site, zone)
+            })
+            .collect())
     }
 
     /// The time zone of `site`, which must exist and be visible to `who`.
@@ -314,9 +337,14 @@ impl Gateways<'_> {
             i64,
             Option<String>,
             Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
         )> = sqlx::query_as(
-            "SELECT site, id, public_key, doors, head_seq, online, status, last_seen \
-                 FROM gateways ORDER BY site, id",
+            "SELECT g.site, g.id, g.public_key, g.doors, g.head_seq, g.online, g.status, \
+                 g.last_seen, g.list_version, r.version, g.lagging_since \
+                 FROM gateways g LEFT JOIN revocation_lists r ON r.site = g.site \
+                 ORDER BY g.site, g.id",
         )
         .fetch_all(&self.dashboard.db.pool)
         .await?;
@@ -324,7 +352,19 @@ impl Gateways<'_> {
             .into_iter()
             .filter(|row| who.sees(&row.0))
             .map(
-                |(site, id, public_key, doors, head, online, status, last_seen)| {
+                |(
+                    site,
+                    id,
+                    public_key,
+                    doors,
+                    head,
+                    online,
+                    status,
+                    last_seen,
+                    list_version,
+                    site_list_version,
+                    lagging_since,
+                )| {
                     let status: Option<serde_json::Value> =
                         status.and_then(|s| serde_json::from_str(&s).ok());
                     let reported = |door: &str| {
@@ -360,6 +400,9 @@ impl Gateways<'_> {
                         head_seq: crate::db::from_sql(head),
                         doors,
                         status,
+                        list_version: list_version.map(crate::db::from_sql),
+                        site_list_version: site_list_version.map(crate::db::from_sql),
+                        lagging_since: lagging_since.map(crate::timetext::rfc3339),
                     }
                 },
             )

@@ -329,6 +329,7 @@ impl Dashboard {
                 }
             }
             tx.commit().await?;
+            self.changed();
             return Ok(outcomes);
         }
         Err(ServiceError::Internal(
@@ -775,6 +776,7 @@ impl Dashboard {
             Alarms::raise(&mut tx, site, gateway, kind::OFFLINE, None, "the gateway is offline (its last will, or it said goodbye); its doors keep working and its events wait in its outbox", now).await?;
         }
         tx.commit().await?;
+        self.changed();
         Ok(Some(online && was == 0))
     }
 }

@@ -34,6 +34,8 @@
 //! - `files`: owner-only modes for the data directory, database, config and keys.
 //! - `link`: the MQTT connection that moves all of the above.
 //! - `api`: the HTTP API ([`app`]) and the pass page, thin over the services.
+//! - `web`: the web UI for operators and admins, in Swedish, Danish and English, over the
+//!   same services.
 //! - `qr`: QR codes as SVG, PNG and terminal text.
 //! - `timetext`: times and schedules as operators type them.
 //! - `serve`: `bygd serve`: the API and the link until shutdown.
@@ -71,6 +73,7 @@ mod service;
 mod throttle;
 mod timetext;
 mod token;
+pub mod web;
 
 pub use access::{Principal, Role, Scope, Sites};
 pub use account::{AccountInfo, Accounts};

@@ -43,6 +43,10 @@ pub struct Dashboard {
     pub(crate) link_up: Arc<std::sync::atomic::AtomicBool>,
     /// Login throttling and the queue that keeps password hashing off the async workers.
     pub(crate) logins: Arc<crate::throttle::LoginGuard>,
+    /// Counts changes the overview shows (entries stored, a gateway's status, alarms, command
+    /// results); the web UI's live pages wait on it. It carries no data, so a page re-reads
+    /// what its viewer may see.
+    pub(crate) changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Dashboard {
@@ -126,7 +130,19 @@ impl Dashboard {
             logins: Arc::new(crate::throttle::LoginGuard::new(
                 &crate::throttle::LoginLimits::default(),
             )),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Tells the live pages that what they show may have changed.
+    pub(crate) fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that wakes at each change the overview shows.
+    #[must_use]
+    pub fn watch_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Opens the data directory made by `bygd init`; `database` overrides the config's URL.

@@ -1015,7 +1015,7 @@ async fn entries_filter_and_page_without_gaps_or_repeats_and_export_as_csv() {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "time,site,gateway,seq,door,kind,outcome,member,pass_id,reason,clock"
+            "time,site,gateway,seq,door,kind,outcome,member,pass_id,reason,clock,local_time"
         );
         assert_eq!(lines.len(), 1 + 150);
         assert!(lines[1..].iter().all(|l| l.contains(",granted,")));

@@ -221,7 +221,7 @@ fn an_operator_sets_up_a_site_issues_and_revokes_a_pass_from_the_shell() {
     let (csv, _) = ok(&data, &["audit", "--csv"]);
     assert_eq!(
         csv.trim(),
-        "time,site,gateway,seq,door,kind,outcome,member,pass_id,reason,clock"
+        "time,site,gateway,seq,door,kind,outcome,member,pass_id,reason,clock,local_time"
     );
 
     // Without `bygd serve` a command waits in the outbox; the operator is told why.

@@ -13,8 +13,10 @@
 //! - this file: the [`Broker`] trait, [`Rumqttd`], [`Mosquitto`], and [`free_port`], the one
 //!   free-port helper of every test in the workspace.
 //! - `tls`: a test CA and the broker and client certificates it signs.
+//! - `browser`: headless Chromium over WebDriver, axe-core accessibility checks, screenshots.
 #![allow(clippy::missing_panics_doc)] // test support: panicking with a clear message is the job
 
+pub mod browser;
 pub mod tls;
 
 use std::net::{Shutdown, TcpListener, TcpStream};

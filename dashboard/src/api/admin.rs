@@ -1,6 +1,6 @@
 //! Sessions, accounts, API tokens, the audit trail, health and the API's own description.
 
-use super::auth::{credential, Caller, SESSION_COOKIE};
+use super::auth::{credential, Caller};
 use super::error::AppError;
 use super::ApiPath as Path;
 use super::{ApiJson, ApiQuery, OPENAPI};
@@ -50,7 +50,7 @@ pub(crate) struct Login {
 /// The client's address: the TCP peer `serve` records, or what a trusted proxy says in
 /// `X-Forwarded-For` (see `throttle`). `None` only when the app runs without `serve`, as in
 /// tests that call it directly.
-fn client_address(d: &Dashboard, parts: &Parts) -> Option<std::net::IpAddr> {
+pub(crate) fn client_address(d: &Dashboard, parts: &Parts) -> Option<std::net::IpAddr> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -73,12 +73,7 @@ pub(crate) async fn login(
         .accounts()
         .login_from(&req.name, &req.password, client)
         .await?;
-    let secure = if d.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    let cookie = super::auth::session_cookie(&d, Some(&session));
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(json!({
@@ -95,7 +90,7 @@ pub(crate) async fn logout(State(d): State<Dashboard>, parts: Parts) -> Result<R
     if let Some(session) = credential(&parts) {
         d.accounts().logout(&session).await?;
     }
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let cookie = super::auth::session_cookie(&d, None);
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 

@@ -77,6 +77,25 @@ impl AppError {
         }
     }
 
+    /// A 403 for a state-changing request another site's page made a browser send.
+    pub(crate) fn cross_site() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "cross_site",
+            message: "refused: this request came from another web site's page; \
+                      use the dashboard's own pages, or an API token without a browser"
+                .to_owned(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// What went wrong, as the client is told.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The code, for tests.
     #[must_use]
     pub fn code(&self) -> &'static str {

@@ -25,30 +25,30 @@ const MAX_ALARMS: i64 = 1000;
 #[serde(deny_unknown_fields)]
 pub(crate) struct EntryQuery {
     #[serde(default)]
-    since: Option<String>,
+    pub(crate) since: Option<String>,
     #[serde(default)]
-    until: Option<String>,
+    pub(crate) until: Option<String>,
     #[serde(default)]
-    site: Option<String>,
+    pub(crate) site: Option<String>,
     /// `site/gateway` or `gateway`.
     #[serde(default)]
-    gateway: Option<String>,
+    pub(crate) gateway: Option<String>,
     #[serde(default)]
-    door: Option<String>,
+    pub(crate) door: Option<String>,
     #[serde(default)]
-    member: Option<String>,
+    pub(crate) member: Option<String>,
     #[serde(default)]
-    outcome: Option<String>,
+    pub(crate) outcome: Option<String>,
     /// Every event, not only entries.
     #[serde(default)]
-    all: Option<bool>,
+    pub(crate) all: Option<bool>,
     #[serde(default)]
-    limit: Option<i64>,
+    pub(crate) limit: Option<i64>,
     #[serde(default)]
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
-async fn filter(
+pub(crate) async fn filter(
     d: &Dashboard,
     who: &crate::access::Principal,
     q: EntryQuery,
@@ -107,9 +107,11 @@ pub(crate) async fn entries_csv(
     filter.cursor = None;
     // The first page runs now, so a bad filter is a clean error rather than a broken stream.
     let first = d.entries().audit(&who, &filter).await?;
+    let zones = std::sync::Arc::new(d.gateways().zones().await?);
     let state = (d, who, filter, Some(first), true);
-    let stream =
-        futures_util::stream::unfold(state, |(d, who, mut filter, page, header)| async move {
+    let stream = futures_util::stream::unfold(state, move |(d, who, mut filter, page, header)| {
+        let zones = zones.clone();
+        async move {
             let page = match page {
                 Some(page) => page,
                 None => match d.entries().audit(&who, &filter).await {
@@ -128,7 +130,7 @@ pub(crate) async fn entries_csv(
                 text.push_str(CSV_HEADER);
             }
             for e in &page.entries {
-                text.push_str(&csv_line(e));
+                text.push_str(&csv_line(e, &zones));
             }
             if text.is_empty() {
                 return None;
@@ -145,7 +147,8 @@ pub(crate) async fn entries_csv(
                 }),
             };
             Some((Ok::<_, std::io::Error>(text), (d, who, filter, next, false)))
-        });
+        }
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -188,6 +191,33 @@ pub(crate) async fn alarms(
     Ok(Json(
         json!({ "alarms": d.alarms().list(&who, q.open.unwrap_or(false), limit).await? }),
     ))
+}
+
+pub(crate) async fn alarm(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(d.alarms().get(&who, &id).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Acknowledge {
+    /// Why it is acknowledged (what was done).
+    #[serde(default)]
+    note: String,
+}
+
+pub(crate) async fn acknowledge_alarm(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Acknowledge>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(
+        d.alarms().acknowledge(&who, &id, &body.note).await?
+    )))
 }
 
 #[derive(Deserialize)]

@@ -5,14 +5,14 @@
 //! [`Principal`](crate::access::Principal) and the result into JSON. Every failure has the
 //! one shape of [`error::AppError`].
 
-mod admin;
-mod auth;
+pub(crate) mod admin;
+pub(crate) mod auth;
 mod error;
-mod gateways;
+pub(crate) mod gateways;
 mod members;
 mod page;
 
-pub use auth::SESSION_COOKIE;
+pub use auth::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 pub use error::AppError;
 
 use crate::service::Dashboard;
@@ -136,8 +136,35 @@ where
     }
 }
 
-/// The whole app: API, pass pages, and JSON 404s for anything else.
+/// The whole app: the web UI, the API, pass pages; 404s as JSON under `/api/` and as a page
+/// elsewhere. Every response carries the security headers; every state-changing request from
+/// another site's page is refused (see [`crate::web::security`]).
 pub fn app(dashboard: Dashboard) -> Router {
+    api_routes()
+        .merge(crate::web::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async { AppError::wrong_method() })
+        .layer(axum::middleware::from_fn(
+            crate::web::security::refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn(
+            crate::web::security::security_headers,
+        ))
+        .with_state(dashboard)
+}
+
+/// A 404: JSON for the API's paths, a page in the browser's language elsewhere.
+async fn not_found(parts: Parts) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if parts.uri.path().starts_with("/api/") {
+        AppError::no_route().into_response()
+    } else {
+        crate::web::frame::WebError::no_page(crate::web::frame::request_lang(&parts))
+            .into_response()
+    }
+}
+
+fn api_routes() -> Router<Dashboard> {
     Router::new()
         .route("/api/v1/openapi.json", get(admin::openapi))
         .route("/api/v1/health", get(admin::health))
@@ -191,6 +218,11 @@ pub fn app(dashboard: Dashboard) -> Router {
         .route("/api/v1/entries.csv", get(gateways::entries_csv))
         .route("/api/v1/gateways", get(gateways::list_gateways))
         .route("/api/v1/alarms", get(gateways::alarms))
+        .route("/api/v1/alarms/{id}", get(gateways::alarm))
+        .route(
+            "/api/v1/alarms/{id}/acknowledge",
+            post(gateways::acknowledge_alarm),
+        )
         .route(
             "/api/v1/commands",
             get(gateways::list_commands).post(gateways::send_command),
@@ -199,7 +231,4 @@ pub fn app(dashboard: Dashboard) -> Router {
         .route("/p/{secret}", get(page::pass_page))
         .route("/p/{secret}/qr.png", get(page::pass_png))
         .route("/p/{secret}/qr.svg", get(page::pass_svg))
-        .fallback(|| async { AppError::no_route() })
-        .method_not_allowed_fallback(|| async { AppError::wrong_method() })
-        .with_state(dashboard)
 }

@@ -99,6 +99,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
     if csv {
         // Every match, a page at a time: an export of millions never sits in memory.
         out.write_all(CSV_HEADER.as_bytes())?;
+        let zones = dashboard.gateways().zones().await?;
         let mut filter = EntryFilter {
             limit: Some(crate::entry::MAX_PAGE),
             ..filter
@@ -106,7 +107,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
         loop {
             let page = dashboard.entries().audit(&me, &filter).await?;
             for e in &page.entries {
-                out.write_all(csv_line(e).as_bytes())?;
+                out.write_all(csv_line(e, &zones).as_bytes())?;
             }
             match page.next {
                 Some(next) => filter.cursor = Some(next),

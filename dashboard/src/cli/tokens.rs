@@ -19,7 +19,7 @@ pub(super) enum TokenCommand {
         #[arg(long)]
         name: String,
         /// Comma-separated: members:read, members:write, passes:read, passes:write,
-        /// entries:read, gateways:read, alarms:read, commands:write, admin.
+        /// entries:read, gateways:read, alarms:read, alarms:write, commands:write, admin.
         #[arg(long)]
         scopes: String,
         /// `*` or comma-separated sites.

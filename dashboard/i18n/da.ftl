@@ -1,0 +1,263 @@
+# bygd webgrænseflade: dansk. Hver nøgle her findes også i en.ftl og sv.ftl (en test kontrollerer).
+
+## Ramme
+skip-to-content = Spring til indholdet
+nav-label = Hovedmenu
+nav-overview = Overblik
+nav-members = Medlemmer
+nav-passes = Adgangskort
+nav-entries = Adgange
+nav-alarms = Alarmer
+nav-admin = Administration
+language = Sprog
+language-choose = Skift
+sign-out = Log ud
+back-to-overview = Tilbage til overblikket
+actions = Handlinger
+never = aldrig
+
+## Log ind
+login-title = Log ind i bygd
+login-name = Kontonavn
+login-password = Adgangskode
+login-submit = Log ind
+login-wrong = Forkert kontonavn eller adgangskode.
+login-disabled = Kontoen er spærret. Bed en administrator om at åbne den.
+login-throttled = For mange forsøg. Vent et minut og prøv igen.
+
+## Fejl
+error-invalid = Noget var ikke helt rigtigt
+error-not-found = Ikke fundet
+error-conflict = Det kan ikke lade sig gøre nu
+error-forbidden = Din konto må ikke gøre det
+error-signed-out = Log venligst ind igen
+error-throttled = For mange forsøg; vent lidt
+error-internal = Noget gik galt på serveren. Dens log siger hvad.
+error-no-page = Siden findes ikke
+
+## Overblik
+overview-title = Overblik
+overview-gateways = Steder og døre
+overview-no-gateways = Ingen gateways endnu. En administrator tilføjer dem under Administration → Gateways.
+overview-open-alarms = Åbne alarmer
+overview-no-alarms = Ingen åbne alarmer.
+overview-latest-entries = Seneste adgange
+overview-no-entries = Ingen adgange endnu.
+online = forbundet
+offline = afbrudt
+last-seen = Sidst hørt
+revocation-list = Spærreliste (gateway / sted)
+lagging-since = bagud siden { $time }
+doors-of = Døre på { $gateway }
+door = Dør
+state = Tilstand
+door-control = Åbn eller spær
+door-locked = låst
+door-released = låst op
+door-open = åben
+door-held-open = holdes åben
+door-forced = brudt op
+door-lockdown = spærret
+door-unknown = ukendt
+time = Tid
+site = Sted
+member = Medlem
+outcome = Udfald
+outcome-granted = lukket ind
+
+## Alarmtyper
+alarm-kind-integrity = en forfalsket eller ødelagt sending
+alarm-kind-unknown-gateway = en ukendt gateway
+alarm-kind-forced-open = døren brudt op
+alarm-kind-held-open = døren holdes åben
+alarm-kind-offline = gatewayen er afbrudt
+alarm-kind-command-refused = en kommando blev afvist
+alarm-kind-revocation-refused = en spærreliste blev afvist
+alarm-kind-clock = gatewayens ur
+alarm-kind-bad-message = en meningsløs besked
+alarm-kind-revocation-lag = gatewayen har en gammel spærreliste
+alarm-kind-disk-low = gatewayens disk er næsten fuld
+alarm-kind-other = en anden alarm
+
+## Roller
+role-admin = administrator
+role-operator = operatør
+role-auditor = revisor
+
+## Fælles
+search = Søg
+cancel = Annullér
+status = Status
+active = aktiv
+revoked = spærret
+created = Oprettet
+sites = Steder
+doors = Døre
+all-doors = alle døre
+list-truncated = Listen er afkortet; søg for at indsnævre den.
+copied = Kopieret
+copy-link = Kopiér linket
+
+## Medlemmer
+members-title = Medlemmer
+members-search = Find et medlem
+members-none = Ingen medlemmer endnu.
+members-none-match = Intet medlem matcher “{ $q }”.
+member-add = Tilføj et medlem
+member-name = Navn
+member-id = Medlems-id
+member-id-hint = Små bogstaver, tal, - og _ (for eksempel anna-berg). Det skrives ind i hvert adgangskort og kan ikke ændres.
+member-email = E-mail
+member-revoke = Spær medlemmet
+member-revoke-question = Spær { $name }? Alle deres adgangskort holder op med at åbne døre, så snart gatewayene har den nye spærreliste.
+member-entries = Deres adgange
+
+## Adgangskort
+passes-title = Adgangskort
+passes-none = Ingen adgangskort.
+passes-show-all = Vis også spærrede og udløbne kort
+passes-show-valid = Vis kun gyldige kort
+pass = Adgangskort
+pass-issue = Udsted et adgangskort
+pass-issued = Adgangskortet er udstedt
+pass-issued-for = Et adgangskort til { $member } er klar. Send linket, eller lad dem scanne koden.
+pass-qr-alt = Adgangskortet som QR-kode
+pass-once = Koden og linket vises kun nu: bygd gemmer ingen kopi. Hvis de bliver væk, så spær kortet og udsted et nyt.
+pass-link = Link til kortet (til medlemmets telefon)
+pass-open-page = Åbn kortets side
+pass-details = Kortets oplysninger
+back-to-member = Tilbage til medlemmet
+pass-doors-hint = Sæt ingen kryds for alle stedets døre.
+valid-from = Gyldigt fra
+valid-until = Gyldigt til
+pass-from-hint = Tomt: fra nu. I stedets lokale tid.
+pass-until-hint = Tomt: et år. Kortet gælder til og med den dag.
+schedule = Hvornår
+schedule-always = Når som helst
+schedule-office = Kontortid (mandag til fredag 07–18)
+schedule-evenings-weekends = Aftener og weekender (hverdage 17–23, weekender 08–23)
+schedule-custom = Eget skema
+schedule-custom-text = Eget skema
+schedule-hint = Dage og tider i stedets tid, for eksempel mon-fri 07:00-22:00; sat 10:00-16:00
+pass-kind = Type
+pass-kind-member = medlem
+pass-kind-guest = gæst
+pass-kind-staff = personale
+pass-kind-break-glass = nødkort
+pass-issued-by = Udstedt af
+pass-qr-gone = QR-koden vises kun, når et kort udstedes.
+pass-revoke = Spær kortet
+pass-revoke-question = Spær dette kort for { $member }? Det holder op med at åbne døre, så snart gatewayene har den nye spærreliste.
+
+## Døre og kommandoer
+gateway = Gateway
+confirm = Bekræft
+refresh = Opdatér
+command = Kommando
+requested-by = Bestilt af
+back-to-door = Tilbage til døren
+door-offline-hint = Kommandoer venter et kort stykke tid, til den er tilbage.
+door-unlock = Lås op
+door-unlock-for = Hvor længe
+seconds-n = { $n ->
+    [one] { $n } sekund
+   *[other] { $n } sekunder
+}
+door-unlock-question = Låse { $door } op i { $seconds } sekunder?
+door-unlock-yes = Ja, lås op
+door-lockdown-title = Spærring
+door-lockdown-hint = En spærret dør åbner ikke for noget adgangskort; kun en administrators nødkort og udgangsknappen virker.
+door-lockdown-on = Spær denne dør
+door-lockdown-off = Ophæv spærringen af denne dør
+gateway-lockdown-on = Spær alle døre her
+gateway-lockdown-off = Ophæv spærringen af alle døre her
+door-lockdown-on-question = Spærre { $door }? Intet adgangskort åbner den, før spærringen ophæves.
+door-lockdown-off-question = Ophæve spærringen af { $door }?
+gateway-lockdown-on-question = Spærre alle døre på { $gateway }? Intet adgangskort åbner dem, før spærringen ophæves.
+gateway-lockdown-off-question = Ophæve spærringen af alle døre på { $gateway }?
+door-recent-commands = Seneste kommandoer
+command-queued = venter på at blive sendt
+command-sent = sendt, venter på gatewayen
+command-done = udført
+command-refused = afvist af gatewayen
+command-not-sent = ikke sendt i tide (gatewayen kunne ikke nås)
+command-no-result = intet svar i tide
+command-unknown = ukendt
+command-pending-hint = Siden opdaterer sig selv.
+
+## Adgange
+entries-title = Adgange
+all-sites = Alle steder
+outcome-any = Alle
+outcome-denied = afvist
+entries-since = Fra (dato)
+entries-until = Til (dato)
+entries-filter = Filtrér
+entries-export = Eksportér som CSV
+entries-none = Ingen adgange matcher.
+entries-older = Ældre adgange
+reason = Årsag
+
+## Alarmer
+alarms-title = Alarmer
+alarms-show-all = Vis også lukkede alarmer
+alarms-show-open = Vis kun åbne alarmer
+alarms-none = Ingen alarmer.
+alarm = Alarm
+alarm-open = åben
+alarm-closed = Lukket
+alarm-first = Første gang
+alarm-last = Seneste gang
+alarm-count = Antal
+alarm-detail = Hvad der skete
+alarm-acked-by = Kvitteret af
+alarm-note = Note
+alarm-note-hint = Hvad du gjorde ved det, til den der kigger næste gang.
+alarm-acknowledge = Kvittér og luk
+alarm-events = Gatewayens hændelser omkring alarmen
+alarm-no-events = Ingen hændelser fra gatewayen omkring det tidspunkt.
+event = Hændelse
+
+## Administration
+save = Gem
+download = Hent
+admin-accounts = Konti
+admin-tokens = API-nøgler
+admin-gateways = Gateways
+admin-trail = Log over handlinger
+admin-account = Konto
+admin-account-add = Tilføj en konto
+admin-account-hint = Små bogstaver, tal og - _ . @ (en e-mailadresse virker).
+admin-account-made = Kontoen { $name } er klar.
+admin-password-once = Dens adgangskode, vises kun nu (giv den til personen; de logger ind med den):
+admin-role = Rolle
+admin-sessions = Logget ind
+admin-disabled = spærret
+admin-sites-hint = * for alle steder, eller steds-id adskilt af kommaer.
+admin-role-and-sites = Rolle og steder
+admin-access = Adgang
+admin-access-hint = En ny adgangskode eller at spærre kontoen logger den ud overalt på én gang.
+admin-new-password = Lav en ny adgangskode
+admin-disable = Spær kontoen
+admin-enable = Åbn kontoen
+admin-tokens-none = Ingen API-nøgler.
+admin-token-name = Navn
+admin-scopes = Hvad den må
+admin-last-used = Sidst brugt
+admin-token-revoke = Tilbagekald
+admin-token-create = Lav en nøgle
+admin-token-days = Gyldig i (dage; tomt: til den tilbagekaldes)
+admin-token-once = Nøglen, vises kun nu: kopiér den ind i systemet, der skal bruge den.
+admin-gateway-add = Tilføj en gateway
+admin-gateway-added = Gatewayen { $site }/{ $gateway } er registreret. Hent dens konfigurationsfil og kopiér den til gatewayen.
+admin-gateway-config = Konfigurationsfil
+admin-gateway-id = Gateway-id
+admin-public-key = Gatewayens offentlige nøgle
+admin-public-key-hint = 64 hexadecimale tegn: kør bygd-gateway keygen på gatewayen og indsæt, hvad den skriver.
+admin-doors-hint = Dørenes id ved denne gateway, adskilt af kommaer.
+admin-time-zone = Stedets tidszone
+admin-time-zone-hint = Kun for et nyt sted, for eksempel Europe/Stockholm eller Europe/Copenhagen.
+admin-trail-none = Ingen handlinger endnu.
+admin-actor = Hvem
+admin-action = Handling
+admin-target = På hvad

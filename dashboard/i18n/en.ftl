@@ -1,0 +1,263 @@
+# bygd web UI: English. Every key here must be in sv.ftl and da.ftl too (a test checks).
+
+## Frame
+skip-to-content = Skip to content
+nav-label = Main
+nav-overview = Overview
+nav-members = Members
+nav-passes = Passes
+nav-entries = Entries
+nav-alarms = Alarms
+nav-admin = Admin
+language = Language
+language-choose = Change
+sign-out = Sign out
+back-to-overview = Back to the overview
+actions = Actions
+never = never
+
+## Sign-in
+login-title = Sign in to bygd
+login-name = Account name
+login-password = Password
+login-submit = Sign in
+login-wrong = Wrong account name or password.
+login-disabled = This account is disabled. Ask an admin to enable it.
+login-throttled = Too many attempts. Wait a minute and try again.
+
+## Errors
+error-invalid = That was not quite right
+error-not-found = Not found
+error-conflict = That cannot be done now
+error-forbidden = Your account may not do that
+error-signed-out = Please sign in again
+error-throttled = Too many attempts; wait a moment
+error-internal = Something went wrong on the server. Its log says what.
+error-no-page = There is no such page
+
+## Overview
+overview-title = Overview
+overview-gateways = Sites and doors
+overview-no-gateways = No gateways yet. An admin adds them under Admin → Gateways.
+overview-open-alarms = Open alarms
+overview-no-alarms = No open alarms.
+overview-latest-entries = Latest entries
+overview-no-entries = No entries yet.
+online = online
+offline = offline
+last-seen = Last seen
+revocation-list = Revocation list (gateway / site)
+lagging-since = behind since { $time }
+doors-of = Doors of { $gateway }
+door = Door
+state = State
+door-control = Open or lock down
+door-locked = locked
+door-released = unlocked
+door-open = open
+door-held-open = held open
+door-forced = forced open
+door-lockdown = lockdown
+door-unknown = unknown
+time = Time
+site = Site
+member = Member
+outcome = Outcome
+outcome-granted = granted
+
+## Alarm kinds
+alarm-kind-integrity = a forged or broken batch
+alarm-kind-unknown-gateway = an unknown gateway
+alarm-kind-forced-open = door forced open
+alarm-kind-held-open = door held open
+alarm-kind-offline = gateway offline
+alarm-kind-command-refused = a command was refused
+alarm-kind-revocation-refused = a revocation list was refused
+alarm-kind-clock = the gateway's clock
+alarm-kind-bad-message = a message that made no sense
+alarm-kind-revocation-lag = the gateway has an old revocation list
+alarm-kind-disk-low = the gateway's disk is nearly full
+alarm-kind-other = another alarm
+
+## Roles
+role-admin = admin
+role-operator = operator
+role-auditor = auditor
+
+## Common
+search = Search
+cancel = Cancel
+status = Status
+active = active
+revoked = revoked
+created = Created
+sites = Sites
+doors = Doors
+all-doors = all doors
+list-truncated = The list is cut short; search to narrow it.
+copied = Copied
+copy-link = Copy the link
+
+## Members
+members-title = Members
+members-search = Find a member
+members-none = No members yet.
+members-none-match = No member matches “{ $q }”.
+member-add = Add a member
+member-name = Name
+member-id = Member id
+member-id-hint = Lowercase letters, digits, - and _ (for example anna-berg). It is written into every pass and cannot change.
+member-email = E-mail
+member-revoke = Revoke the member
+member-revoke-question = Revoke { $name }? Every pass of theirs stops opening doors as soon as the gateways have the new revocation list.
+member-entries = Their entries
+
+## Passes
+passes-title = Passes
+passes-none = No passes.
+passes-show-all = Show revoked and expired passes too
+passes-show-valid = Show valid passes only
+pass = Pass
+pass-issue = Issue a pass
+pass-issued = Pass issued
+pass-issued-for = A pass for { $member } is ready. Send them the link, or let them scan the code.
+pass-qr-alt = The pass as a QR code
+pass-once = This code and link are shown only now: bygd keeps no copy. If they are lost, revoke the pass and issue a new one.
+pass-link = Pass link (for the member's phone)
+pass-open-page = Open the pass page
+pass-details = The pass's details
+back-to-member = Back to the member
+pass-doors-hint = Tick none for every door of the site.
+valid-from = Valid from
+valid-until = Valid until
+pass-from-hint = Empty: from now. In the site's local time.
+pass-until-hint = Empty: one year. The pass works through the end of that day.
+schedule = When
+schedule-always = At any time
+schedule-office = Office hours (Monday to Friday 07–18)
+schedule-evenings-weekends = Evenings and weekends (weekdays 17–23, weekends 08–23)
+schedule-custom = Custom
+schedule-custom-text = Custom schedule
+schedule-hint = Days and hours in the site's time, for example mon-fri 07:00-22:00; sat 10:00-16:00
+pass-kind = Kind
+pass-kind-member = member
+pass-kind-guest = guest
+pass-kind-staff = staff
+pass-kind-break-glass = emergency
+pass-issued-by = Issued by
+pass-qr-gone = The QR code is shown only when a pass is issued.
+pass-revoke = Revoke the pass
+pass-revoke-question = Revoke this pass of { $member }? It stops opening doors as soon as the gateways have the new revocation list.
+
+## Doors and commands
+gateway = Gateway
+confirm = Please confirm
+refresh = Refresh
+command = Command
+requested-by = Requested by
+back-to-door = Back to the door
+door-offline-hint = Commands wait until it is back, for a short while.
+door-unlock = Unlock
+door-unlock-for = For how long
+seconds-n = { $n ->
+    [one] { $n } second
+   *[other] { $n } seconds
+}
+door-unlock-question = Unlock { $door } for { $seconds } seconds?
+door-unlock-yes = Yes, unlock
+door-lockdown-title = Lockdown
+door-lockdown-hint = In lockdown a door opens for no pass; only an admin's emergency pass and the exit button still work.
+door-lockdown-on = Lock down this door
+door-lockdown-off = End this door's lockdown
+gateway-lockdown-on = Lock down every door here
+gateway-lockdown-off = End lockdown of every door here
+door-lockdown-on-question = Lock down { $door }? No pass will open it until the lockdown ends.
+door-lockdown-off-question = End the lockdown of { $door }?
+gateway-lockdown-on-question = Lock down every door of { $gateway }? No pass will open them until the lockdown ends.
+gateway-lockdown-off-question = End the lockdown of every door of { $gateway }?
+door-recent-commands = Recent commands
+command-queued = waiting to be sent
+command-sent = sent, waiting for the gateway
+command-done = done
+command-refused = refused by the gateway
+command-not-sent = not sent in time (the gateway was unreachable)
+command-no-result = no answer in time
+command-unknown = unknown
+command-pending-hint = This page updates by itself.
+
+## Entries
+entries-title = Entries
+all-sites = All sites
+outcome-any = Any
+outcome-denied = refused
+entries-since = From (date)
+entries-until = To (date)
+entries-filter = Filter
+entries-export = Export as CSV
+entries-none = No entries match.
+entries-older = Older entries
+reason = Reason
+
+## Alarms
+alarms-title = Alarms
+alarms-show-all = Show closed alarms too
+alarms-show-open = Show open alarms only
+alarms-none = No alarms.
+alarm = Alarm
+alarm-open = open
+alarm-closed = Closed
+alarm-first = First
+alarm-last = Last
+alarm-count = Times
+alarm-detail = What happened
+alarm-acked-by = Acknowledged by
+alarm-note = Note
+alarm-note-hint = What you did about it, for whoever looks next.
+alarm-acknowledge = Acknowledge and close
+alarm-events = The gateway's events around it
+alarm-no-events = No events of the gateway around that time.
+event = Event
+
+## Admin
+save = Save
+download = Download
+admin-accounts = Accounts
+admin-tokens = API tokens
+admin-gateways = Gateways
+admin-trail = Trail of actions
+admin-account = Account
+admin-account-add = Add an account
+admin-account-hint = Lowercase letters, digits and - _ . @ (an e-mail address works).
+admin-account-made = Account { $name } is ready.
+admin-password-once = Its password, shown only now (give it to the person; they sign in with it):
+admin-role = Role
+admin-sessions = Signed in
+admin-disabled = disabled
+admin-sites-hint = * for every site, or site ids separated by commas.
+admin-role-and-sites = Role and sites
+admin-access = Access
+admin-access-hint = A new password or disabling the account signs it out everywhere at once.
+admin-new-password = Make a new password
+admin-disable = Disable the account
+admin-enable = Enable the account
+admin-tokens-none = No API tokens.
+admin-token-name = Name
+admin-scopes = What it may do
+admin-last-used = Last used
+admin-token-revoke = Revoke
+admin-token-create = Create a token
+admin-token-days = Valid for (days; empty: until revoked)
+admin-token-once = The token, shown only now: copy it into the system that uses it.
+admin-gateway-add = Add a gateway
+admin-gateway-added = Gateway { $site }/{ $gateway } is registered. Download its config file and copy it to the gateway.
+admin-gateway-config = Config file
+admin-gateway-id = Gateway id
+admin-public-key = The gateway's public key
+admin-public-key-hint = 64 hexadecimal characters: run bygd-gateway keygen on the gateway and paste what it prints.
+admin-doors-hint = The door ids at this gateway, separated by commas.
+admin-time-zone = The site's time zone
+admin-time-zone-hint = For a new site only, for example Europe/Stockholm or Europe/Copenhagen.
+admin-trail-none = No actions yet.
+admin-actor = Who
+admin-action = Action
+admin-target = On what

@@ -1,0 +1,263 @@
+# bygd webbgränssnitt: svenska. Varje nyckel här finns också i en.ftl och da.ftl (ett test kontrollerar).
+
+## Ram
+skip-to-content = Hoppa till innehållet
+nav-label = Huvudmeny
+nav-overview = Översikt
+nav-members = Medlemmar
+nav-passes = Passerkort
+nav-entries = Passager
+nav-alarms = Larm
+nav-admin = Administration
+language = Språk
+language-choose = Byt
+sign-out = Logga ut
+back-to-overview = Tillbaka till översikten
+actions = Åtgärder
+never = aldrig
+
+## Inloggning
+login-title = Logga in i bygd
+login-name = Kontonamn
+login-password = Lösenord
+login-submit = Logga in
+login-wrong = Fel kontonamn eller lösenord.
+login-disabled = Kontot är avstängt. Be en administratör att aktivera det.
+login-throttled = För många försök. Vänta en minut och försök igen.
+
+## Fel
+error-invalid = Något stämde inte
+error-not-found = Hittades inte
+error-conflict = Det går inte just nu
+error-forbidden = Ditt konto får inte göra det
+error-signed-out = Logga in igen
+error-throttled = För många försök; vänta en stund
+error-internal = Något gick fel på servern. Dess logg säger vad.
+error-no-page = Sidan finns inte
+
+## Översikt
+overview-title = Översikt
+overview-gateways = Platser och dörrar
+overview-no-gateways = Inga gateways ännu. En administratör lägger till dem under Administration → Gateways.
+overview-open-alarms = Öppna larm
+overview-no-alarms = Inga öppna larm.
+overview-latest-entries = Senaste passager
+overview-no-entries = Inga passager ännu.
+online = ansluten
+offline = frånkopplad
+last-seen = Senast hörd
+revocation-list = Spärrlista (gateway / plats)
+lagging-since = efter sedan { $time }
+doors-of = Dörrar på { $gateway }
+door = Dörr
+state = Läge
+door-control = Öppna eller spärra
+door-locked = låst
+door-released = upplåst
+door-open = öppen
+door-held-open = hålls öppen
+door-forced = uppbruten
+door-lockdown = spärrad
+door-unknown = okänt
+time = Tid
+site = Plats
+member = Medlem
+outcome = Utfall
+outcome-granted = insläppt
+
+## Larmtyper
+alarm-kind-integrity = en förfalskad eller trasig sändning
+alarm-kind-unknown-gateway = en okänd gateway
+alarm-kind-forced-open = dörren uppbruten
+alarm-kind-held-open = dörren hålls öppen
+alarm-kind-offline = gatewayen är frånkopplad
+alarm-kind-command-refused = ett kommando nekades
+alarm-kind-revocation-refused = en spärrlista nekades
+alarm-kind-clock = gatewayens klocka
+alarm-kind-bad-message = ett obegripligt meddelande
+alarm-kind-revocation-lag = gatewayen har en gammal spärrlista
+alarm-kind-disk-low = gatewayens disk är nästan full
+alarm-kind-other = ett annat larm
+
+## Roller
+role-admin = administratör
+role-operator = operatör
+role-auditor = granskare
+
+## Gemensamt
+search = Sök
+cancel = Avbryt
+status = Status
+active = aktiv
+revoked = spärrad
+created = Skapad
+sites = Platser
+doors = Dörrar
+all-doors = alla dörrar
+list-truncated = Listan är avkortad; sök för att begränsa den.
+copied = Kopierad
+copy-link = Kopiera länken
+
+## Medlemmar
+members-title = Medlemmar
+members-search = Hitta en medlem
+members-none = Inga medlemmar ännu.
+members-none-match = Ingen medlem matchar ”{ $q }”.
+member-add = Lägg till en medlem
+member-name = Namn
+member-id = Medlems-id
+member-id-hint = Små bokstäver, siffror, - och _ (till exempel anna-berg). Det skrivs in i varje passerkort och kan inte ändras.
+member-email = E-post
+member-revoke = Spärra medlemmen
+member-revoke-question = Spärra { $name }? Alla deras passerkort slutar öppna dörrar så snart gatewayerna har den nya spärrlistan.
+member-entries = Deras passager
+
+## Passerkort
+passes-title = Passerkort
+passes-none = Inga passerkort.
+passes-show-all = Visa även spärrade och utgångna kort
+passes-show-valid = Visa bara giltiga kort
+pass = Passerkort
+pass-issue = Utfärda ett passerkort
+pass-issued = Passerkortet är utfärdat
+pass-issued-for = Ett passerkort för { $member } är klart. Skicka länken, eller låt dem skanna koden.
+pass-qr-alt = Passerkortet som QR-kod
+pass-once = Koden och länken visas bara nu: bygd sparar ingen kopia. Om de kommer bort, spärra kortet och utfärda ett nytt.
+pass-link = Länk till kortet (för medlemmens telefon)
+pass-open-page = Öppna kortets sida
+pass-details = Kortets uppgifter
+back-to-member = Tillbaka till medlemmen
+pass-doors-hint = Kryssa ingen för alla platsens dörrar.
+valid-from = Giltigt från
+valid-until = Giltigt till
+pass-from-hint = Tomt: från nu. I platsens lokala tid.
+pass-until-hint = Tomt: ett år. Kortet gäller till och med den dagen.
+schedule = När
+schedule-always = När som helst
+schedule-office = Kontorstid (måndag till fredag 07–18)
+schedule-evenings-weekends = Kvällar och helger (vardagar 17–23, helger 08–23)
+schedule-custom = Eget schema
+schedule-custom-text = Eget schema
+schedule-hint = Dagar och tider i platsens tid, till exempel mon-fri 07:00-22:00; sat 10:00-16:00
+pass-kind = Typ
+pass-kind-member = medlem
+pass-kind-guest = gäst
+pass-kind-staff = personal
+pass-kind-break-glass = nödkort
+pass-issued-by = Utfärdat av
+pass-qr-gone = QR-koden visas bara när ett kort utfärdas.
+pass-revoke = Spärra kortet
+pass-revoke-question = Spärra detta kort för { $member }? Det slutar öppna dörrar så snart gatewayerna har den nya spärrlistan.
+
+## Dörrar och kommandon
+gateway = Gateway
+confirm = Bekräfta
+refresh = Uppdatera
+command = Kommando
+requested-by = Beställt av
+back-to-door = Tillbaka till dörren
+door-offline-hint = Kommandon väntar en kort stund tills den är tillbaka.
+door-unlock = Lås upp
+door-unlock-for = Hur länge
+seconds-n = { $n ->
+    [one] { $n } sekund
+   *[other] { $n } sekunder
+}
+door-unlock-question = Låsa upp { $door } i { $seconds } sekunder?
+door-unlock-yes = Ja, lås upp
+door-lockdown-title = Spärr
+door-lockdown-hint = En spärrad dörr öppnas inte för något passerkort; bara en administratörs nödkort och utgångsknappen fungerar.
+door-lockdown-on = Spärra den här dörren
+door-lockdown-off = Häv spärren av den här dörren
+gateway-lockdown-on = Spärra alla dörrar här
+gateway-lockdown-off = Häv spärren av alla dörrar här
+door-lockdown-on-question = Spärra { $door }? Inget passerkort öppnar den förrän spärren hävs.
+door-lockdown-off-question = Häva spärren av { $door }?
+gateway-lockdown-on-question = Spärra alla dörrar på { $gateway }? Inget passerkort öppnar dem förrän spärren hävs.
+gateway-lockdown-off-question = Häva spärren av alla dörrar på { $gateway }?
+door-recent-commands = Senaste kommandon
+command-queued = väntar på att skickas
+command-sent = skickat, väntar på gatewayen
+command-done = utfört
+command-refused = nekat av gatewayen
+command-not-sent = inte skickat i tid (gatewayen gick inte att nå)
+command-no-result = inget svar i tid
+command-unknown = okänt
+command-pending-hint = Sidan uppdateras av sig själv.
+
+## Passager
+entries-title = Passager
+all-sites = Alla platser
+outcome-any = Alla
+outcome-denied = nekad
+entries-since = Från (datum)
+entries-until = Till (datum)
+entries-filter = Filtrera
+entries-export = Exportera som CSV
+entries-none = Inga passager matchar.
+entries-older = Äldre passager
+reason = Orsak
+
+## Larm
+alarms-title = Larm
+alarms-show-all = Visa även stängda larm
+alarms-show-open = Visa bara öppna larm
+alarms-none = Inga larm.
+alarm = Larm
+alarm-open = öppet
+alarm-closed = Stängt
+alarm-first = Första gången
+alarm-last = Senaste gången
+alarm-count = Antal
+alarm-detail = Vad som hände
+alarm-acked-by = Kvitterat av
+alarm-note = Anteckning
+alarm-note-hint = Vad du gjorde åt det, för den som tittar härnäst.
+alarm-acknowledge = Kvittera och stäng
+alarm-events = Gatewayens händelser runt larmet
+alarm-no-events = Inga händelser från gatewayen runt den tiden.
+event = Händelse
+
+## Administration
+save = Spara
+download = Hämta
+admin-accounts = Konton
+admin-tokens = API-nycklar
+admin-gateways = Gateways
+admin-trail = Logg över åtgärder
+admin-account = Konto
+admin-account-add = Lägg till ett konto
+admin-account-hint = Små bokstäver, siffror och - _ . @ (en e-postadress fungerar).
+admin-account-made = Kontot { $name } är klart.
+admin-password-once = Dess lösenord, visas bara nu (ge det till personen; de loggar in med det):
+admin-role = Roll
+admin-sessions = Inloggad
+admin-disabled = avstängt
+admin-sites-hint = * för alla platser, eller plats-id åtskilda med komman.
+admin-role-and-sites = Roll och platser
+admin-access = Åtkomst
+admin-access-hint = Ett nytt lösenord eller att stänga av kontot loggar ut det överallt på en gång.
+admin-new-password = Skapa ett nytt lösenord
+admin-disable = Stäng av kontot
+admin-enable = Aktivera kontot
+admin-tokens-none = Inga API-nycklar.
+admin-token-name = Namn
+admin-scopes = Vad den får göra
+admin-last-used = Senast använd
+admin-token-revoke = Återkalla
+admin-token-create = Skapa en nyckel
+admin-token-days = Giltig i (dagar; tomt: tills den återkallas)
+admin-token-once = Nyckeln, visas bara nu: kopiera den till systemet som ska använda den.
+admin-gateway-add = Lägg till en gateway
+admin-gateway-added = Gatewayen { $site }/{ $gateway } är registrerad. Hämta dess konfigurationsfil och kopiera den till gatewayen.
+admin-gateway-config = Konfigurationsfil
+admin-gateway-id = Gateway-id
+admin-public-key = Gatewayens publika nyckel
+admin-public-key-hint = 64 hexadecimala tecken: kör bygd-gateway keygen på gatewayen och klistra in vad den skriver.
+admin-doors-hint = Dörrarnas id vid den här gatewayen, åtskilda med komman.
+admin-time-zone = Platsens tidszon
+admin-time-zone-hint = Bara för en ny plats, till exempel Europe/Stockholm eller Europe/Copenhagen.
+admin-trail-none = Inga åtgärder ännu.
+admin-actor = Vem
+admin-action = Åtgärd
+admin-target = På vad

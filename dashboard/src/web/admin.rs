@@ -1,0 +1,451 @@
+//! Admin pages: operator accounts (add, role and sites, disable and enable, a new password),
+//! API tokens (create, shown once; revoke), gateways (add one with its public key, then
+//! download the config file it is installed with) and the trail of operator actions.
+//!
+//! Generated passwords and tokens are shown once, on the page that made them, never cached.
+
+use super::frame::{render, Me, OrPage, SiteTimes, WebError};
+use super::i18n::Tr;
+use super::members::form_pairs;
+use crate::access::{Role, Scope, Sites};
+use crate::account::AccountInfo;
+use crate::error::ServiceError;
+use crate::gateway::{GatewayInfo, NewGateway};
+use crate::service::Dashboard;
+use crate::token::TokenInfo;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use std::collections::BTreeSet;
+
+/// Trail entries shown.
+const TRAIL_SHOWN: i64 = 200;
+
+/// The value of `name` in a form.
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Every value of `name` in a form.
+fn fields_named(fields: &[(String, String)], name: &str) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .collect()
+}
+
+/// A page that shows a secret once: never stored by the browser or a proxy.
+fn once(page: Response) -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], page).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "admin_accounts.html")]
+struct AccountsPage {
+    t: Tr,
+    me: Me,
+    accounts: Vec<AccountInfo>,
+    error: Option<String>,
+    made: Option<(String, String)>,
+}
+
+async fn accounts_page(
+    d: &Dashboard,
+    me: Me,
+    error: Option<String>,
+    made: Option<(String, String)>,
+) -> Result<Response, WebError> {
+    let accounts = d.accounts().list(&me.who).await.or_page(&me)?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = render(&AccountsPage {
+        t: me.t(),
+        me,
+        accounts,
+        error,
+        made,
+    });
+    Ok(once((status, page).into_response()))
+}
+
+/// `GET /admin`: the accounts, and links to the other admin pages.
+pub(crate) async fn accounts(State(d): State<Dashboard>, me: Me) -> Result<Response, WebError> {
+    accounts_page(&d, me, None, None).await
+}
+
+/// `POST /admin/accounts`: a new account; its password is generated unless given.
+pub(crate) async fn add_account(
+    State(d): State<Dashboard>,
+    me: Me,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let fields = form_pairs(&body);
+    let name = field(&fields, "name");
+    let result = async {
+        let role =
+            Role::parse(&field(&fields, "role")).map_err(|e| ServiceError::invalid("role", e))?;
+        let sites_text = field(&fields, "sites");
+        let sites = Sites::parse(if sites_text.is_empty() {
+            "*"
+        } else {
+            &sites_text
+        })
+        .map_err(|e| ServiceError::invalid("sites", e))?;
+        let password = crate::account::generate_password()?;
+        d.accounts()
+            .add(&me.who, &name, role, &sites, &password)
+            .await?;
+        Ok::<_, ServiceError>(password)
+    }
+    .await;
+    match result {
+        Ok(password) => accounts_page(&d, me, None, Some((name, password))).await,
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            accounts_page(&d, me, Some(e.to_string()), None).await
+        }
+        Err(e) => Err(WebError::new(e, me.lang)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_account.html")]
+struct AccountPage {
+    t: Tr,
+    me: Me,
+    account: AccountInfo,
+    roles: [&'static str; 3],
+    error: Option<String>,
+    password: Option<String>,
+}
+
+async fn account_page(
+    d: &Dashboard,
+    me: Me,
+    name: &str,
+    error: Option<String>,
+    password: Option<String>,
+) -> Result<Response, WebError> {
+    let account = d.accounts().get(&me.who, name).await.or_page(&me)?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = render(&AccountPage {
+        t: me.t(),
+        me,
+        account,
+        roles: ["admin", "operator", "auditor"],
+        error,
+        password,
+    });
+    Ok(once((status, page).into_response()))
+}
+
+/// `GET /admin/accounts/{name}`.
+pub(crate) async fn account(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(name): Path<String>,
+) -> Result<Response, WebError> {
+    account_page(&d, me, &name, None, None).await
+}
+
+/// `POST /admin/accounts/{name}`: `what` is `update` (role, sites), `disable`, `enable` or
+/// `password` (a new generated password, shown once; the account's sessions end).
+pub(crate) async fn change_account(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let fields = form_pairs(&body);
+    let result = async {
+        match field(&fields, "what").as_str() {
+            "update" => {
+                let role = Role::parse(&field(&fields, "role"))
+                    .map_err(|e| ServiceError::invalid("role", e))?;
+                let sites = Sites::parse(&field(&fields, "sites"))
+                    .map_err(|e| ServiceError::invalid("sites", e))?;
+                d.accounts()
+                    .update(&me.who, &name, Some(role), Some(&sites))
+                    .await?;
+                Ok(None)
+            }
+            "disable" => d.accounts().disable(&me.who, &name).await.map(|_| None),
+            "enable" => d.accounts().enable(&me.who, &name).await.map(|_| None),
+            "password" => {
+                let password = crate::account::generate_password()?;
+                d.accounts().set_password(&me.who, &name, &password).await?;
+                Ok(Some(password))
+            }
+            _ => Err(ServiceError::invalid(
+                "what",
+                "update, disable, enable or password",
+            )),
+        }
+    }
+    .await;
+    match result {
+        Ok(Some(password)) => account_page(&d, me, &name, None, Some(password)).await,
+        Ok(None) => Ok(Redirect::to(&format!("/admin/accounts/{name}")).into_response()),
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            account_page(&d, me, &name, Some(e.to_string()), None).await
+        }
+        Err(e) => Err(WebError::new(e, me.lang)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_tokens.html")]
+struct TokensPage {
+    t: Tr,
+    me: Me,
+    tokens: Vec<TokenInfo>,
+    scopes: Vec<&'static str>,
+    error: Option<String>,
+    made: Option<String>,
+}
+
+async fn tokens_page(
+    d: &Dashboard,
+    me: Me,
+    error: Option<String>,
+    made: Option<String>,
+) -> Result<Response, WebError> {
+    let tokens = d.tokens().list(&me.who).await.or_page(&me)?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = render(&TokensPage {
+        t: me.t(),
+        me,
+        tokens,
+        scopes: Scope::ALL.iter().map(|s| s.name()).collect(),
+        error,
+        made,
+    });
+    Ok(once((status, page).into_response()))
+}
+
+/// `GET /admin/tokens`.
+pub(crate) async fn tokens(State(d): State<Dashboard>, me: Me) -> Result<Response, WebError> {
+    tokens_page(&d, me, None, None).await
+}
+
+/// `POST /admin/tokens`: a new token, shown once.
+pub(crate) async fn create_token(
+    State(d): State<Dashboard>,
+    me: Me,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let fields = form_pairs(&body);
+    let result = async {
+        let mut scopes = BTreeSet::new();
+        for name in fields_named(&fields, "scope") {
+            scopes.insert(Scope::parse(&name).map_err(|e| ServiceError::invalid("scope", e))?);
+        }
+        if scopes.is_empty() {
+            return Err(ServiceError::invalid("scope", "tick at least one scope"));
+        }
+        let sites_text = field(&fields, "sites");
+        let sites = Sites::parse(if sites_text.is_empty() {
+            "*"
+        } else {
+            &sites_text
+        })
+        .map_err(|e| ServiceError::invalid("sites", e))?;
+        let days = field(&fields, "days");
+        let expires = if days.is_empty() {
+            None
+        } else {
+            let days: i64 = days
+                .parse()
+                .ok()
+                .filter(|d| (1..=3660).contains(d))
+                .ok_or_else(|| ServiceError::invalid("days", "a number of days, 1 to 3660"))?;
+            Some(crate::db::unix_now() + days * 86_400)
+        };
+        let (_, token) = d
+            .tokens()
+            .create(&me.who, &field(&fields, "name"), &scopes, &sites, expires)
+            .await?;
+        Ok(token)
+    }
+    .await;
+    match result {
+        Ok(token) => tokens_page(&d, me, None, Some(token)).await,
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            tokens_page(&d, me, Some(e.to_string()), None).await
+        }
+        Err(e) => Err(WebError::new(e, me.lang)),
+    }
+}
+
+/// `POST /admin/tokens/{id}/revoke`.
+pub(crate) async fn revoke_token(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    d.tokens().revoke(&me.who, &id).await.or_page(&me)?;
+    Ok(Redirect::to("/admin/tokens").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin_gateways.html")]
+struct GatewaysPage {
+    t: Tr,
+    me: Me,
+    gateways: Vec<GatewayInfo>,
+    error: Option<String>,
+    added: Option<(String, String)>,
+    form: Vec<(String, String)>,
+}
+
+impl GatewaysPage {
+    fn value(&self, name: &str) -> String {
+        field(&self.form, name)
+    }
+
+    fn added_text(&self, site: &str, gateway: &str) -> String {
+        self.t.with2(
+            "admin-gateway-added",
+            ("site", &site),
+            ("gateway", &gateway),
+        )
+    }
+}
+
+async fn gateways_page(
+    d: &Dashboard,
+    me: Me,
+    error: Option<String>,
+    added: Option<(String, String)>,
+    form: Vec<(String, String)>,
+) -> Result<Response, WebError> {
+    let gateways = d.gateways().list(&me.who).await.or_page(&me)?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = render(&GatewaysPage {
+        t: me.t(),
+        me,
+        gateways,
+        error,
+        added,
+        form,
+    });
+    Ok((status, page).into_response())
+}
+
+/// `GET /admin/gateways`.
+pub(crate) async fn gateways(State(d): State<Dashboard>, me: Me) -> Result<Response, WebError> {
+    gateways_page(&d, me, None, None, Vec::new()).await
+}
+
+/// `POST /admin/gateways`: registers a gateway (and its site, if new).
+pub(crate) async fn add_gateway(
+    State(d): State<Dashboard>,
+    me: Me,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let fields = form_pairs(&body);
+    let zone = field(&fields, "time_zone");
+    let new = NewGateway {
+        site: field(&fields, "site"),
+        id: field(&fields, "id"),
+        public_key: field(&fields, "public_key").to_ascii_lowercase(),
+        doors: crate::service::split_list(&field(&fields, "doors")),
+        time_zone: Some(zone).filter(|z| !z.is_empty()),
+    };
+    match d.gateways().register(&me.who, &new).await {
+        Ok(()) => gateways_page(&d, me, None, Some((new.site, new.id)), Vec::new()).await,
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            gateways_page(&d, me, Some(e.to_string()), None, fields).await
+        }
+        Err(e) => Err(WebError::new(e, me.lang)),
+    }
+}
+
+/// `GET /admin/gateways/{site}/{id}/config`: the gateway's config file, to install with it.
+pub(crate) async fn gateway_config(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path((site, id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let text = d
+        .gateways()
+        .config(&me.who, &site, &id, None)
+        .await
+        .or_page(&me)?;
+    let disposition = format!("attachment; filename=\"bygd-gateway-{site}-{id}.toml\"");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/toml; charset=utf-8".to_owned(),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// A line of the trail.
+pub(crate) struct TrailLine {
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_trail.html")]
+struct TrailPage {
+    t: Tr,
+    me: Me,
+    lines: Vec<TrailLine>,
+}
+
+/// `GET /admin/trail`: the latest operator actions, newest first.
+pub(crate) async fn trail(State(d): State<Dashboard>, me: Me) -> Result<Response, WebError> {
+    let rows = d.trail(&me.who, TRAIL_SHOWN).await.or_page(&me)?;
+    let mut times = SiteTimes::new(&d, &me.who);
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        let text = |k: &str| row[k].as_str().unwrap_or_default().to_owned();
+        let site = row["detail"]["site"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let at = text("at");
+        lines.push(TrailLine {
+            at: times.local(&site, &at).await,
+            actor: text("actor"),
+            action: text("action"),
+            target: text("target"),
+            detail: row["detail"].to_string(),
+        });
+    }
+    Ok(render(&TrailPage {
+        t: me.t(),
+        me,
+        lines,
+    }))
+}
