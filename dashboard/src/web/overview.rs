@@ -87,6 +87,7 @@ struct Live {
 }
 
 /// Every key [`door_state`] gives.
+#[cfg(test)]
 pub(crate) const DOOR_STATE_KEYS: [&str; 7] = [
     "door-forced",
     "door-held-open",
