@@ -7,7 +7,6 @@
 //! seconds cannot flood the table.
 
 use crate::access::{Principal, Scope};
-use crate::db::unix_now;
 use crate::error::ServiceResult;
 use crate::service::{random_hex_id, Dashboard};
 use serde::Serialize;
@@ -148,7 +147,16 @@ impl Alarms<'_> {
         detail: &str,
     ) -> ServiceResult<()> {
         let mut tx = self.dashboard.begin_write().await?;
-        Self::raise(&mut tx, site, gateway, kind, door, detail, unix_now()).await?;
+        Self::raise(
+            &mut tx,
+            site,
+            gateway,
+            kind,
+            door,
+            detail,
+            self.dashboard.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -9,7 +9,7 @@
 //! publishes them in that order (a gateway refuses a number below one it accepted).
 
 use crate::access::{Principal, Scope};
-use crate::db::{from_sql, to_sql, unix_now};
+use crate::db::{from_sql, to_sql};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{random_bytes, Dashboard};
 use bygd_protocol::{Action, Command, CommandId, DoorId, GatewayId, SiteId, UnixTime};
@@ -217,7 +217,7 @@ impl Commands<'_> {
             }
             DoorId::new(door).map_err(|e| ServiceError::invalid("door", e.to_string()))
         };
-        let now = unix_now();
+        let now = self.dashboard.now();
         let (action, lifetime, name, door, seconds, on) = match request {
             CommandRequest::Unlock { door, seconds } => {
                 if !(1..=MAX_UNLOCK_SECONDS).contains(seconds) {
@@ -318,7 +318,7 @@ impl Commands<'_> {
         .execute(&mut *tx)
         .await?;
         if request != &CommandRequest::TimeBeacon {
-            Dashboard::record(
+            self.dashboard.record(
                 &mut tx,
                 who,
                 &format!("command.{name}"),
@@ -341,7 +341,7 @@ impl Commands<'_> {
         .fetch_optional(&self.dashboard.db.pool)
         .await?;
         match row {
-            Some(row) if who.sees(&row.1) => Ok(command_info(row, unix_now())),
+            Some(row) if who.sees(&row.1) => Ok(command_info(row, self.dashboard.now())),
             _ => Err(ServiceError::not_found("command", id)),
         }
     }
@@ -359,7 +359,7 @@ impl Commands<'_> {
             query = query.bind(site);
         }
         let rows = query.fetch_all(&self.dashboard.db.pool).await?;
-        let now = unix_now();
+        let now = self.dashboard.now();
         Ok(rows
             .into_iter()
             .filter(|r| who.sees(&r.1))
@@ -390,7 +390,7 @@ impl Commands<'_> {
     /// Commands not yet published, in the order they must go out; those that expired while
     /// waiting (no broker) are marked `not_sent` instead.
     pub(crate) async fn take_unpublished(&self) -> ServiceResult<Vec<Unpublished>> {
-        let now = unix_now();
+        let now = self.dashboard.now();
         sqlx::query(
             "UPDATE commands SET outcome = 'not_sent', outcome_at = $1 \
              WHERE published_at IS NULL AND outcome IS NULL AND expires <= $1",
@@ -415,7 +415,7 @@ impl Commands<'_> {
             "SELECT id, site, gateway, seq, expires, bytes FROM commands \
              WHERE published_at IS NOT NULL AND outcome IS NULL AND expires > $1 ORDER BY site, gateway, seq",
         )
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .fetch_all(&self.dashboard.db.pool)
         .await?;
         rows.into_iter().map(unpublished).collect()
@@ -424,7 +424,7 @@ impl Commands<'_> {
     /// Records that a command was handed to the broker (again).
     pub(crate) async fn mark_published(&self, id: &str) -> ServiceResult<()> {
         sqlx::query("UPDATE commands SET published_at = COALESCE(published_at, $1), sends = sends + 1 WHERE id = $2")
-            .bind(unix_now())
+            .bind(self.dashboard.now())
             .bind(id.to_owned())
             .execute(&self.dashboard.db.pool)
             .await?;
@@ -444,7 +444,7 @@ impl Commands<'_> {
     /// Forgets time beacons older than a day.
     pub(crate) async fn forget_old_beacons(&self) -> ServiceResult<u64> {
         let done = sqlx::query("DELETE FROM commands WHERE action = 'time' AND issued_at < $1")
-            .bind(unix_now() - BEACON_RETENTION_SECONDS)
+            .bind(self.dashboard.now() - BEACON_RETENTION_SECONDS)
             .execute(&self.dashboard.db.pool)
             .await?;
         Ok(done.rows_affected())

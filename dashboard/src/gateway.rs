@@ -5,7 +5,6 @@
 //! chain head only moves in the ingest transaction that stores its events.
 
 use crate::access::{Principal, Scope};
-use crate::db::unix_now;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{split_list, Dashboard};
 use bygd_protocol::{DoorId, GatewayId, PublicKey, SiteId, Topic, TopicKind, GENESIS_HASH};
@@ -154,17 +153,18 @@ impl Gateways<'_> {
         sqlx::query("INSERT INTO sites (id, time_zone, created_at) VALUES ($1, $2, $3)")
             .bind(id.to_owned())
             .bind(time_zone.to_owned())
-            .bind(unix_now())
+            .bind(self.dashboard.now())
             .execute(&mut **tx)
             .await?;
-        Dashboard::record(
-            tx,
-            who,
-            "site.add",
-            id,
-            serde_json::json!({ "time_zone": time_zone }),
-        )
-        .await
+        self.dashboard
+            .record(
+                tx,
+                who,
+                "site.add",
+                id,
+                serde_json::json!({ "time_zone": time_zone }),
+            )
+            .await
     }
 
     /// The time zone of `site`, which must exist and be visible to `who`.
@@ -249,18 +249,19 @@ impl Gateways<'_> {
         .bind(new.id.clone())
         .bind(key.to_hex())
         .bind(new.doors.join(","))
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .bind(hex::encode(GENESIS_HASH))
         .execute(&mut *tx)
         .await?;
-        Dashboard::record(
-            &mut tx,
-            who,
-            "gateway.add",
-            &format!("{}/{}", new.site, new.id),
-            serde_json::json!({ "public_key": key.to_hex(), "doors": new.doors }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "gateway.add",
+                &format!("{}/{}", new.site, new.id),
+                serde_json::json!({ "public_key": key.to_hex(), "doors": new.doors }),
+            )
+            .await?;
         tx.commit().await?;
         // A new site needs its revocation list on the broker before its first gateway asks.
         self.dashboard.revocation_lists().refresh(&new.site).await?;
