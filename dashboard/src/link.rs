@@ -144,7 +144,7 @@ pub(crate) async fn run(
             }
             _ = lag_checks.tick() => {
                 if max_lag > 0 {
-                    if let Err(e) = link.dashboard.revocation_lists().check_lag(link.dashboard.now(), max_lag).await {
+                    if let Err(e) = link.dashboard.revocation_lists().check_lag(max_lag).await {
                         tracing::error!(error = %e, "cannot check gateways' revocation lists");
                     }
                 }
