@@ -450,3 +450,115 @@ impl Commands<'_> {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::gateway::NewGateway;
+
+    /// A dashboard on a manual clock with gateway `byn/gw1` (door `front`).
+    async fn dashboard_with_gateway() -> (Dashboard, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let (d, _) = Dashboard::init(&dir.path().join("d"), None, "admin")
+            .await
+            .unwrap();
+        let d = d.with_clock(Clock::manual(Clock::system().now()));
+        d.gateways()
+            .register(
+                &Principal::local_admin(),
+                &NewGateway {
+                    site: "byn".into(),
+                    id: "gw1".into(),
+                    public_key: bygd_protocol::SecretKey::from_seed(&[7; 32])
+                        .public_key()
+                        .to_hex(),
+                    doors: vec!["front".into()],
+                    time_zone: Some("Europe/Stockholm".into()),
+                },
+            )
+            .await
+            .unwrap();
+        (d, dir)
+    }
+
+    async fn unlock(d: &Dashboard) -> CommandInfo {
+        let request = CommandRequest::Unlock {
+            door: "front".into(),
+            seconds: DEFAULT_UNLOCK_SECONDS,
+        };
+        d.commands()
+            .send(&Principal::local_admin(), "byn", "gw1", &request)
+            .await
+            .unwrap()
+    }
+
+    fn lifetime(seconds: u64) -> i64 {
+        i64::try_from(seconds).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_command_still_queued_when_the_clock_passes_its_lifetime_is_not_sent() {
+        let (d, _dir) = dashboard_with_gateway().await;
+        let sent = unlock(&d).await;
+        d.clock().advance(lifetime(UNLOCK_LIFETIME) - 1);
+        let queued = d.commands().take_unpublished().await.unwrap();
+        assert_eq!(
+            queued.len(),
+            1,
+            "the last second of its life it still goes out"
+        );
+        d.clock().advance(1);
+        assert!(d.commands().take_unpublished().await.unwrap().is_empty());
+        let info = d
+            .commands()
+            .get(&Principal::local_admin(), &sent.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (info.status.as_str(), info.reason.as_deref()),
+            ("not_sent", Some("expired"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sent_command_nobody_answers_has_no_result_once_the_clock_passes_its_lifetime() {
+        let (d, _dir) = dashboard_with_gateway().await;
+        let admin = Principal::local_admin();
+        let sent = unlock(&d).await;
+        d.commands().mark_published(&sent.id).await.unwrap();
+        d.clock().advance(lifetime(UNLOCK_LIFETIME) - 1);
+        assert_eq!(
+            d.commands().get(&admin, &sent.id).await.unwrap().status,
+            "sent"
+        );
+        assert_eq!(d.commands().unanswered().await.unwrap().len(), 1);
+        d.clock().advance(1);
+        assert_eq!(
+            d.commands().get(&admin, &sent.id).await.unwrap().status,
+            "no_result"
+        );
+        assert!(
+            d.commands().unanswered().await.unwrap().is_empty(),
+            "an expired command is not sent again after a reconnect"
+        );
+    }
+
+    #[tokio::test]
+    async fn time_beacons_are_forgotten_a_day_after_they_were_issued() {
+        let (d, _dir) = dashboard_with_gateway().await;
+        d.commands()
+            .send(
+                &Principal::local_admin(),
+                "byn",
+                "gw1",
+                &CommandRequest::TimeBeacon,
+            )
+            .await
+            .unwrap();
+        d.clock().advance(BEACON_RETENTION_SECONDS);
+        assert_eq!(d.commands().forget_old_beacons().await.unwrap(), 0);
+        d.clock().advance(1);
+        assert_eq!(d.commands().forget_old_beacons().await.unwrap(), 1);
+    }
+}
