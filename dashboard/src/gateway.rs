@@ -72,6 +72,9 @@ pub struct GatewaySetup {
     /// `heartbeat_seconds` and `keep_alive_seconds` of its `[mqtt]` section, if not the
     /// gateway's defaults.
     pub mqtt_timing: Option<(u32, u32)>,
+    /// Each door's `unlock_seconds`: how long a valid pass releases the lock (tests shorten
+    /// it to see doors lock again sooner).
+    pub unlock_seconds: u32,
 }
 
 impl GatewaySetup {
@@ -86,6 +89,7 @@ impl GatewaySetup {
             socket: "/run/bygd/gateway.sock".into(),
             hardware: "rppal".into(),
             mqtt_timing: None,
+            unlock_seconds: crate::command::DEFAULT_UNLOCK_SECONDS,
         }
     }
 }
@@ -465,7 +469,8 @@ impl Gateways<'_> {
             text.push_str(&format!(
                 "\n# Check the pins (BCM numbers) against the wiring.\n\
                  [[door]]\nid = \"{door}\"\nlock_pin = {lock}\nsensor_pin = {sensor}\nexit_pin = {exit}\n\
-                 unlock_seconds = 5\nlock_type = \"fail-secure\"\n"
+                 unlock_seconds = {unlock}\nlock_type = \"fail-secure\"\n",
+                unlock = setup.unlock_seconds,
             ));
         }
         match broker_url {
