@@ -15,7 +15,6 @@
 //! throttled there first.
 
 use crate::access::{Principal, Role, Scope, Sites};
-use crate::db::unix_now;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{random_bytes, secret_hash, split_list, Dashboard, Tx};
 use crate::token::TOKEN_PREFIX;
@@ -174,17 +173,18 @@ impl Accounts<'_> {
         .bind(role.name())
         .bind(sites.to_string())
         .bind(hash)
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .execute(&mut *tx)
         .await?;
-        Dashboard::record(
-            &mut tx,
-            who,
-            "account.add",
-            name,
-            serde_json::json!({ "role": role.name(), "sites": sites.to_string() }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "account.add",
+                name,
+                serde_json::json!({ "role": role.name(), "sites": sites.to_string() }),
+            )
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -246,7 +246,7 @@ impl Accounts<'_> {
         }
         let principal = account_principal(name, &role, &sites)?;
         let session = format!("{SESSION_PREFIX}{}", hex::encode(random_bytes::<24>()?));
-        let now = unix_now();
+        let now = self.dashboard.now();
         let mut tx = self.dashboard.begin_write().await?;
         // A password, role or site change (or a disable) between the check and here ended the
         // account's sessions; this one must not slip in after it.
@@ -316,7 +316,7 @@ impl Accounts<'_> {
 
     /// Who holds `credential` (an API token or a session id).
     pub async fn authenticate(&self, credential: &str) -> ServiceResult<Principal> {
-        let now = unix_now();
+        let now = self.dashboard.now();
         if credential.starts_with(SESSION_PREFIX) {
             let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
                 "SELECT a.name, a.role, a.sites, s.expires_at, a.disabled_at \
@@ -410,7 +410,7 @@ impl Accounts<'_> {
              (SELECT COUNT(*) FROM sessions s WHERE s.account = a.name AND s.expires_at > $1) \
              FROM accounts a ORDER BY a.name",
         )
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .fetch_all(&self.dashboard.db.pool)
         .await?;
         Ok(rows
@@ -428,7 +428,7 @@ impl Accounts<'_> {
              (SELECT COUNT(*) FROM sessions s WHERE s.account = a.name AND s.expires_at > $1) \
              FROM accounts a WHERE a.name = $2",
         )
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .bind(name.to_owned())
         .fetch_optional(&self.dashboard.db.pool)
         .await?;
@@ -473,20 +473,22 @@ impl Accounts<'_> {
     /// Deletes every session of `name` and records `action` by `who` in the audit trail with
     /// how many sessions ended; returns that number.
     async fn end_sessions_recorded(
+        &self,
         tx: &mut Tx,
         who: &Principal,
         name: &str,
         action: &str,
     ) -> ServiceResult<u64> {
         let ended = Self::delete_sessions(tx, name).await?;
-        Dashboard::record(
-            tx,
-            who,
-            action,
-            name,
-            serde_json::json!({ "sessions_ended": ended }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                tx,
+                who,
+                action,
+                name,
+                serde_json::json!({ "sessions_ended": ended }),
+            )
+            .await?;
         Ok(ended)
     }
 
@@ -507,11 +509,13 @@ impl Accounts<'_> {
             )));
         }
         sqlx::query("UPDATE accounts SET disabled_at = $1 WHERE name = $2")
-            .bind(unix_now())
+            .bind(self.dashboard.now())
             .bind(name.to_owned())
             .execute(&mut *tx)
             .await?;
-        let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.disable").await?;
+        let ended = self
+            .end_sessions_recorded(&mut tx, who, name, "account.disable")
+            .await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account disabled");
         self.get(who, name).await
@@ -530,7 +534,9 @@ impl Accounts<'_> {
             .bind(name.to_owned())
             .execute(&mut *tx)
             .await?;
-        Dashboard::record(&mut tx, who, "account.enable", name, serde_json::json!({})).await?;
+        self.dashboard
+            .record(&mut tx, who, "account.enable", name, serde_json::json!({}))
+            .await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, "account enabled");
         self.get(who, name).await
@@ -554,7 +560,9 @@ impl Accounts<'_> {
             .bind(name.to_owned())
             .execute(&mut *tx)
             .await?;
-        let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.password").await?;
+        let ended = self
+            .end_sessions_recorded(&mut tx, who, name, "account.password")
+            .await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account password changed");
         self.get(who, name).await
@@ -598,20 +606,21 @@ impl Accounts<'_> {
             .execute(&mut *tx)
             .await?;
         let ended = Self::delete_sessions(&mut tx, name).await?;
-        Dashboard::record(
-            &mut tx,
-            who,
-            "account.update",
-            name,
-            serde_json::json!({
-                "role": new_role.name(),
-                "sites": new_sites.to_string(),
-                "old_role": old_role.name(),
-                "old_sites": old_sites.to_string(),
-                "sessions_ended": ended,
-            }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "account.update",
+                name,
+                serde_json::json!({
+                    "role": new_role.name(),
+                    "sites": new_sites.to_string(),
+                    "old_role": old_role.name(),
+                    "old_sites": old_sites.to_string(),
+                    "sessions_ended": ended,
+                }),
+            )
+            .await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, role = new_role.name(), sites = %new_sites, sessions_ended = ended, "account changed");
         self.get(who, name).await
@@ -622,7 +631,9 @@ impl Accounts<'_> {
     pub async fn end_sessions(&self, who: &Principal, name: &str) -> ServiceResult<u64> {
         let mut tx = self.dashboard.begin_write().await?;
         Self::managed(&mut tx, who, name).await?;
-        let ended = Self::end_sessions_recorded(&mut tx, who, name, "account.logout").await?;
+        let ended = self
+            .end_sessions_recorded(&mut tx, who, name, "account.logout")
+            .await?;
         tx.commit().await?;
         tracing::info!(account = name, by = %who.actor, sessions_ended = ended, "account sessions ended");
         Ok(ended)

@@ -7,7 +7,6 @@
 //! seconds cannot flood the table.
 
 use crate::access::{Principal, Scope};
-use crate::db::unix_now;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{random_hex_id, Dashboard};
 use serde::Serialize;
@@ -192,7 +191,16 @@ impl Alarms<'_> {
         detail: &str,
     ) -> ServiceResult<()> {
         let mut tx = self.dashboard.begin_write().await?;
-        Self::raise(&mut tx, site, gateway, kind, door, detail, unix_now()).await?;
+        Self::raise(
+            &mut tx,
+            site,
+            gateway,
+            kind,
+            door,
+            detail,
+            self.dashboard.now(),
+        )
+        .await?;
         tx.commit().await?;
         self.dashboard.changed();
         Ok(())
@@ -266,7 +274,7 @@ impl Alarms<'_> {
             "UPDATE alarms SET cleared_at = $1, acked_by = $2, ack_note = $3 \
              WHERE id = $4 AND cleared_at IS NULL",
         )
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .bind(who.actor.clone())
         .bind(note.to_owned())
         .bind(id.to_owned())
@@ -277,7 +285,8 @@ impl Alarms<'_> {
                 "alarm `{id}` is already closed"
             )));
         }
-        Dashboard::record(
+        self.dashboard
+            .record(
             &mut tx,
             who,
             "alarm.acknowledge",

@@ -9,7 +9,7 @@
 //! publishes them in that order (a gateway refuses a number below one it accepted).
 
 use crate::access::{Principal, Scope};
-use crate::db::{from_sql, to_sql, unix_now};
+use crate::db::{from_sql, to_sql};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{random_bytes, Dashboard};
 use bygd_protocol::{Action, Command, CommandId, DoorId, GatewayId, SiteId, UnixTime};
@@ -217,7 +217,7 @@ impl Commands<'_> {
             }
             DoorId::new(door).map_err(|e| ServiceError::invalid("door", e.to_string()))
         };
-        let now = unix_now();
+        let now = self.dashboard.now();
         let (action, lifetime, name, door, seconds, on) = match request {
             CommandRequest::Unlock { door, seconds } => {
                 if !(1..=MAX_UNLOCK_SECONDS).contains(seconds) {
@@ -318,7 +318,7 @@ impl Commands<'_> {
         .execute(&mut *tx)
         .await?;
         if request != &CommandRequest::TimeBeacon {
-            Dashboard::record(
+            self.dashboard.record(
                 &mut tx,
                 who,
                 &format!("command.{name}"),
@@ -341,7 +341,7 @@ impl Commands<'_> {
         .fetch_optional(&self.dashboard.db.pool)
         .await?;
         match row {
-            Some(row) if who.sees(&row.1) => Ok(command_info(row, unix_now())),
+            Some(row) if who.sees(&row.1) => Ok(command_info(row, self.dashboard.now())),
             _ => Err(ServiceError::not_found("command", id)),
         }
     }
@@ -359,7 +359,7 @@ impl Commands<'_> {
             query = query.bind(site);
         }
         let rows = query.fetch_all(&self.dashboard.db.pool).await?;
-        let now = unix_now();
+        let now = self.dashboard.now();
         Ok(rows
             .into_iter()
             .filter(|r| who.sees(&r.1))
@@ -390,7 +390,7 @@ impl Commands<'_> {
     /// Commands not yet published, in the order they must go out; those that expired while
     /// waiting (no broker) are marked `not_sent` instead.
     pub(crate) async fn take_unpublished(&self) -> ServiceResult<Vec<Unpublished>> {
-        let now = unix_now();
+        let now = self.dashboard.now();
         sqlx::query(
             "UPDATE commands SET outcome = 'not_sent', outcome_at = $1 \
              WHERE published_at IS NULL AND outcome IS NULL AND expires <= $1",
@@ -415,7 +415,7 @@ impl Commands<'_> {
             "SELECT id, site, gateway, seq, expires, bytes FROM commands \
              WHERE published_at IS NOT NULL AND outcome IS NULL AND expires > $1 ORDER BY site, gateway, seq",
         )
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .fetch_all(&self.dashboard.db.pool)
         .await?;
         rows.into_iter().map(unpublished).collect()
@@ -424,7 +424,7 @@ impl Commands<'_> {
     /// Records that a command was handed to the broker (again).
     pub(crate) async fn mark_published(&self, id: &str) -> ServiceResult<()> {
         sqlx::query("UPDATE commands SET published_at = COALESCE(published_at, $1), sends = sends + 1 WHERE id = $2")
-            .bind(unix_now())
+            .bind(self.dashboard.now())
             .bind(id.to_owned())
             .execute(&self.dashboard.db.pool)
             .await?;
@@ -444,9 +444,121 @@ impl Commands<'_> {
     /// Forgets time beacons older than a day.
     pub(crate) async fn forget_old_beacons(&self) -> ServiceResult<u64> {
         let done = sqlx::query("DELETE FROM commands WHERE action = 'time' AND issued_at < $1")
-            .bind(unix_now() - BEACON_RETENTION_SECONDS)
+            .bind(self.dashboard.now() - BEACON_RETENTION_SECONDS)
             .execute(&self.dashboard.db.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::gateway::NewGateway;
+
+    /// A dashboard on a manual clock with gateway `byn/gw1` (door `front`).
+    async fn dashboard_with_gateway() -> (Dashboard, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let (d, _) = Dashboard::init(&dir.path().join("d"), None, "admin")
+            .await
+            .unwrap();
+        let d = d.with_clock(Clock::manual(Clock::system().now()));
+        d.gateways()
+            .register(
+                &Principal::local_admin(),
+                &NewGateway {
+                    site: "byn".into(),
+                    id: "gw1".into(),
+                    public_key: bygd_protocol::SecretKey::from_seed(&[7; 32])
+                        .public_key()
+                        .to_hex(),
+                    doors: vec!["front".into()],
+                    time_zone: Some("Europe/Stockholm".into()),
+                },
+            )
+            .await
+            .unwrap();
+        (d, dir)
+    }
+
+    async fn unlock(d: &Dashboard) -> CommandInfo {
+        let request = CommandRequest::Unlock {
+            door: "front".into(),
+            seconds: DEFAULT_UNLOCK_SECONDS,
+        };
+        d.commands()
+            .send(&Principal::local_admin(), "byn", "gw1", &request)
+            .await
+            .unwrap()
+    }
+
+    fn lifetime(seconds: u64) -> i64 {
+        i64::try_from(seconds).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_command_still_queued_when_the_clock_passes_its_lifetime_is_not_sent() {
+        let (d, _dir) = dashboard_with_gateway().await;
+        let sent = unlock(&d).await;
+        d.clock().advance(lifetime(UNLOCK_LIFETIME) - 1);
+        let queued = d.commands().take_unpublished().await.unwrap();
+        assert_eq!(
+            queued.len(),
+            1,
+            "the last second of its life it still goes out"
+        );
+        d.clock().advance(1);
+        assert!(d.commands().take_unpublished().await.unwrap().is_empty());
+        let info = d
+            .commands()
+            .get(&Principal::local_admin(), &sent.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (info.status.as_str(), info.reason.as_deref()),
+            ("not_sent", Some("expired"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sent_command_nobody_answers_has_no_result_once_the_clock_passes_its_lifetime() {
+        let (d, _dir) = dashboard_with_gateway().await;
+        let admin = Principal::local_admin();
+        let sent = unlock(&d).await;
+        d.commands().mark_published(&sent.id).await.unwrap();
+        d.clock().advance(lifetime(UNLOCK_LIFETIME) - 1);
+        assert_eq!(
+            d.commands().get(&admin, &sent.id).await.unwrap().status,
+            "sent"
+        );
+        assert_eq!(d.commands().unanswered().await.unwrap().len(), 1);
+        d.clock().advance(1);
+        assert_eq!(
+            d.commands().get(&admin, &sent.id).await.unwrap().status,
+            "no_result"
+        );
+        assert!(
+            d.commands().unanswered().await.unwrap().is_empty(),
+            "an expired command is not sent again after a reconnect"
+        );
+    }
+
+    #[tokio::test]
+    async fn time_beacons_are_forgotten_a_day_after_they_were_issued() {
+        let (d, _dir) = dashboard_with_gateway().await;
+        d.commands()
+            .send(
+                &Principal::local_admin(),
+                "byn",
+                "gw1",
+                &CommandRequest::TimeBeacon,
+            )
+            .await
+            .unwrap();
+        d.clock().advance(BEACON_RETENTION_SECONDS);
+        assert_eq!(d.commands().forget_old_beacons().await.unwrap(), 0);
+        d.clock().advance(1);
+        assert_eq!(d.commands().forget_old_beacons().await.unwrap(), 1);
     }
 }

@@ -240,13 +240,6 @@ fn restrict_sqlite_files(sqlx_url: &str) {
     }
 }
 
-/// Now, in Unix seconds, from the system clock.
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// A `u64` from the wire as the `BIGINT` SQL stores (sequence numbers and times stay far
 /// below 2^63 in practice; larger values are clamped rather than wrapped).
 pub(crate) fn to_sql(value: u64) -> i64 {

@@ -5,7 +5,6 @@
 //! chain head only moves in the ingest transaction that stores its events.
 
 use crate::access::{Principal, Scope};
-use crate::db::unix_now;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{split_list, Dashboard};
 use bygd_protocol::{DoorId, GatewayId, PublicKey, SiteId, Topic, TopicKind, GENESIS_HASH};
@@ -79,6 +78,9 @@ pub struct GatewaySetup {
     /// `heartbeat_seconds` and `keep_alive_seconds` of its `[mqtt]` section, if not the
     /// gateway's defaults.
     pub mqtt_timing: Option<(u32, u32)>,
+    /// Each door's `unlock_seconds`: how long a valid pass releases the lock (tests shorten
+    /// it to see doors lock again sooner).
+    pub unlock_seconds: u32,
 }
 
 impl GatewaySetup {
@@ -93,6 +95,7 @@ impl GatewaySetup {
             socket: "/run/bygd/gateway.sock".into(),
             hardware: "rppal".into(),
             mqtt_timing: None,
+            unlock_seconds: crate::command::DEFAULT_UNLOCK_SECONDS,
         }
     }
 }
@@ -160,17 +163,18 @@ impl Gateways<'_> {
         sqlx::query("INSERT INTO sites (id, time_zone, created_at) VALUES ($1, $2, $3)")
             .bind(id.to_owned())
             .bind(time_zone.to_owned())
-            .bind(unix_now())
+            .bind(self.dashboard.now())
             .execute(&mut **tx)
             .await?;
-        Dashboard::record(
-            tx,
-            who,
-            "site.add",
-            id,
-            serde_json::json!({ "time_zone": time_zone }),
-        )
-        .await
+        self.dashboard
+            .record(
+                tx,
+                who,
+                "site.add",
+                id,
+                serde_json::json!({ "time_zone": time_zone }),
+            )
+            .await
     }
 
     /// Every site's time zone (for showing times where they happened; a zone name that is
@@ -272,18 +276,19 @@ impl Gateways<'_> {
         .bind(new.id.clone())
         .bind(key.to_hex())
         .bind(new.doors.join(","))
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .bind(hex::encode(GENESIS_HASH))
         .execute(&mut *tx)
         .await?;
-        Dashboard::record(
-            &mut tx,
-            who,
-            "gateway.add",
-            &format!("{}/{}", new.site, new.id),
-            serde_json::json!({ "public_key": key.to_hex(), "doors": new.doors }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "gateway.add",
+                &format!("{}/{}", new.site, new.id),
+                serde_json::json!({ "public_key": key.to_hex(), "doors": new.doors }),
+            )
+            .await?;
         tx.commit().await?;
         // A new site needs its revocation list on the broker before its first gateway asks.
         self.dashboard.revocation_lists().refresh(&new.site).await?;
@@ -507,7 +512,8 @@ impl Gateways<'_> {
             text.push_str(&format!(
                 "\n# Check the pins (BCM numbers) against the wiring.\n\
                  [[door]]\nid = \"{door}\"\nlock_pin = {lock}\nsensor_pin = {sensor}\nexit_pin = {exit}\n\
-                 unlock_seconds = 5\nlock_type = \"fail-secure\"\n"
+                 unlock_seconds = {unlock}\nlock_type = \"fail-secure\"\n",
+                unlock = setup.unlock_seconds,
             ));
         }
         match broker_url {

@@ -12,7 +12,7 @@
 //! never store an event twice or move the head past a gap.
 
 use crate::alarm::{kind, Alarms};
-use crate::db::{from_sql, to_sql, unix_now};
+use crate::db::{from_sql, to_sql};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{Dashboard, Tx};
 use bygd_protocol::{
@@ -304,7 +304,7 @@ impl Dashboard {
         }
         'attempt: for _ in 0..HEAD_RACE_RETRIES {
             let mut tx = self.begin_write().await?;
-            let now = unix_now();
+            let now = self.now();
             let mut outcomes = Vec::with_capacity(prepared.len());
             for (p, &(site, gateway, _)) in prepared.iter().zip(batches) {
                 match p {
@@ -741,7 +741,7 @@ impl Dashboard {
             return Ok(None);
         };
         let online = status.online;
-        let now = unix_now();
+        let now = self.now();
         let mut tx = self.begin_write().await?;
         let was: Option<i64> =
             sqlx::query_scalar("SELECT online FROM gateways WHERE site = $1 AND id = $2")

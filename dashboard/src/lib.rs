@@ -5,7 +5,7 @@
 //! # Layout
 //! [`Dashboard`] is the shared state; each noun has a service borrowed from it, in its own
 //! module: revoking a pass is [`Passes::revoke`], reached as `dashboard.passes().revoke(…)`.
-//! - `service`: [`Dashboard`] (store, issuer key, publisher wake-up, login guard), its
+//! - `service`: [`Dashboard`] (store, issuer key, publisher wake-up, login guard, clock), its
 //!   services by noun, and the audit trail every write records itself in.
 //! - `member`: [`Members`] (`dashboard.members()`): add, get, list, revoke members.
 //! - `pass`: [`Passes`] (`passes()`): issue (QR text, pass page link), get, list, revoke
@@ -27,6 +27,8 @@
 //! - `ingest`: [`Dashboard::ingest_batch`]: a batch in, its events stored once, the head to ack
 //!   out; statuses; checking a stored chain.
 //! - `access`: roles, scopes, site limits ([`Principal`]): who may call what.
+//! - `clock`: [`Clock`], where every service reads the time: the system clock, or a manual
+//!   one that tests move on.
 //! - `throttle`: login throttling per address and account, the queue for password hashing.
 //! - `error`: [`ServiceError`], what every service call returns on failure.
 //! - `db`: the SQL pool and migrations (`migrations/`), one schema for both backends.
@@ -54,6 +56,7 @@ mod account;
 mod alarm;
 pub mod api;
 pub mod cli;
+mod clock;
 mod command;
 pub mod config;
 mod db;
@@ -79,6 +82,7 @@ pub use access::{Principal, Role, Scope, Sites};
 pub use account::{AccountInfo, Accounts};
 pub use alarm::{AlarmInfo, Alarms};
 pub use api::app;
+pub use clock::Clock;
 pub use command::{CommandInfo, CommandRequest, Commands};
 pub use db::{Backend, Db, DbError};
 pub use entry::{Entries, Entry, EntryFilter, EntryPage};

@@ -144,7 +144,7 @@ pub(crate) async fn run(
             }
             _ = lag_checks.tick() => {
                 if max_lag > 0 {
-                    if let Err(e) = link.dashboard.revocation_lists().check_lag(crate::db::unix_now(), max_lag).await {
+                    if let Err(e) = link.dashboard.revocation_lists().check_lag(max_lag).await {
                         tracing::error!(error = %e, "cannot check gateways' revocation lists");
                     }
                 }
@@ -499,7 +499,7 @@ impl Link {
             gateway: gateway_id.clone(),
             up_to: head.seq,
             hash: head.hash,
-            issued_at: UnixTime(crate::db::from_sql(crate::db::unix_now())),
+            issued_at: UnixTime(crate::db::from_sql(self.dashboard.now())),
         };
         let topic = Topic::gateway(&site_id, &gateway_id, TopicKind::Ack).to_string();
         if let Err(e) = self

@@ -5,7 +5,6 @@
 //! theirs, issued or still to come, until the gateway gets a list without it.
 
 use crate::access::{Principal, Scope};
-use crate::db::unix_now;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Dashboard;
 use bygd_protocol::{MemberId, SiteId};
@@ -88,7 +87,7 @@ impl Members<'_> {
                 new.id
             )));
         }
-        let now = unix_now();
+        let now = self.dashboard.now();
         sqlx::query(
             "INSERT INTO members (id, name, email, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -108,14 +107,15 @@ impl Members<'_> {
             .execute(&mut *tx)
             .await?;
         }
-        Dashboard::record(
-            &mut tx,
-            who,
-            "member.add",
-            &new.id,
-            serde_json::json!({ "name": new.name, "sites": new.sites }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "member.add",
+                &new.id,
+                serde_json::json!({ "name": new.name, "sites": new.sites }),
+            )
+            .await?;
         tx.commit().await?;
         self.get(who, &new.id).await
     }
@@ -198,7 +198,7 @@ impl Members<'_> {
                 "member `{id}` is already revoked"
             )));
         }
-        let now = unix_now();
+        let now = self.dashboard.now();
         let mut tx = self.dashboard.begin_write().await?;
         sqlx::query("UPDATE members SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
             .bind(now)
@@ -206,14 +206,15 @@ impl Members<'_> {
             .bind(id.to_owned())
             .execute(&mut *tx)
             .await?;
-        Dashboard::record(
-            &mut tx,
-            who,
-            "member.revoke",
-            id,
-            serde_json::json!({ "sites": sites }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "member.revoke",
+                id,
+                serde_json::json!({ "sites": sites }),
+            )
+            .await?;
         // Every site's new list in the same transaction: a revoked member is never missing
         // from one of them.
         let lists = self.dashboard.revocation_lists();

@@ -11,7 +11,7 @@
 //! [`Dashboard::qr_text`] from the stored values, so they cannot drift apart.)
 
 use crate::access::{Principal, Scope};
-use crate::db::{from_sql, unix_now};
+use crate::db::from_sql;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{random_bytes, secret_hash, split_list, Dashboard};
 use bygd_protocol::{
@@ -283,7 +283,7 @@ impl Passes<'_> {
             }
             doors.push(id);
         }
-        let now = unix_now();
+        let now = self.dashboard.now();
         let from = req.from.unwrap_or(now - DEFAULT_START_SKEW);
         let until = req.until.unwrap_or(now + DEFAULT_PASS_DAYS * 86_400);
         if until <= from {
@@ -379,17 +379,18 @@ impl Passes<'_> {
         .bind(who.actor.clone())
         .execute(&mut *tx)
         .await?;
-        Dashboard::record(
-            &mut tx,
-            who,
-            "pass.issue",
-            &pass_id,
-            serde_json::json!({
-                "member": member.id, "site": req.site, "doors": req.doors,
-                "from": from, "until": until, "kind": kind.name(), "booking": req.booking,
-            }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "pass.issue",
+                &pass_id,
+                serde_json::json!({
+                    "member": member.id, "site": req.site, "doors": req.doors,
+                    "from": from, "until": until, "kind": kind.name(), "booking": req.booking,
+                }),
+            )
+            .await?;
         tx.commit().await?;
         let pass = self.get(who, &pass_id).await?;
         let page_url = format!("{}/p/{link_secret}", self.dashboard.public_url);
@@ -455,7 +456,7 @@ impl Passes<'_> {
                 .await?
             }
         };
-        let now = unix_now();
+        let now = self.dashboard.now();
         Ok(rows
             .into_iter()
             .filter(|r| who.sees(&r.2))
@@ -473,7 +474,7 @@ impl Passes<'_> {
                 "pass `{id}` is already revoked"
             )));
         }
-        let now = unix_now();
+        let now = self.dashboard.now();
         let mut tx = self.dashboard.begin_write().await?;
         sqlx::query("UPDATE passes SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
             .bind(now)
@@ -481,14 +482,15 @@ impl Passes<'_> {
             .bind(pass.id.clone())
             .execute(&mut *tx)
             .await?;
-        Dashboard::record(
-            &mut tx,
-            who,
-            "pass.revoke",
-            &pass.id,
-            serde_json::json!({ "member": pass.member, "site": pass.site }),
-        )
-        .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "pass.revoke",
+                &pass.id,
+                serde_json::json!({ "member": pass.member, "site": pass.site }),
+            )
+            .await?;
         // The new list in the same transaction: a revoked pass is never missing from it.
         let signed = self
             .dashboard

@@ -10,7 +10,7 @@
 //! the one counter all sites shared before, so on an existing database no site's next list
 //! is numbered below one its gateways already hold.
 
-use crate::db::{from_sql, unix_now};
+use crate::db::from_sql;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{Dashboard, Tx};
 use bygd_protocol::{MemberId, PassId, RevocationList, SiteId, UnixTime};
@@ -67,7 +67,7 @@ impl RevocationLists<'_> {
     /// publisher then sends it retained.
     pub async fn refresh(&self, site: &str) -> ServiceResult<u64> {
         let mut tx = self.dashboard.begin_write().await?;
-        let signed = self.sign_in(&mut tx, site, unix_now()).await?;
+        let signed = self.sign_in(&mut tx, site, self.dashboard.now()).await?;
         tx.commit().await?;
         Ok(signed.announce(self.dashboard))
     }
@@ -207,7 +207,7 @@ impl RevocationLists<'_> {
     /// Re-signs every site list older than `max_age` seconds (and signs one for sites
     /// without); returns how many were signed.
     pub async fn refresh_old(&self, max_age: i64) -> ServiceResult<usize> {
-        let now = unix_now();
+        let now = self.dashboard.now();
         let sites: Vec<(String, Option<i64>)> = sqlx::query_as(
             "SELECT s.id, r.issued_at FROM sites s LEFT JOIN revocation_lists r ON r.site = s.id ORDER BY s.id",
         )

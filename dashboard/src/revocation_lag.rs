@@ -31,8 +31,9 @@ impl RevocationLists<'_> {
     /// list than its site's current one for at least `max_lag_seconds` (measured from when it
     /// first fell behind: the later of the signing of the first list it missed, as far as this
     /// check saw, and its coming online), and clears the alarm of every gateway that holds the
-    /// current list. `now` is Unix seconds.
-    pub async fn check_lag(&self, now: i64, max_lag_seconds: i64) -> ServiceResult<LagReport> {
+    /// current list. The time is the dashboard's [`crate::Clock`].
+    pub async fn check_lag(&self, max_lag_seconds: i64) -> ServiceResult<LagReport> {
+        let now = self.dashboard.now();
         let rows: Vec<(String, String, Option<i64>, Option<i64>, Option<i64>, i64, i64)> = sqlx::query_as(
             "SELECT g.site, g.id, g.list_version, g.online_since, g.lagging_since, r.version, r.issued_at \
              FROM gateways g JOIN revocation_lists r ON r.site = g.site \

@@ -1,5 +1,5 @@
-//! The dashboard's state and the pieces every service shares: the store, the issuer key,
-//! the audit trail and the wake-up for the MQTT publisher.
+//! The dashboard's state and the pieces every service shares: the store, the issuer key, the
+//! clock, the audit trail and the wake-up for the MQTT publisher.
 //!
 //! Service calls live with their noun: [`Dashboard::members`] gives the members service of
 //! `member.rs`, [`Dashboard::passes`] the passes of `pass.rs`, and so on; each borrows this
@@ -9,9 +9,10 @@
 use crate::access::{Principal, Role, Sites};
 use crate::account::Accounts;
 use crate::alarm::Alarms;
+use crate::clock::Clock;
 use crate::command::Commands;
 use crate::config::{DashboardConfig, CONFIG_FILE, ISSUER_KEY_FILE};
-use crate::db::{unix_now, Backend, Db};
+use crate::db::{Backend, Db};
 use crate::entry::Entries;
 use crate::error::{ServiceError, ServiceResult};
 use crate::gateway::Gateways;
@@ -47,6 +48,8 @@ pub struct Dashboard {
     /// results); the web UI's live pages wait on it. It carries no data, so a page re-reads
     /// what its viewer may see.
     pub(crate) changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Where every service reads the time: the system clock, or a manual one in tests.
+    pub(crate) clock: Clock,
 }
 
 impl std::fmt::Debug for Dashboard {
@@ -131,6 +134,7 @@ impl Dashboard {
                 &crate::throttle::LoginLimits::default(),
             )),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
+            clock: Clock::system(),
         }
     }
 
@@ -226,6 +230,26 @@ impl Dashboard {
         self
     }
 
+    /// The same dashboard reading the time from `clock` (tests pass a [`Clock::manual`] and
+    /// move it on; `bygd serve` uses the system clock).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock every service reads the time from.
+    #[must_use]
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, in Unix seconds, by [`Dashboard::clock`].
+    #[must_use]
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// Whether the MQTT link is connected now.
     #[must_use]
     pub fn link_connected(&self) -> bool {
@@ -257,6 +281,7 @@ impl Dashboard {
 
     /// Records a write in the audit trail, inside the write's transaction.
     pub(crate) async fn record(
+        &self,
         tx: &mut Tx,
         who: &Principal,
         action: &str,
@@ -268,7 +293,7 @@ impl Dashboard {
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(random_hex_id()?)
-        .bind(unix_now())
+        .bind(self.now())
         .bind(who.actor.clone())
         .bind(action.to_owned())
         .bind(target.to_owned())

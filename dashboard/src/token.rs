@@ -7,7 +7,6 @@
 
 use crate::access::{Principal, Scope, Sites};
 use crate::account::opt_time;
-use crate::db::unix_now;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{random_bytes, secret_hash, split_list, Dashboard};
 use std::collections::BTreeSet;
@@ -65,7 +64,7 @@ impl Tokens<'_> {
                 "1 to 100 characters saying what the token is for",
             ));
         }
-        if expires_at.is_some_and(|t| t <= unix_now()) {
+        if expires_at.is_some_and(|t| t <= self.dashboard.now()) {
             return Err(ServiceError::invalid(
                 "expires",
                 "is in the past; give a future time like +90d",
@@ -114,11 +113,11 @@ impl Tokens<'_> {
         .bind(scope_text.clone())
         .bind(sites.to_string())
         .bind(who.actor.clone())
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
-        Dashboard::record(
+        self.dashboard.record(
             &mut tx,
             who,
             "token.create",
@@ -149,14 +148,16 @@ impl Tokens<'_> {
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
-        .bind(unix_now())
+        .bind(self.dashboard.now())
         .bind(id.to_owned())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(ServiceError::not_found("token (not revoked yet)", id));
         }
-        Dashboard::record(&mut tx, who, "token.revoke", id, serde_json::json!({})).await?;
+        self.dashboard
+            .record(&mut tx, who, "token.revoke", id, serde_json::json!({}))
+            .await?;
         tx.commit().await?;
         Ok(())
     }

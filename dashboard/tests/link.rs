@@ -6,7 +6,7 @@
 mod common;
 
 use bygd_dashboard::config::DashboardMqtt;
-use bygd_dashboard::{CommandRequest, Dashboard, LinkSettings, Principal};
+use bygd_dashboard::{CommandRequest, Dashboard, GatewaySetup, LinkSettings, Principal};
 use bygd_gateway::{Config, Request, RunOptions, SimAction};
 use bygd_protocol::{Topic, TopicKind};
 use bygd_testkit::{Broker, Mosquitto, Rumqttd};
@@ -17,6 +17,11 @@ use std::time::{Duration, Instant};
 
 /// How long anything may take to cross the broker: far more than it needs.
 const ARRIVAL: Duration = Duration::from_secs(20);
+/// The gateway's heartbeat and keep-alive: quick, so the dashboard sees it online soon.
+const HEARTBEAT_SECONDS: u32 = 1;
+const KEEP_ALIVE_SECONDS: u32 = 5;
+/// How long a granted entry releases a door: short, so the test sees it lock again soon.
+const UNLOCK_SECONDS: u32 = 3;
 
 /// A dashboard serving with its link, and a gateway, both on one broker.
 struct Site {
@@ -28,16 +33,29 @@ struct Site {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
-fn gateway_config(dir: &Path, issuer: &str, broker: &str) -> PathBuf {
-    let text = format!(
-        "site = \"{SITE}\"\ngateway = \"{GATEWAY}\"\ndata_dir = \"{d}/data\"\nkey_file = \"{d}/gateway.key\"\n\
-         time_zone = \"Europe/Stockholm\"\nhardware = \"simulated\"\nsocket = \"{d}/gw.sock\"\n\
-         [[issuer]]\npublic_key = \"{issuer}\"\n\
-         [[door]]\nid = \"front\"\nlock_pin = 17\nsensor_pin = 27\nexit_pin = 22\nunlock_seconds = 3\n\
-         [[door]]\nid = \"workshop\"\nlock_pin = 5\nsensor_pin = 6\nexit_pin = 13\nunlock_seconds = 3\n\
-         [mqtt]\nurl = \"{broker}\"\nheartbeat_seconds = 1\nkeep_alive_seconds = 5\n",
-        d = dir.display()
-    );
+/// The gateway's config, written by the dashboard as `bygd gateway add` writes it, with this
+/// test's paths, simulated doors, quick MQTT timing and short unlocks.
+async fn gateway_config(dashboard: &Dashboard, dir: &Path, broker: &str) -> PathBuf {
+    let setup = GatewaySetup {
+        written_by: "the dashboard's link test".into(),
+        data_dir: dir.join("data"),
+        key_file: dir.join("gateway.key"),
+        socket: dir.join("gw.sock"),
+        hardware: "simulated".into(),
+        mqtt_timing: Some((HEARTBEAT_SECONDS, KEEP_ALIVE_SECONDS)),
+        unlock_seconds: UNLOCK_SECONDS,
+    };
+    let text = dashboard
+        .gateways()
+        .config_for(
+            &Principal::local_admin(),
+            SITE,
+            GATEWAY,
+            Some(broker),
+            &setup,
+        )
+        .await
+        .unwrap();
     let path = dir.join("gateway.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -60,7 +78,7 @@ impl Site {
                     id: GATEWAY.into(),
                     public_key: gateway_key.public_key().to_hex(),
                     doors: vec!["front".into(), "workshop".into()],
-                    time_zone: None,
+                    time_zone: Some("Europe/Stockholm".into()),
                 },
             )
             .await
@@ -84,12 +102,8 @@ impl Site {
                 let _ = dash_rx.await;
             },
         ));
-        let config = Config::load(&gateway_config(
-            gw_dir.path(),
-            &dashboard.issuer_public_key(),
-            &broker.url(),
-        ))
-        .unwrap();
+        let config =
+            Config::load(&gateway_config(&dashboard, gw_dir.path(), &broker.url()).await).unwrap();
         let socket = config.socket.clone();
         let (stop_gw, gw_rx) = tokio::sync::oneshot::channel::<()>();
         let gw_task = tokio::spawn(bygd_gateway::run(

@@ -145,6 +145,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         socket: gateway_dir.join("gateway.sock"),
         hardware: "simulated".into(),
         mqtt_timing: Some((MQTT_SECONDS, MQTT_SECONDS)),
+        ..GatewaySetup::installed()
     };
     let text = dashboard
         .gateways()

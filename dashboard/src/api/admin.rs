@@ -245,7 +245,7 @@ pub(crate) async fn create_token(
     let expires = req
         .expires
         .as_deref()
-        .map(|t| crate::timetext::parse_time(t, &jiff::tz::TimeZone::UTC, crate::db::unix_now()))
+        .map(|t| crate::timetext::parse_time(t, &jiff::tz::TimeZone::UTC, d.now()))
         .transpose()
         .map_err(|e| AppError::invalid("expires", e))?;
     let (token, id) = d

@@ -60,7 +60,7 @@ pub(crate) async fn filter(
         Some(site) => d.gateways().site_zone(who, site).await?,
         None => jiff::tz::TimeZone::UTC,
     };
-    let now = crate::db::unix_now();
+    let now = d.now();
     let time = |field: &str, text: &Option<String>| {
         crate::timetext::parse_field(field, text.as_deref(), &zone, now)
             .map_err(|(field, e)| AppError::invalid(&field, e))
@@ -280,7 +280,7 @@ pub(crate) async fn send_command(
     let request = match (request, req.floor) {
         (CommandRequest::ResetClockFloor { .. }, Some(text)) => {
             let zone = d.gateways().site_zone(&who, &site).await?;
-            let floor = crate::timetext::parse_time(&text, &zone, crate::db::unix_now())
+            let floor = crate::timetext::parse_time(&text, &zone, d.now())
                 .map_err(|e| AppError::invalid("floor", e))?;
             CommandRequest::ResetClockFloor { floor: Some(floor) }
         }

@@ -131,7 +131,7 @@ pub(crate) async fn issue_pass(
     who.require(crate::access::Scope::PassesWrite)
         .map_err(crate::error::ServiceError::from)?;
     let zone = d.gateways().site_zone(&who, &req.site).await?;
-    let now = crate::db::unix_now();
+    let now = d.now();
     let time = |field: &str, text: &Option<String>| {
         crate::timetext::parse_field(field, text.as_deref(), &zone, now)
             .map_err(|(field, e)| AppError::invalid(&field, e))

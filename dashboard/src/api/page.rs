@@ -37,7 +37,7 @@ async fn code(d: &Dashboard, secret: &str) -> Result<(crate::pass::PassPage, QrI
 /// The code of a pass that still opens doors; a revoked or expired one is gone.
 async fn valid_code(d: &Dashboard, secret: &str) -> Result<QrImage, AppError> {
     let (page, qr) = code(d, secret).await?;
-    if page.revoked || page.expires <= crate::db::unix_now() {
+    if page.revoked || page.expires <= d.now() {
         return Err(AppError::gone("this pass was revoked or has expired"));
     }
     Ok(qr)
@@ -48,7 +48,7 @@ pub(crate) async fn pass_page(
     Path(secret): Path<String>,
 ) -> Result<Response, AppError> {
     let (page, qr) = code(&d, &secret).await?;
-    let now = crate::db::unix_now();
+    let now = d.now();
     let body = if page.revoked || page.expires <= now {
         format!(
             "<p class=\"gone\">This pass for <b>{}</b> at <b>{}</b> no longer opens doors ({}). \

@@ -68,7 +68,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
         Some(site) => dashboard.gateways().site_zone(&me, site).await?,
         None => jiff::tz::TimeZone::system(),
     };
-    let now = crate::db::unix_now();
+    let now = dashboard.now();
     let time = |flag: &str, text: &Option<String>| {
         crate::timetext::parse_field(flag, text.as_deref(), &zone, now)
             .map_err(|(flag, e)| anyhow::anyhow!("--{flag}: {e}"))

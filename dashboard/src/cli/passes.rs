@@ -99,7 +99,7 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
         } => {
             let dashboard = data.open().await?;
             let zone = dashboard.gateways().site_zone(&me, &site).await?;
-            let now = crate::db::unix_now();
+            let now = dashboard.now();
             let time = |flag: &str, text: &Option<String>| {
                 crate::timetext::parse_field(flag, text.as_deref(), &zone, now)
                     .map_err(|(flag, e)| anyhow::anyhow!("--{flag}: {e}"))

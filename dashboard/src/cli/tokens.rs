@@ -63,11 +63,7 @@ pub(super) async fn run(command: TokenCommand, me: Principal) -> anyhow::Result<
             let expires = expires
                 .as_deref()
                 .map(|t| {
-                    crate::timetext::parse_time(
-                        t,
-                        &jiff::tz::TimeZone::system(),
-                        crate::db::unix_now(),
-                    )
+                    crate::timetext::parse_time(t, &jiff::tz::TimeZone::system(), dashboard.now())
                 })
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--expires: {e}"))?;

@@ -275,7 +275,7 @@ pub(crate) async fn create_token(
                 .ok()
                 .filter(|d| (1..=3660).contains(d))
                 .ok_or_else(|| ServiceError::invalid("days", "a number of days, 1 to 3660"))?;
-            Some(crate::db::unix_now() + days * 86_400)
+            Some(d.now() + days * 86_400)
         };
         let (_, token) = d
             .tokens()

@@ -8,7 +8,7 @@
 //! fails instead.
 #![allow(dead_code)] // each test binary uses a different part
 
-use bygd_dashboard::{Dashboard, NewGateway, Principal};
+use bygd_dashboard::{Clock, Dashboard, NewGateway, Principal};
 use bygd_protocol::{
     sign_batch, ChainHead, ClockQuality, DoorId, EventBody, GatewayId, MemberId, PassId, PassKind,
     SecretKey, SiteId, UnixTime,
@@ -128,6 +128,16 @@ pub(crate) async fn dashboard(db: &TestDb) -> (Dashboard, tempfile::TempDir, Str
         .await
         .unwrap();
     (dashboard, dir, done.password)
+}
+
+/// As [`dashboard`], on a manual clock that stands at the present until the test moves it with
+/// `d.clock().advance(…)`: lifetimes and lags are then tested without waiting for them.
+pub(crate) async fn dashboard_on_manual_clock(
+    db: &TestDb,
+) -> (Dashboard, tempfile::TempDir, String) {
+    let (d, dir, password) = dashboard(db).await;
+    let clock = Clock::manual(Clock::system().now());
+    (d.with_clock(clock), dir, password)
 }
 
 /// The stand-in gateway's key.
