@@ -153,10 +153,12 @@ pub fn app(dashboard: Dashboard) -> Router {
         .with_state(dashboard)
 }
 
-/// A 404: JSON for the API's paths, a page in the browser's language elsewhere.
+/// A 404: JSON for the API's paths (and the pass links it documents), a page in the
+/// browser's language elsewhere.
 async fn not_found(parts: Parts) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    if parts.uri.path().starts_with("/api/") {
+    let path = parts.uri.path();
+    if path.starts_with("/api/") || path.starts_with("/p/") {
         AppError::no_route().into_response()
     } else {
         crate::web::frame::WebError::no_page(crate::web::frame::request_lang(&parts))
