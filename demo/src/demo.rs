@@ -90,14 +90,6 @@ where
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let dir = prepare_dir(options.data)?;
     let admin = Principal::local_admin();
-    println!(
-        "bygd demo: an MQTT broker, the dashboard and a door gateway with two simulated doors,"
-    );
-    println!(
-        "all in this process; their files are in {}\n",
-        dir.display()
-    );
-
     let broker = match options.mqtt {
         Some(url) => url,
         None => crate::broker::start(START_TIMEOUT)?,
@@ -119,6 +111,16 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     config.mqtt = Some(mqtt.clone());
     std::fs::write(dashboard_dir.join(CONFIG_FILE), config.to_toml())?;
     let dashboard = dashboard.with_public_url(config.public_url());
+    // The web UI first: that is where an operator goes.
+    println!("bygd demo: open the dashboard's web UI at http://{address}/");
+    println!(
+        "  sign in as `admin` with the password {} (shown once)\n",
+        init.password
+    );
+    println!(
+        "An MQTT broker, the dashboard and a door gateway with two simulated doors run in this"
+    );
+    println!("process; their files are in {}\n", dir.display());
 
     // The gateway: its own key, registered at the dashboard like `bygd gateway add` does.
     let gateway_dir = dir.join("gateway");
@@ -343,12 +345,13 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     );
     println!("        `... -- alarms --data {data}`, `... -p bygd-gateway -- sim --config {} --door front open`.", config_path.display());
     println!(
-        "  The dashboard's API is at http://{address}/api/v1 (described at /api/v1/openapi.json);"
+        "  The web UI is at http://{address}/ (the entry above is on its overview; sign in as"
     );
     println!(
-        "  log in as `admin` with the password {} (shown once).\n",
+        "  `admin` with the password {}); the API at http://{address}/api/v1 (described at",
         init.password
     );
+    println!("  /api/v1/openapi.json).\n");
 
     if options.once {
         println!("Stopping (--once).");

@@ -256,7 +256,8 @@ pub(crate) async fn issue(
         }
         Err(e) => return Err(WebError::new(e, me.lang)),
     };
-    let qr = QrImage::new(&issued.page_url)
+    // The pass itself, as the door's scanner reads it (printable); the link is for the phone.
+    let qr = QrImage::new(&issued.qr_text)
         .map_err(|e| WebError::new(ServiceError::Internal(e.to_string()), me.lang))?;
     let until = SiteTimes::new(&d, &me.who)
         .local(&issued.pass.site, &issued.pass.valid_until)
