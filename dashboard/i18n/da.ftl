@@ -261,3 +261,8 @@ admin-trail-none = Ingen handlinger endnu.
 admin-actor = Hvem
 admin-action = Handling
 admin-target = På hvad
+
+## Medlemmer, mere
+member-edit = Ret navn eller e-mail
+member-restore = Genskab medlemmet
+member-restore-hint = Deres adgangskort, som hverken er spærrede eller udløbne, åbner døre igen, så snart gatewayene har den nye spærreliste.

@@ -261,3 +261,8 @@ admin-trail-none = No actions yet.
 admin-actor = Who
 admin-action = Action
 admin-target = On what
+
+## Members, more
+member-edit = Change name or e-mail
+member-restore = Restore the member
+member-restore-hint = Their passes that are neither revoked nor expired open doors again once the gateways have the new revocation list.

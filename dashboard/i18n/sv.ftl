@@ -261,3 +261,8 @@ admin-trail-none = Inga åtgärder ännu.
 admin-actor = Vem
 admin-action = Åtgärd
 admin-target = På vad
+
+## Medlemmar, mer
+member-edit = Ändra namn eller e-post
+member-restore = Återställ medlemmen
+member-restore-hint = Deras passerkort som varken är spärrade eller utgångna öppnar dörrar igen så snart gatewayerna har den nya spärrlistan.

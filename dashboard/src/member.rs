@@ -180,6 +180,125 @@ impl Members<'_> {
         Ok(out)
     }
 
+    /// The member's sites, all of which `who` must manage to change the member (else a
+    /// conflict naming the other site, as for revoking).
+    async fn managed_sites(
+        &self,
+        who: &Principal,
+        id: &str,
+        doing: &str,
+    ) -> ServiceResult<Vec<String>> {
+        let sites = self.sites(id).await?;
+        if let Some(other) = sites.iter().find(|s| !who.sees(s)) {
+            return Err(ServiceError::Conflict(format!(
+                "member `{id}` also belongs to site `{other}`, which {} does not manage; ask an \
+                 admin of every site to {doing} them",
+                who.actor
+            )));
+        }
+        Ok(sites)
+    }
+
+    /// Changes a member's name and e-mail (`Some(None)` clears it). Their id, which every
+    /// pass carries, never changes.
+    pub async fn update(
+        &self,
+        who: &Principal,
+        id: &str,
+        name: Option<&str>,
+        email: Option<Option<&str>>,
+    ) -> ServiceResult<MemberInfo> {
+        who.require(Scope::MembersWrite)?;
+        let member = self.get(who, id).await?;
+        self.managed_sites(who, id, "change").await?;
+        if name.is_none() && email.is_none() {
+            return Err(ServiceError::invalid(
+                "name",
+                "give a new name, e-mail, or both",
+            ));
+        }
+        let name = match name.map(str::trim) {
+            Some(n) if n.is_empty() || n.len() > 200 => {
+                return Err(ServiceError::invalid("name", "1 to 200 characters"))
+            }
+            Some(n) => n.to_owned(),
+            None => member.name.clone(),
+        };
+        let email = match email {
+            Some(e) => e
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned),
+            None => member.email.clone(),
+        };
+        if email
+            .as_ref()
+            .is_some_and(|e| e.len() > 254 || !e.contains('@'))
+        {
+            return Err(ServiceError::invalid(
+                "email",
+                "an e-mail address like anna@example.org",
+            ));
+        }
+        let mut tx = self.dashboard.begin_write().await?;
+        sqlx::query("UPDATE members SET name = $1, email = $2 WHERE id = $3")
+            .bind(name.clone())
+            .bind(email.clone())
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "member.update",
+                id,
+                serde_json::json!({ "name": name, "email": email }),
+            )
+            .await?;
+        tx.commit().await?;
+        self.get(who, id).await
+    }
+
+    /// Restores a revoked member: their passes that are neither revoked nor expired open
+    /// doors again once each site's new revocation list (signed in the same transaction)
+    /// reaches its gateways.
+    pub async fn restore(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {
+        who.require(Scope::MembersWrite)?;
+        let member = self.get(who, id).await?;
+        let sites = self.managed_sites(who, id, "restore").await?;
+        if member.revoked_at.is_none() {
+            return Err(ServiceError::Conflict(format!(
+                "member `{id}` is not revoked"
+            )));
+        }
+        let now = self.dashboard.now();
+        let mut tx = self.dashboard.begin_write().await?;
+        sqlx::query("UPDATE members SET revoked_at = NULL, revoked_by = NULL WHERE id = $1")
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "member.restore",
+                id,
+                serde_json::json!({ "sites": sites }),
+            )
+            .await?;
+        let lists = self.dashboard.revocation_lists();
+        let mut signed = Vec::with_capacity(sites.len());
+        for site in &sites {
+            signed.push(lists.sign_in(&mut tx, site, now).await?);
+        }
+        tx.commit().await?;
+        for list in signed {
+            list.announce(self.dashboard);
+        }
+        self.get(who, id).await
+    }
+
     /// Revokes a member at every site they belong to (all must be `who`'s) and re-signs those
     /// sites' revocation lists, in one transaction.
     pub async fn revoke(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {

@@ -1475,6 +1475,40 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     let uri = "/api/v1/members/anna-k/revoke";
     w.call(revoke_member, uri, s, None, 200).await;
     w.call(revoke_member, uri, s, None, 409).await;
+    let restore_member = ("post", "/api/v1/members/{id}/restore");
+    let uri = "/api/v1/members/anna-k/restore";
+    w.call(restore_member, uri, s, None, 200).await;
+    w.call(restore_member, uri, s, None, 409).await;
+    let update_member = ("patch", "/api/v1/members/{id}");
+    let uri = "/api/v1/members/anna-k";
+    let changed = w
+        .call(
+            update_member,
+            uri,
+            s,
+            Some(json!({ "email": "anna@example.org" })),
+            200,
+        )
+        .await
+        .json();
+    assert_eq!(
+        changed["name"], "Anna Karlsson",
+        "a field left out stays: {changed}"
+    );
+    assert_eq!(changed["email"], "anna@example.org", "{changed}");
+    let cleared = w
+        .call(update_member, uri, s, Some(json!({ "email": null })), 200)
+        .await
+        .json();
+    assert_eq!(cleared["email"], Value::Null, "{cleared}");
+    w.call(
+        update_member,
+        uri,
+        s,
+        Some(json!({ "email": "not an address" })),
+        400,
+    )
+    .await;
 
     // A token without the scope is forbidden.
     let r = Some(reader_token.as_str());

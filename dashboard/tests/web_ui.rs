@@ -764,3 +764,64 @@ async fn the_entry_export_gives_times_in_the_sites_zone() {
         bad.body
     );
 }
+
+#[tokio::test]
+async fn a_member_is_edited_revoked_and_restored_from_their_page() {
+    for db in backends("a_member_is_edited_revoked_and_restored_from_their_page").await {
+        let (d, _dir, password) = dashboard(&db).await;
+        let mut page = Page::new(&d);
+        page.sign_in("admin", &password).await;
+        page.post("/members", "id=anna&name=Anna&site=byn").await;
+        let edited = page
+            .post(
+                "/members/anna",
+                "what=update&name=Anna+Berg&email=anna%40example.org",
+            )
+            .await;
+        assert_eq!(edited.status, 303, "{}", edited.body);
+        let admin = Principal::local_admin();
+        let anna = d.members().get(&admin, "anna").await.unwrap();
+        assert_eq!(
+            (anna.name.as_str(), anna.email.as_deref()),
+            ("Anna Berg", Some("anna@example.org"))
+        );
+        let bad = page.post("/members/anna", "what=update&name=&email=").await;
+        assert_eq!(bad.status, 400);
+        assert!(bad.body.contains("role=\"alert\""));
+
+        let version = |d: &bygd_dashboard::Dashboard| {
+            let d = d.clone();
+            async move {
+                d.gateways().list(&Principal::local_admin()).await.unwrap()[0].site_list_version
+            }
+        };
+        let before = version(&d).await;
+        assert_eq!(page.post("/members/anna/revoke", "").await.status, 303);
+        assert!(d
+            .members()
+            .get(&admin, "anna")
+            .await
+            .unwrap()
+            .revoked_at
+            .is_some());
+        let revoked_at = version(&d).await;
+        assert!(revoked_at > before, "revoking signs a new list");
+        let shown = page.get("/members/anna").await;
+        assert!(shown.body.contains("Restore the member"), "{}", shown.body);
+        assert_eq!(page.post("/members/anna", "what=restore").await.status, 303);
+        assert!(d
+            .members()
+            .get(&admin, "anna")
+            .await
+            .unwrap()
+            .revoked_at
+            .is_none());
+        assert!(
+            version(&d).await > revoked_at,
+            "restoring signs a new list too"
+        );
+        let again = page.post("/members/anna", "what=restore").await;
+        assert_eq!(again.status, 400);
+        assert!(again.body.contains("is not revoked"));
+    }
+}

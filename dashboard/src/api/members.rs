@@ -71,6 +71,47 @@ pub(crate) async fn member(
     Ok(Json(json!({ "member": member, "passes": passes })))
 }
 
+/// A field given as `null` is `Some(None)`; a field left out stays `None` (by `default`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemberChange {
+    #[serde(default)]
+    name: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    email: Option<Option<String>>,
+}
+
+pub(crate) async fn update_member(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<MemberChange>,
+) -> Result<Json<Value>, AppError> {
+    let email = change.email.as_ref().map(Option::as_deref);
+    Ok(Json(json!(
+        d.members()
+            .update(&who, &id, change.name.as_deref(), email)
+            .await?
+    )))
+}
+
+pub(crate) async fn restore_member(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(d.members().restore(&who, &id).await?)))
+}
+
 pub(crate) async fn revoke_member(
     State(d): State<Dashboard>,
     Caller(who): Caller,

@@ -208,7 +208,14 @@ fn api_routes() -> Router<Dashboard> {
             "/api/v1/members",
             get(members::list_members).post(members::add_member),
         )
-        .route("/api/v1/members/{id}", get(members::member))
+        .route(
+            "/api/v1/members/{id}",
+            get(members::member).patch(members::update_member),
+        )
+        .route(
+            "/api/v1/members/{id}/restore",
+            post(members::restore_member),
+        )
         .route("/api/v1/members/{id}/revoke", post(members::revoke_member))
         .route(
             "/api/v1/passes",

@@ -197,6 +197,7 @@ struct MemberPage {
     created: String,
     revoked: Option<String>,
     passes: Vec<(PassInfo, String)>,
+    error: Option<String>,
 }
 
 /// `GET /members/{id}`: the member and their passes.
@@ -205,6 +206,57 @@ pub(crate) async fn show(
     me: Me,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
+    member_page(&d, me, &id, None).await
+}
+
+/// `POST /members/{id}`: `what=update` with `name` and `email`, or `what=restore`.
+pub(crate) async fn change(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let fields = form_pairs(&body);
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let result = match get("what") {
+        "update" => {
+            let email = get("email").trim();
+            d.members()
+                .update(
+                    &me.who,
+                    &id,
+                    Some(get("name")),
+                    Some(Some(email).filter(|e| !e.is_empty())),
+                )
+                .await
+        }
+        "restore" => d.members().restore(&me.who, &id).await,
+        _ => Err(ServiceError::invalid("what", "update or restore")),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/members/{id}")).into_response()),
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            let page = member_page(&d, me, &id, Some(e.to_string())).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(e) => Err(WebError::new(e, me.lang)),
+    }
+}
+
+async fn member_page(
+    d: &Dashboard,
+    me: Me,
+    id: &str,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let d = d.clone();
+    let id = id.to_owned();
     let member = d.members().get(&me.who, &id).await.or_page(&me)?;
     let site = member.sites.first().cloned().unwrap_or_default();
     let mut times = SiteTimes::new(&d, &me.who);
@@ -232,6 +284,7 @@ pub(crate) async fn show(
         created,
         revoked,
         passes,
+        error,
     }))
 }
 

@@ -49,7 +49,7 @@ pub(crate) fn routes() -> Router<Dashboard> {
         .route("/assets/{name}", get(assets::asset))
         .route("/members", get(members::list).post(members::add))
         .route("/members/new", get(members::new))
-        .route("/members/{id}", get(members::show))
+        .route("/members/{id}", get(members::show).post(members::change))
         .route(
             "/members/{id}/revoke",
             get(members::confirm_revoke).post(members::revoke),
