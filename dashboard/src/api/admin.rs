@@ -96,6 +96,22 @@ pub(crate) async fn logout(State(d): State<Dashboard>, parts: Parts) -> Result<R
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct Language {
+    language: String,
+}
+
+/// `PUT /api/v1/session/language`: the web UI's language for the signed-in account.
+pub(crate) async fn set_language(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiJson(body): ApiJson<Language>,
+) -> Result<Json<Value>, AppError> {
+    d.accounts().set_language(&who, &body.language).await?;
+    Ok(Json(json!({ "language": body.language })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct NewAccount {
     name: String,
     role: String,

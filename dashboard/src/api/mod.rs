@@ -172,6 +172,10 @@ fn api_routes() -> Router<Dashboard> {
         .route("/api/v1/health", get(admin::health))
         .route("/api/v1/session", post(admin::login).delete(admin::logout))
         .route(
+            "/api/v1/session/language",
+            axum::routing::put(admin::set_language),
+        )
+        .route(
             "/api/v1/accounts",
             get(admin::list_accounts).post(admin::add_account),
         )
