@@ -266,3 +266,9 @@ admin-target = På hvad
 member-edit = Ret navn eller e-mail
 member-restore = Genskab medlemmet
 member-restore-hint = Deres adgangskort, som hverken er spærrede eller udløbne, åbner døre igen, så snart gatewayene har den nye spærreliste.
+
+## Medlemmets adgangskort
+member-pass-title = Dit adgangskort
+member-pass-hint = Hold koden op mod læseren ved døren. Skru op for skærmens lysstyrke, hvis døren ikke reagerer.
+member-pass-revoked = Adgangskortet er spærret og åbner ikke længere døre. Bed stedet om et nyt.
+member-pass-expired = Adgangskortet er udløbet og åbner ikke længere døre. Bed stedet om et nyt.

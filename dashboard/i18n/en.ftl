@@ -266,3 +266,9 @@ admin-target = On what
 member-edit = Change name or e-mail
 member-restore = Restore the member
 member-restore-hint = Their passes that are neither revoked nor expired open doors again once the gateways have the new revocation list.
+
+## The member's pass page
+member-pass-title = Your pass
+member-pass-hint = Hold this code to the reader at the door. Turn the screen's brightness up if the door does not react.
+member-pass-revoked = This pass has been revoked and no longer opens doors. Ask the space for a new one.
+member-pass-expired = This pass has expired and no longer opens doors. Ask the space for a new one.

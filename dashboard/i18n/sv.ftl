@@ -266,3 +266,9 @@ admin-target = På vad
 member-edit = Ändra namn eller e-post
 member-restore = Återställ medlemmen
 member-restore-hint = Deras passerkort som varken är spärrade eller utgångna öppnar dörrar igen så snart gatewayerna har den nya spärrlistan.
+
+## Medlemmens passerkort
+member-pass-title = Ditt passerkort
+member-pass-hint = Håll koden mot läsaren vid dörren. Skruva upp skärmens ljusstyrka om dörren inte reagerar.
+member-pass-revoked = Passerkortet är spärrat och öppnar inte längre dörrar. Be lokalen om ett nytt.
+member-pass-expired = Passerkortet har gått ut och öppnar inte längre dörrar. Be lokalen om ett nytt.

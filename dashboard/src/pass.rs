@@ -122,6 +122,16 @@ pub struct PassPage {
     pub expires: i64,
     /// Whether revoked.
     pub revoked: bool,
+    /// The member's name.
+    pub member_name: String,
+    /// The doors (empty: every door of the site).
+    pub doors: Vec<String>,
+    /// Valid from (Unix seconds).
+    pub not_before: i64,
+    /// The weekly schedule, as operators type it, if any.
+    pub schedule: Option<String>,
+    /// The site's time zone.
+    pub zone: jiff::tz::TimeZone,
 }
 
 type PassRow = (
@@ -523,9 +533,26 @@ impl Passes<'_> {
             schedule: schedule.as_deref(),
             device_key: device_key.as_deref(),
         })?;
+        let member_name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM members WHERE id = $1")
+                .bind(member.clone())
+                .fetch_optional(&self.dashboard.db.pool)
+                .await?;
+        let zone = self
+            .dashboard
+            .gateways()
+            .zones()
+            .await?
+            .remove(&site)
+            .unwrap_or(jiff::tz::TimeZone::UTC);
         Ok(PassPage {
             qr_text,
+            member_name: member_name.unwrap_or_else(|| member.clone()),
             member,
+            doors: split_list(&doors),
+            not_before,
+            schedule: schedule.clone(),
+            zone,
             site,
             expires,
             revoked: revoked.is_some(),

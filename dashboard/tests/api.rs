@@ -120,7 +120,16 @@ async fn a_booking_system_token_creates_a_member_and_issues_a_pass_that_verifies
             .unwrap();
         let page = call(&d, "GET", &page_path, None, None).await;
         assert_eq!(page.status, 200);
-        assert!(page.text().contains("<svg") && page.text().contains("anna"));
+        assert!(page.text().contains("<svg") && page.text().contains("Anna Lindqvist"));
+        // In the member's language: the page's own switch, else the browser's.
+        let swedish = call(&d, "GET", &format!("{page_path}?lang=sv"), None, None).await;
+        assert!(
+            swedish.text().contains("Håll koden mot läsaren"),
+            "{}",
+            swedish.text()
+        );
+        let danish = call_with(&d, &page_path, &[("accept-language", "da-DK,da;q=0.9")]).await;
+        assert!(danish.contains("Hold koden op mod læseren"), "{danish}");
         assert_eq!(page.headers["cache-control"], "no-store");
         let png = call(&d, "GET", &format!("{page_path}/qr.png"), None, None).await;
         assert_eq!(png.status, 200);
@@ -1403,4 +1412,20 @@ async fn repeated_denials_are_stored_as_denials_and_a_low_disk_raises_an_alarm_u
             .json();
         assert_eq!(open_disk_alarms(alarms.clone()), 0, "{alarms}");
     }
+}
+
+/// A GET with extra headers; the body as text.
+async fn call_with(d: &bygd_dashboard::Dashboard, path: &str, headers: &[(&str, &str)]) -> String {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let mut request = axum::http::Request::builder().uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = bygd_dashboard::app(d.clone())
+        .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8_lossy(&body).into_owned()
 }

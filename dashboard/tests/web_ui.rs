@@ -476,7 +476,10 @@ async fn an_operator_adds_a_member_issues_a_pass_sees_its_qr_and_revokes_it_with
 
         // The pass page the link opens shows the code too.
         let path = &link[link.find("/p/").unwrap()..];
-        assert_eq!(page.get(path).await.status, 200);
+        let member_page = page.get(path).await;
+        assert_eq!(member_page.status, 200);
+        assert!(member_page.body.contains("Anna Åberg") && member_page.body.contains("<svg"));
+        assert_no_inline_code(path, &member_page.body);
 
         let revoked = page.post(&format!("/passes/{}/revoke", pass.id), "").await;
         assert_eq!(revoked.status, 303);

@@ -1,4 +1,6 @@
-//! The member's pass page: the QR code to show at the door, behind an unguessable link.
+//! The member's pass page: the QR code to show at the door, behind an unguessable link, in
+//! the member's language (Swedish, Danish or English, switched on the page), with the pass's
+//! doors, dates and schedule in the site's time zone.
 //!
 //! The link's secret is the credential (like the QR text it shows), so these pages send
 //! `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, and a revoked or expired
@@ -10,7 +12,7 @@ use crate::qr::QrImage;
 use crate::service::Dashboard;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 /// Pixels per module of the PNG: about 400 px for a typical pass, sharp on any phone.
 const PNG_SCALE: u32 = 8;
@@ -19,13 +21,6 @@ const PRIVATE: [(header::HeaderName, &str); 2] = [
     (header::CACHE_CONTROL, "no-store"),
     (header::REFERRER_POLICY, "no-referrer"),
 ];
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 async fn code(d: &Dashboard, secret: &str) -> Result<(crate::pass::PassPage, QrImage), AppError> {
     let page = d.passes().page(secret).await?;
@@ -43,37 +38,55 @@ async fn valid_code(d: &Dashboard, secret: &str) -> Result<QrImage, AppError> {
     Ok(qr)
 }
 
+#[derive(askama::Template)]
+#[template(path = "member_pass.html")]
+struct MemberPassPage {
+    t: crate::web::Tr,
+    page: crate::pass::PassPage,
+    /// The QR code as SVG markup (made here, not from input).
+    svg: String,
+    gone: Option<&'static str>,
+    from: String,
+    until: String,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct PageQuery {
+    lang: Option<String>,
+}
+
+/// `GET /p/{secret}`: the member's pass, in their language (`?lang=` from the page's own
+/// switch, else the browser's), with the code large enough for a door's scanner.
 pub(crate) async fn pass_page(
     State(d): State<Dashboard>,
+    parts: axum::http::request::Parts,
     Path(secret): Path<String>,
+    super::ApiQuery(q): super::ApiQuery<PageQuery>,
 ) -> Result<Response, AppError> {
     let (page, qr) = code(&d, &secret).await?;
     let now = d.now();
-    let body = if page.revoked || page.expires <= now {
-        format!(
-            "<p class=\"gone\">This pass for <b>{}</b> at <b>{}</b> no longer opens doors ({}). \
-             Ask the space for a new one.</p>",
-            escape(&page.member),
-            escape(&page.site),
-            if page.revoked { "revoked" } else { "expired" }
-        )
+    let lang = q
+        .lang
+        .as_deref()
+        .and_then(crate::web::Lang::parse)
+        .unwrap_or_else(|| crate::web::frame::request_lang(&parts));
+    let gone = if page.revoked {
+        Some("member-pass-revoked")
+    } else if page.expires <= now {
+        Some("member-pass-expired")
     } else {
-        format!(
-            "{}<p>Member <b>{}</b> at <b>{}</b>, valid until {}.</p>\
-             <p>Hold this code to the reader at the door.</p>",
-            qr.svg(),
-            escape(&page.member),
-            escape(&page.site),
-            crate::timetext::rfc3339(page.expires)
-        )
+        None
     };
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>bygd pass</title><style>body{{font-family:sans-serif;text-align:center;margin:1em}}\
-         svg{{width:min(90vw,420px);height:auto}}.gone{{color:#a00}}</style></head><body>{body}</body></html>"
-    );
-    Ok((PRIVATE, Html(html)).into_response())
+    let local = |t: i64| crate::timetext::format_time(t, &page.zone);
+    let view = MemberPassPage {
+        t: crate::web::Tr { lang },
+        svg: qr.svg(),
+        gone,
+        from: local(page.not_before),
+        until: local(page.expires),
+        page,
+    };
+    Ok((PRIVATE, crate::web::frame::render(&view)).into_response())
 }
 
 pub(crate) async fn pass_png(
