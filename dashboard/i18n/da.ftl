@@ -53,6 +53,7 @@ door = Dør
 state = Tilstand
 door-control = Åbn eller spær
 door-locked = låst
+door-closed = lukket
 door-released = låst op
 door-open = åben
 door-held-open = holdes åben

@@ -53,6 +53,7 @@ door = Door
 state = State
 door-control = Open or lock down
 door-locked = locked
+door-closed = closed
 door-released = unlocked
 door-open = open
 door-held-open = held open

@@ -53,6 +53,7 @@ door = Dörr
 state = Läge
 door-control = Öppna eller spärra
 door-locked = låst
+door-closed = stängd
 door-released = upplåst
 door-open = öppen
 door-held-open = hålls öppen

@@ -16,6 +16,9 @@ use std::path::PathBuf;
 /// I2C, SPI or UART. The installer checks them against the wiring.
 const DEFAULT_PINS: [(u8, u8, u8); 4] = [(17, 27, 22), (5, 6, 13), (19, 26, 16), (20, 21, 12)];
 
+/// How many of a gateway's latest events are read for its doors' state.
+const RECENT_DOOR_EVENTS: u64 = 1000;
+
 /// A gateway as the API and CLI show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct GatewayInfo {
@@ -330,8 +333,45 @@ impl Gateways<'_> {
         }
     }
 
-    /// Every gateway `who` may see, with doors and state.
+    /// Every gateway `who` may see, with doors and state. A door's open or closed state is
+    /// the gateway's last status, or a door event stored since then if there is one (events
+    /// come at once; statuses at each heartbeat).
     pub async fn list(&self, who: &Principal) -> ServiceResult<Vec<GatewayInfo>> {
+        let mut gateways = self.list_by_status(who).await?;
+        for g in &mut gateways {
+            let since: Option<i64> =
+                sqlx::query_scalar("SELECT status_at FROM gateways WHERE site = $1 AND id = $2")
+                    .bind(g.site.clone())
+                    .bind(g.id.clone())
+                    .fetch_optional(&self.dashboard.db.pool)
+                    .await?
+                    .flatten();
+            // Only the latest events are looked at, so a long history costs nothing here.
+            let first_seq =
+                i64::try_from(g.head_seq.saturating_sub(RECENT_DOOR_EVENTS)).unwrap_or(0);
+            let events: Vec<(Option<String>, String)> = sqlx::query_as(
+                "SELECT door, kind FROM events WHERE site = $1 AND gateway = $2 AND seq > $3 \
+                 AND received_at >= $4 AND kind IN ('door_opened', 'door_closed') \
+                 ORDER BY seq DESC",
+            )
+            .bind(g.site.clone())
+            .bind(g.id.clone())
+            .bind(first_seq)
+            .bind(since.unwrap_or(0))
+            .fetch_all(&self.dashboard.db.pool)
+            .await?;
+            for door in &mut g.doors {
+                if let Some((_, kind)) = events.iter().find(|(d, _)| d.as_deref() == Some(&door.id))
+                {
+                    door.open = Some(kind == "door_opened");
+                }
+            }
+        }
+        Ok(gateways)
+    }
+
+    /// Every gateway `who` may see, doors as their last status reported them.
+    async fn list_by_status(&self, who: &Principal) -> ServiceResult<Vec<GatewayInfo>> {
         who.require(Scope::GatewaysRead)?;
         let rows: Vec<(
             String,

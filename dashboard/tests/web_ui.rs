@@ -828,3 +828,51 @@ async fn a_member_is_edited_revoked_and_restored_from_their_page() {
         assert!(again.body.contains("is not revoked"));
     }
 }
+
+#[tokio::test]
+async fn a_door_opening_shows_on_the_overview_before_the_next_status() {
+    use bygd_protocol::{ClockQuality, DoorId, EventBody};
+    let db = common::sqlite();
+    let (d, _dir, password) = dashboard(&db).await;
+    let mut page = Page::new(&d);
+    page.sign_in("admin", &password).await;
+    let door_state = |html: &str, door: &str| {
+        let row = &html[html.find(&format!("data-door=\"{door}\"")).unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        ["open", "closed", "locked", "unknown"]
+            .into_iter()
+            .find(|s| row.contains(&format!("<td>{s}</td>")))
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let before = page.get("/live/overview").await.body;
+    assert_eq!(door_state(&before, "front"), "unknown", "{before}");
+
+    let mut changes = d.watch_changes();
+    changes.mark_unchanged();
+    let mut log = Log::new();
+    let door = DoorId::new("front").unwrap();
+    log.push(
+        now(),
+        ClockQuality::Synchronised,
+        EventBody::DoorOpened { door: door.clone() },
+    );
+    d.ingest_batch(SITE, GATEWAY, &log.batch(1, 1, &gateway_key()))
+        .await
+        .unwrap();
+    assert!(changes.has_changed().unwrap(), "the live pages are told");
+    let opened = page.get("/live/overview").await.body;
+    assert_eq!(door_state(&opened, "front"), "open");
+    assert_eq!(door_state(&opened, "workshop"), "unknown");
+
+    log.push(
+        now(),
+        ClockQuality::Synchronised,
+        EventBody::DoorClosed { door },
+    );
+    d.ingest_batch(SITE, GATEWAY, &log.batch(2, 2, &gateway_key()))
+        .await
+        .unwrap();
+    let closed = page.get("/live/overview").await.body;
+    assert_eq!(door_state(&closed, "front"), "closed", "{closed}");
+}

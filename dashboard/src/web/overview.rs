@@ -88,13 +88,14 @@ struct Live {
 
 /// Every key [`door_state`] gives.
 #[cfg(test)]
-pub(crate) const DOOR_STATE_KEYS: [&str; 7] = [
+pub(crate) const DOOR_STATE_KEYS: [&str; 8] = [
     "door-forced",
     "door-held-open",
     "door-lockdown",
     "door-open",
     "door-released",
     "door-locked",
+    "door-closed",
     "door-unknown",
 ];
 
@@ -112,6 +113,8 @@ pub(crate) fn door_state(door: &crate::gateway::DoorInfo) -> (&'static str, bool
         ("door-released", false)
     } else if door.released == Some(false) {
         ("door-locked", false)
+    } else if door.open == Some(false) {
+        ("door-closed", false)
     } else {
         ("door-unknown", false)
     }
