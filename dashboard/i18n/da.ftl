@@ -33,6 +33,7 @@ error-forbidden = Din konto må ikke gøre det
 error-signed-out = Log venligst ind igen
 error-throttled = For mange forsøg; vent lidt
 error-internal = Noget gik galt på serveren. Dens log siger hvad.
+error-sent-twice = Formularen er allerede sendt (blev siden genindlæst?). Intet blev gjort igen; gå tilbage til listen for at se, hvad den lavede.
 error-no-page = Siden findes ikke
 
 ## Overblik
@@ -188,6 +189,7 @@ command-pending-hint = Siden opdaterer sig selv.
 
 ## Adgange
 entries-title = Adgange
+choose-site = Vælg et sted
 all-sites = Alle steder
 outcome-any = Alle
 outcome-denied = afvist

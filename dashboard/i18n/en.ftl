@@ -33,6 +33,7 @@ error-forbidden = Your account may not do that
 error-signed-out = Please sign in again
 error-throttled = Too many attempts; wait a moment
 error-internal = Something went wrong on the server. Its log says what.
+error-sent-twice = This form was already sent (was the page reloaded?). Nothing was done again; go back to the list to see what it made.
 error-no-page = There is no such page
 
 ## Overview
@@ -188,6 +189,7 @@ command-pending-hint = This page updates by itself.
 
 ## Entries
 entries-title = Entries
+choose-site = Choose a site
 all-sites = All sites
 outcome-any = Any
 outcome-denied = refused

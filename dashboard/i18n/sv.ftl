@@ -33,6 +33,7 @@ error-forbidden = Ditt konto får inte göra det
 error-signed-out = Logga in igen
 error-throttled = För många försök; vänta en stund
 error-internal = Något gick fel på servern. Dess logg säger vad.
+error-sent-twice = Formuläret är redan skickat (laddades sidan om?). Inget gjordes en gång till; gå tillbaka till listan för att se vad det skapade.
 error-no-page = Sidan finns inte
 
 ## Översikt
@@ -188,6 +189,7 @@ command-pending-hint = Sidan uppdateras av sig själv.
 
 ## Passager
 entries-title = Passager
+choose-site = Välj en plats
 all-sites = Alla platser
 outcome-any = Alla
 outcome-denied = nekad

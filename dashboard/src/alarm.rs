@@ -257,10 +257,13 @@ impl Alarms<'_> {
     ) -> ServiceResult<AlarmInfo> {
         who.require(Scope::AlarmsWrite)?;
         let note = note.trim();
-        if note.chars().count() > MAX_NOTE_CHARS {
+        if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS {
             return Err(ServiceError::invalid(
                 "note",
-                format!("at most {MAX_NOTE_CHARS} characters"),
+                format!(
+                    "say in 1 to {MAX_NOTE_CHARS} characters what was done about it, for whoever \
+                     looks next"
+                ),
             ));
         }
         let alarm = self.get(who, id).await?;

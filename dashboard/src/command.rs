@@ -334,6 +334,7 @@ impl Commands<'_> {
 
     /// One command and its state.
     pub async fn get(&self, who: &Principal, id: &str) -> ServiceResult<CommandInfo> {
+        who.require(Scope::CommandsWrite)?;
         let row: Option<CommandRow> = sqlx::query_as(&format!(
             "SELECT {COMMAND_COLUMNS} FROM commands WHERE id = $1"
         ))

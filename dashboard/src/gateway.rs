@@ -218,6 +218,10 @@ impl Gateways<'_> {
     /// Registers a gateway (and its site, if new). Admins only.
     pub async fn register(&self, who: &Principal, new: &NewGateway) -> ServiceResult<()> {
         who.require(Scope::Admin)?;
+        // An admin of some sites registers gateways there only (and learns nothing of others).
+        if !who.sees(&new.site) {
+            return Err(ServiceError::not_found("site", new.site.clone()));
+        }
         SiteId::new(&new.site).map_err(|e| ServiceError::invalid("site", e.to_string()))?;
         GatewayId::new(&new.id).map_err(|e| ServiceError::invalid("id", e.to_string()))?;
         let key = PublicKey::from_hex(new.public_key.trim()).map_err(|e| {
@@ -492,6 +496,12 @@ impl Gateways<'_> {
         setup: &GatewaySetup,
     ) -> ServiceResult<String> {
         who.require(Scope::Admin)?;
+        if !who.sees(site) {
+            return Err(ServiceError::not_found(
+                "gateway",
+                format!("{site}/{gateway}"),
+            ));
+        }
         let zone: String = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
             .bind(site.to_owned())
             .fetch_optional(&self.dashboard.db.pool)

@@ -189,10 +189,10 @@ impl Members<'_> {
         doing: &str,
     ) -> ServiceResult<Vec<String>> {
         let sites = self.sites(id).await?;
-        if let Some(other) = sites.iter().find(|s| !who.sees(s)) {
+        if sites.iter().any(|s| !who.sees(s)) {
             return Err(ServiceError::Conflict(format!(
-                "member `{id}` also belongs to site `{other}`, which {} does not manage; ask an \
-                 admin of every site to {doing} them",
+                "member `{id}` also belongs to a site {} does not manage; ask an admin of every \
+                 site to {doing} them",
                 who.actor
             )));
         }
@@ -305,10 +305,10 @@ impl Members<'_> {
         who.require(Scope::MembersWrite)?;
         let member = self.get(who, id).await?;
         let sites = self.sites(id).await?;
-        if let Some(other) = sites.iter().find(|s| !who.sees(s)) {
+        if sites.iter().any(|s| !who.sees(s)) {
             return Err(ServiceError::Conflict(format!(
-                "member `{id}` also belongs to site `{other}`, which {} does not manage; revoke \
-                 their passes instead, or ask an admin of every site",
+                "member `{id}` also belongs to a site {} does not manage; revoke their passes \
+                 instead, or ask an admin of every site",
                 who.actor
             )));
         }

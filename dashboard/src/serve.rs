@@ -16,6 +16,11 @@ pub async fn serve(
     link: Option<LinkSettings>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // The broker a gateway config made in the web UI names.
+    let dashboard = match &link {
+        Some(settings) => dashboard.with_broker_url(settings.mqtt.url.clone()),
+        None => dashboard,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Every site has a list on the broker from the start, and lists that aged while the
     // dashboard was down are re-signed before anything else.

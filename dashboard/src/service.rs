@@ -48,6 +48,8 @@ pub struct Dashboard {
     /// results); the web UI's live pages wait on it. It carries no data, so a page re-reads
     /// what its viewer may see.
     pub(crate) changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The MQTT broker's URL, when the link runs (for gateway configs).
+    pub(crate) broker_url: Option<String>,
     /// Where every service reads the time: the system clock, or a manual one in tests.
     pub(crate) clock: Clock,
 }
@@ -134,6 +136,7 @@ impl Dashboard {
                 &crate::throttle::LoginLimits::default(),
             )),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
+            broker_url: None,
             clock: Clock::system(),
         }
     }
@@ -261,6 +264,14 @@ impl Dashboard {
     #[must_use]
     pub fn with_public_url(mut self, url: String) -> Self {
         self.public_url = url;
+        self
+    }
+
+    /// The dashboard with the broker its gateways use (`serve` sets it from its link), for
+    /// the gateway configs the web UI hands out.
+    #[must_use]
+    pub fn with_broker_url(mut self, url: String) -> Self {
+        self.broker_url = Some(url);
         self
     }
 

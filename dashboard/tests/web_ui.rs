@@ -459,11 +459,8 @@ async fn an_operator_adds_a_member_issues_a_pass_sees_its_qr_and_revokes_it_with
             pass.schedule.as_deref(),
             Some("mon,tue,wed,thu,fri 07:00-18:00")
         );
-        let end = jiff::civil::DateTime::from(until)
-            .with()
-            .hour(23)
-            .minute(59)
-            .build()
+        let end = until
+            .tomorrow()
             .unwrap()
             .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
             .unwrap()
@@ -651,7 +648,7 @@ async fn a_door_command_asks_first_then_shows_its_fate() {
         .send("GET", sent.location(), None, &[("hx-request", "true")])
         .await;
     assert!(
-        part.body.starts_with("<div id=\"command-status\""),
+        part.body.starts_with("<div id=\"command-status-inner\""),
         "{}",
         part.body
     );
@@ -875,4 +872,52 @@ async fn a_door_opening_shows_on_the_overview_before_the_next_status() {
         .unwrap();
     let closed = page.get("/live/overview").await.body;
     assert_eq!(door_state(&closed, "front"), "closed", "{closed}");
+}
+
+#[tokio::test]
+async fn reloading_the_page_of_an_issued_pass_issues_no_second_pass() {
+    let db = common::sqlite();
+    let (d, _dir, password) = dashboard(&db).await;
+    let mut page = Page::new(&d);
+    page.sign_in("admin", &password).await;
+    page.post("/members", "id=anna&name=Anna&site=byn").await;
+    let form = page.get("/passes/new?member=anna").await.body;
+    let at = form.find("name=\"form_id\" value=\"").expect("a form id") + 22;
+    let form_id = &form[at..at + form[at..].find('"').unwrap()];
+    let body = format!("form_id={form_id}&member=anna&site=byn&preset=always&kind=member");
+    assert_eq!(page.post("/passes", &body).await.status, 200);
+    let again = page.post("/passes", &body).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("already sent"), "{}", again.body);
+    let passes = d
+        .passes()
+        .list(&Principal::local_admin(), Some("anna"), false)
+        .await
+        .unwrap();
+    assert_eq!(passes.len(), 1, "one pass, not two");
+}
+
+#[tokio::test]
+async fn a_live_part_asked_after_the_session_ended_sends_htmx_to_sign_in() {
+    let db = common::sqlite();
+    let (d, _dir, _password) = dashboard(&db).await;
+    let page = Page::new(&d);
+    let reply = page
+        .send(
+            "GET",
+            "/live/overview",
+            None,
+            &[
+                ("hx-request", "true"),
+                ("hx-current-url", "http://bygd.example/entries?site=byn"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.headers["hx-redirect"],
+        "/login?next=/entries%3Fsite%3Dbyn"
+    );
+    let plain = page.get("/members").await;
+    assert_eq!(plain.headers["cache-control"], "no-store");
 }

@@ -143,7 +143,7 @@ pub fn app(dashboard: Dashboard) -> Router {
     api_routes()
         .merge(crate::web::routes())
         .fallback(not_found)
-        .method_not_allowed_fallback(|| async { AppError::wrong_method() })
+        .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn(
             crate::web::security::refuse_cross_site,
         ))
@@ -163,6 +163,21 @@ async fn not_found(parts: Parts) -> axum::response::Response {
     } else {
         crate::web::frame::WebError::no_page(crate::web::frame::request_lang(&parts))
             .into_response()
+    }
+}
+
+/// A 405: JSON for the API's paths, a page elsewhere.
+async fn wrong_method(parts: Parts) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let path = parts.uri.path();
+    if path.starts_with("/api/") || path.starts_with("/p/") {
+        AppError::wrong_method().into_response()
+    } else {
+        let mut page =
+            crate::web::frame::WebError::no_page(crate::web::frame::request_lang(&parts))
+                .into_response();
+        *page.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+        page
     }
 }
 

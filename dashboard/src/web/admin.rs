@@ -53,6 +53,7 @@ struct AccountsPage {
     accounts: Vec<AccountInfo>,
     error: Option<String>,
     made: Option<(String, String)>,
+    form_id: String,
 }
 
 async fn accounts_page(
@@ -73,6 +74,7 @@ async fn accounts_page(
         accounts,
         error,
         made,
+        form_id: super::once::new_form_id(),
     });
     Ok(once((status, page).into_response()))
 }
@@ -89,6 +91,9 @@ pub(crate) async fn add_account(
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let fields = form_pairs(&body);
+    if !super::once::spend(Some(&field(&fields, "form_id"))) {
+        return Err(WebError::sent_twice(me.lang));
+    }
     let name = field(&fields, "name");
     let result = async {
         let role =
@@ -125,6 +130,7 @@ struct AccountPage {
     roles: [&'static str; 3],
     error: Option<String>,
     password: Option<String>,
+    form_id: String,
 }
 
 async fn account_page(
@@ -147,6 +153,7 @@ async fn account_page(
         roles: ["admin", "operator", "auditor"],
         error,
         password,
+        form_id: super::once::new_form_id(),
     });
     Ok(once((status, page).into_response()))
 }
@@ -169,6 +176,9 @@ pub(crate) async fn change_account(
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let fields = form_pairs(&body);
+    if !super::once::spend(Some(&field(&fields, "form_id"))) {
+        return Err(WebError::sent_twice(me.lang));
+    }
     let result = async {
         match field(&fields, "what").as_str() {
             "update" => {
@@ -214,6 +224,7 @@ struct TokensPage {
     scopes: Vec<&'static str>,
     error: Option<String>,
     made: Option<String>,
+    form_id: String,
 }
 
 async fn tokens_page(
@@ -235,6 +246,7 @@ async fn tokens_page(
         scopes: Scope::ALL.iter().map(|s| s.name()).collect(),
         error,
         made,
+        form_id: super::once::new_form_id(),
     });
     Ok(once((status, page).into_response()))
 }
@@ -251,6 +263,9 @@ pub(crate) async fn create_token(
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let fields = form_pairs(&body);
+    if !super::once::spend(Some(&field(&fields, "form_id"))) {
+        return Err(WebError::sent_twice(me.lang));
+    }
     let result = async {
         let mut scopes = BTreeSet::new();
         for name in fields_named(&fields, "scope") {
@@ -389,7 +404,7 @@ pub(crate) async fn gateway_config(
 ) -> Result<Response, WebError> {
     let text = d
         .gateways()
-        .config(&me.who, &site, &id, None)
+        .config(&me.who, &site, &id, d.broker_url.as_deref())
         .await
         .or_page(&me)?;
     let disposition = format!("attachment; filename=\"bygd-gateway-{site}-{id}.toml\"");

@@ -59,7 +59,7 @@ pub(crate) async fn show(
     let mut times = SiteTimes::new(&d, &me.who);
     let mut recent = Vec::new();
     if me.may("commands:write") {
-        for c in d.commands().list(&me.who, 50).await.or_page(&me)? {
+        for c in d.commands().list(&me.who, 500).await.or_page(&me)? {
             if c.site == site && c.gateway == gateway && c.door.as_deref().is_none_or(|x| x == door)
             {
                 let at = times.local(&c.site, &c.issued_at).await;

@@ -55,12 +55,10 @@ impl EntriesForm {
     /// The API's query for this form: a date-only `until` covers that whole day.
     fn api_query(&self, single_site: Option<&str>) -> EntryQuery {
         let text = |s: &String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        let until = text(&self.until).map(|u| {
-            if u.len() == 10 {
-                format!("{u}T23:59:59")
-            } else {
-                u
-            }
+        // A date alone as the end: through that whole day (the query's end is exclusive).
+        let until = text(&self.until).map(|u| match u.parse::<jiff::civil::Date>() {
+            Ok(date) => date.tomorrow().map_or(u, |next| next.to_string()),
+            Err(_) => u,
         });
         EntryQuery {
             since: text(&self.since),

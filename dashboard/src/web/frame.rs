@@ -88,13 +88,32 @@ impl FromRequestParts<Dashboard> for Me {
             .uri
             .path_and_query()
             .map_or("/".to_owned(), |p| p.as_str().to_owned());
+        let is_get = parts.method == axum::http::Method::GET;
+        let htmx = parts.headers.contains_key("hx-request");
+        let current = parts
+            .headers
+            .get("hx-current-url")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|u| u.find("://").map(|at| &u[at + 3..]))
+            .and_then(|u| u.find('/').map(|at| u[at..].to_owned()));
         let to_login = || {
-            let next = if parts.method == axum::http::Method::GET {
-                path.clone()
-            } else {
-                "/".to_owned()
+            let next = match (&current, is_get) {
+                (Some(page), _) if htmx => safe_next(page),
+                (_, true) => path.clone(),
+                _ => "/".to_owned(),
             };
-            Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
+            let login = format!("/login?next={}", urlencode(&next));
+            if htmx {
+                // A live part asking after the session ended: htmx loads the sign-in page
+                // instead of swapping it into the part.
+                (
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    [("hx-redirect", login)],
+                )
+                    .into_response()
+            } else {
+                Redirect::to(&login).into_response()
+            }
         };
         let Some(credential) = credential(parts) else {
             return Err(to_login());
@@ -120,7 +139,12 @@ impl FromRequestParts<Dashboard> for Me {
             who,
             name,
             lang,
-            path,
+            // The language picker comes back here: a page a POST rendered goes home instead.
+            path: if is_get && !htmx {
+                path
+            } else {
+                "/".to_owned()
+            },
         })
     }
 }
@@ -179,6 +203,16 @@ impl WebError {
             status,
             title_key,
             detail: error.to_string(),
+            lang,
+        }
+    }
+
+    /// A 409 for a form sent a second time (the page that showed its result was reloaded).
+    pub(crate) fn sent_twice(lang: Lang) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            title_key: "error-sent-twice",
+            detail: String::new(),
             lang,
         }
     }

@@ -126,6 +126,15 @@ fn bundle(lang: Lang, source: &str) -> FluentBundle<FluentResource> {
     bundle
 }
 
+/// An argument as Fluent takes it: a number as a number, so that plural rules apply.
+fn value(v: &dyn std::fmt::Display) -> FluentValue<'static> {
+    let text = v.to_string();
+    match text.parse::<i64>() {
+        Ok(n) => FluentValue::from(n),
+        Err(_) => FluentValue::from(text),
+    }
+}
+
 /// Translates for one request: templates call `t.get("key")` and `t.with("key", "name", value)`.
 #[derive(Debug, Clone, Copy)]
 pub struct Tr {
@@ -144,7 +153,7 @@ impl Tr {
     #[must_use]
     pub fn with(&self, key: &str, name: &str, value: &dyn std::fmt::Display) -> String {
         let mut args = FluentArgs::new();
-        args.set(name, FluentValue::from(value.to_string()));
+        args.set(name, self::value(value));
         self.format(key, Some(&args))
     }
 
@@ -157,8 +166,8 @@ impl Tr {
         (b, b_value): (&str, &dyn std::fmt::Display),
     ) -> String {
         let mut args = FluentArgs::new();
-        args.set(a, FluentValue::from(a_value.to_string()));
-        args.set(b, FluentValue::from(b_value.to_string()));
+        args.set(a, value(a_value));
+        args.set(b, value(b_value));
         self.format(key, Some(&args))
     }
 

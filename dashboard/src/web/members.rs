@@ -148,7 +148,11 @@ pub(crate) async fn add(
     };
     match d.members().add(&me.who, &new).await {
         Ok(member) => Ok(Redirect::to(&format!("/members/{}", member.id)).into_response()),
-        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+        Err(
+            e @ (ServiceError::Invalid { .. }
+            | ServiceError::Conflict(_)
+            | ServiceError::NotFound { .. }),
+        ) => {
             let sites = my_sites(&d, &me).await?;
             let page = NewMemberPage {
                 t: me.t(),

@@ -11,6 +11,7 @@
 //!   in each site's zone.
 //! - `security`: security headers and refusing cross-site requests (for the API too).
 //! - `assets`: the embedded style sheet and scripts.
+//! - `once`: forms that make a secret are sent once (a reload makes no second pass).
 //! - one module per page group: `login` (sign in and out, language), `overview` (sites,
 //!   gateways, doors, alarms, live), `members`, `passes`, `doors` (unlock, lockdown,
 //!   a command's fate), `entries`, `alarms`, `admin`
@@ -25,6 +26,7 @@ pub(crate) mod frame;
 pub mod i18n;
 mod login;
 mod members;
+mod once;
 mod overview;
 mod passes;
 pub(crate) mod security;

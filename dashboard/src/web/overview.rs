@@ -238,13 +238,17 @@ pub(crate) async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut changes = d.watch_changes();
     changes.mark_unchanged();
+    // One at once: whatever changed between the page's rendering and this connection (or
+    // while a dropped connection came back) is fetched now, not at the next change.
+    let first = futures_util::stream::once(async { Ok(Event::default().event("change").data("")) });
     let stream = futures_util::stream::unfold(changes, |mut changes| async move {
         changes.changed().await.ok()?;
         tokio::time::sleep(LIVE_COALESCE).await;
         changes.mark_unchanged();
         Some((Ok(Event::default().event("change").data("")), changes))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    use futures_util::StreamExt as _;
+    Sse::new(first.chain(stream)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 impl IntoResponse for Live {

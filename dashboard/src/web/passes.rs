@@ -90,6 +90,7 @@ pub(crate) struct PassForm {
     preset: String,
     schedule: String,
     kind: String,
+    form_id: String,
 }
 
 impl PassForm {
@@ -107,6 +108,7 @@ struct NewPassPage {
     presets: Vec<(&'static str, &'static str)>,
     form: PassForm,
     error: Option<String>,
+    form_id: String,
 }
 
 async fn site_doors(d: &Dashboard, me: &Me) -> Result<Vec<SiteDoors>, WebError> {
@@ -132,6 +134,7 @@ fn new_page(me: Me, sites: Vec<SiteDoors>, form: PassForm, error: Option<String>
         presets: SCHEDULE_PRESETS.iter().map(|(v, k, _)| (*v, *k)).collect(),
         form,
         error,
+        form_id: super::once::new_form_id(),
     }
 }
 
@@ -174,6 +177,7 @@ fn parse_pass_form(body: &[u8]) -> PassForm {
             "preset" => form.preset = value,
             "schedule" => form.schedule = value,
             "kind" => form.kind = value,
+            "form_id" => form.form_id = value,
             _ => {}
         }
     }
@@ -188,10 +192,13 @@ async fn request(d: &Dashboard, me: &Me, form: &PassForm) -> Result<IssuePass, S
         if text.is_empty() {
             return Ok(None);
         }
-        let text = if end_of_day && text.len() == 10 {
-            format!("{text}T23:59")
-        } else {
-            text.to_owned()
+        let text = match (end_of_day, text.parse::<jiff::civil::Date>()) {
+            // A date alone as the end: through that whole day, to the next one's start.
+            (true, Ok(date)) => date
+                .tomorrow()
+                .map_err(|e| ServiceError::invalid(field, e.to_string()))?
+                .to_string(),
+            _ => text.to_owned(),
         };
         crate::timetext::parse_time(&text, &zone, now)
             .map(Some)
@@ -205,14 +212,24 @@ async fn request(d: &Dashboard, me: &Me, form: &PassForm) -> Result<IssuePass, S
             .map(|(_, _, s)| (*s).to_owned())
             .filter(|s| !s.is_empty()),
     };
-    // Doors come as `site/door`: only the chosen site's count.
+    // Doors come as `site/door`: one of another site would otherwise be dropped, and no
+    // door left means every door, more than the operator chose.
     let prefix = format!("{}/", form.site);
-    let doors = form
-        .doors
-        .iter()
-        .filter_map(|d| d.strip_prefix(&prefix))
-        .map(str::to_owned)
-        .collect();
+    let mut doors = Vec::with_capacity(form.doors.len());
+    for door in &form.doors {
+        match door.strip_prefix(&prefix) {
+            Some(door) => doors.push(door.to_owned()),
+            None => {
+                return Err(ServiceError::invalid(
+                    "door",
+                    format!(
+                        "`{door}` is not at site `{}`; tick doors of the chosen site only",
+                        form.site
+                    ),
+                ))
+            }
+        }
+    }
     Ok(IssuePass {
         member: form.member.clone(),
         site: form.site.clone(),
@@ -243,13 +260,20 @@ pub(crate) async fn issue(
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let form = parse_pass_form(&body);
+    if !super::once::spend(Some(&form.form_id)) {
+        return Err(WebError::sent_twice(me.lang));
+    }
     let issued = match request(&d, &me, &form).await {
         Ok(req) => d.passes().issue(&me.who, &req).await,
         Err(e) => Err(e),
     };
     let issued = match issued {
         Ok(issued) => issued,
-        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+        Err(
+            e @ (ServiceError::Invalid { .. }
+            | ServiceError::Conflict(_)
+            | ServiceError::NotFound { .. }),
+        ) => {
             let sites = site_doors(&d, &me).await?;
             let page = new_page(me, sites, form, Some(e.to_string()));
             return Ok((StatusCode::BAD_REQUEST, render(&page)).into_response());

@@ -20,10 +20,18 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
-/// Adds the security headers to every response.
+/// Adds the security headers to every response. Pages and API answers are never stored by
+/// the browser (a shared computer's Back button after signing out shows nothing); only the
+/// embedded assets are cached.
 pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+    let asset = request.uri().path().starts_with("/assets/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if !asset {
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
     let mut set = |name: header::HeaderName, value: &'static str| {
         headers
             .entry(name)
