@@ -67,11 +67,13 @@ pub(crate) async fn pass_page(
             crate::timetext::rfc3339(page.expires)
         )
     };
+    // The style sheet, not a <style> element: the content security policy every response
+    // carries allows styles from this server only, and the code must fit a phone's width.
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>bygd pass</title><style>body{{font-family:sans-serif;text-align:center;margin:1em}}\
-         svg{{width:min(90vw,420px);height:auto}}.gone{{color:#a00}}</style></head><body>{body}</body></html>"
+         <title>bygd pass</title><link rel=\"stylesheet\" href=\"/assets/bygd.css\"></head>\
+         <body class=\"pass-page\"><main>{body}</main></body></html>"
     );
     Ok((PRIVATE, Html(html)).into_response())
 }
