@@ -603,6 +603,42 @@ async fn an_operator_limited_to_one_site_never_sees_another_sites_member_door_or
 }
 
 #[tokio::test]
+async fn the_live_overview_hears_of_a_new_entry_in_an_event_a_browser_dispatches() {
+    let db = common::sqlite();
+    let (d, _dir, password) = dashboard(&db).await;
+    let mut page = Page::new(&d);
+    page.sign_in("admin", &password).await;
+    let request = axum::http::Request::get("/live/events")
+        .header("cookie", page.cookie.clone().unwrap())
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = bygd_dashboard::app(d.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut stream = response.into_body();
+    let mut log = Log::new();
+    log.grant(now(), "front", "anna");
+    d.ingest_batch(SITE, GATEWAY, &log.batch(1, 1, &gateway_key()))
+        .await
+        .unwrap();
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), stream.frame())
+        .await
+        .expect("an event within 10 s of the entry")
+        .expect("the stream is open")
+        .unwrap();
+    let event = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
+    assert!(event.contains("event: change\n"), "{event:?}");
+    // The HTML standard's event-stream parser drops an event that has no data line: the page
+    // would never hear of the change.
+    assert!(
+        event.lines().any(|l| l.starts_with("data:")),
+        "an event without data: {event:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_door_command_asks_first_then_shows_its_fate() {
     let db = common::sqlite();
     let (d, _dir, password) = dashboard(&db).await;

@@ -5,8 +5,14 @@
 //!
 //! A test that needs the browser is skipped when `chromedriver` or `chromium` is missing,
 //! unless `BYGD_REQUIRE_CHROMIUM=1` (as in CI): then it fails.
+//!
+//! chromedriver runs in a process group of its own, and dropping the [`Browser`] kills that
+//! group: the Chromium processes it started go with it even when a test panics before it
+//! closed its windows.
 
+pub use fantoccini;
 use fantoccini::{Client, ClientBuilder};
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +23,10 @@ pub const REQUIRE_CHROMIUM: &str = "BYGD_REQUIRE_CHROMIUM";
 const AXE: &str = include_str!("../assets/vendor/axe-core/axe.min.js");
 /// How long chromedriver may take to listen.
 const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The tallest screenshot taken (CSS pixels): a long table is cut there rather than making
+/// an image too big to look at.
+const MAX_SCREENSHOT_HEIGHT: u64 = 6000;
 
 /// Phone and desktop window sizes (CSS pixels) the UI is checked at.
 pub const PHONE: (u32, u32) = (360, 780);
@@ -40,6 +50,11 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The group's id is chromedriver's own (`process_group(0)` below).
+        let _ = Process::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -82,6 +97,7 @@ impl Browser {
         let port = crate::free_port();
         let driver = Process::new(driver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -193,9 +209,41 @@ pub fn screenshot_dir() -> PathBuf {
     target.join("screenshots")
 }
 
-/// Saves a PNG of the whole current page as `target/screenshots/{name}.png`.
+/// Saves a PNG of the whole current page as `target/screenshots/{name}.png`: the window is
+/// made as tall as the page for the shot (WebDriver only captures what the window shows),
+/// then given its size back.
 pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
-    let png = client.screenshot().await.expect("a screenshot");
+    let (width, height) = client.get_window_size().await.expect("the window's size");
+    // The window's height includes what the browser draws around the page, so the page's
+    // own height and the viewport's are asked of the page.
+    let heights = client
+        .execute(
+            "return [Math.ceil(document.documentElement.scrollHeight), window.innerHeight];",
+            vec![],
+        )
+        .await
+        .expect("the page's height");
+    let (page, viewport) = (
+        heights[0].as_u64().unwrap_or(0),
+        heights[1].as_u64().unwrap_or(0),
+    );
+    let tall = (height + page.saturating_sub(viewport)).min(MAX_SCREENSHOT_HEIGHT);
+    let resize = |h: u64| {
+        client.set_window_size(
+            u32::try_from(width).expect("a window width"),
+            u32::try_from(h).expect("a window height"),
+        )
+    };
+    if tall > height {
+        resize(tall)
+            .await
+            .expect("make the window as tall as the page");
+    }
+    let png = client.screenshot().await;
+    if tall > height {
+        resize(height).await.expect("give the window its size back");
+    }
+    let png = png.expect("a screenshot");
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).expect("make target/screenshots");
     let path = dir.join(format!("{name}.png"));

@@ -56,10 +56,14 @@ pub(super) async fn serve(args: Serve) -> anyhow::Result<ExitCode> {
             None => "no broker configured (--mqtt URL): nothing is ingested".to_owned(),
         }
     );
-    let dashboard = dashboard.with_login_limits(&crate::throttle::LoginLimits {
-        trusted_proxies: config.trusted_proxy_addresses(),
-        ..crate::throttle::LoginLimits::default()
-    });
+    // Pass links are built on the public URL, which defaults to the listen address: the one
+    // given here, not the config's.
+    let dashboard = dashboard
+        .with_public_url(config.public_url())
+        .with_login_limits(&crate::throttle::LoginLimits {
+            trusted_proxies: config.trusted_proxy_addresses(),
+            ..crate::throttle::LoginLimits::default()
+        });
     crate::serve(dashboard, listener, link, shutdown_signal()).await?;
     eprintln!("bygd serve: stopped");
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,8 @@
 //! It is live: the page opens a server-sent event stream (`/live/events`) that says only
 //! "something changed" whenever an entry, a gateway status, an alarm or a command result is
 //! stored; htmx then fetches the page's live part again (`/live/overview`), rendered for this
-//! operator's sites. No data travels in the event, so nothing can leak across sites there.
+//! operator's sites. No data travels in the event (its data is the constant `changed`), so
+//! nothing can leak across sites there.
 //! Without JavaScript the page is the same, as of its loading.
 
 use super::frame::{render, Me, OrPage, SiteTimes, WebError};
@@ -240,12 +241,19 @@ pub(crate) async fn events(
     changes.mark_unchanged();
     // One at once: whatever changed between the page's rendering and this connection (or
     // while a dropped connection came back) is fetched now, not at the next change.
-    let first = futures_util::stream::once(async { Ok(Event::default().event("change").data("")) });
+    let first =
+        futures_util::stream::once(async { Ok(Event::default().event("change").data("changed")) });
     let stream = futures_util::stream::unfold(changes, |mut changes| async move {
         changes.changed().await.ok()?;
         tokio::time::sleep(LIVE_COALESCE).await;
         changes.mark_unchanged();
-        Some((Ok(Event::default().event("change").data("")), changes))
+        // A constant word, never nothing: axum writes no `data:` line for empty data, and a
+        // browser drops an event without one (the HTML standard's event-stream parsing), so
+        // the page never heard of a change.
+        Some((
+            Ok(Event::default().event("change").data("changed")),
+            changes,
+        ))
     });
     use futures_util::StreamExt as _;
     Sse::new(first.chain(stream)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
