@@ -18,8 +18,9 @@
 //! - `store`: redb, one file per thing stored: `store/log.rs` (the hash-chained entry log),
 //!   `store/outbox.rs`, `store/revocations.rs`, `store/proofs.rs` (device-proof counters),
 //!   `store/commands.rs` (command replay state), `store/lockdowns.rs`,
-//!   `store/quarantine.rs` (a damaged store moved aside); opening, transactions and the clock
-//!   floor in `store/mod.rs`.
+//!   `store/quarantine.rs` (a damaged store moved aside); opening (with the repaired copy the
+//!   read-only tools read after a crash, and `repair`), transactions and the clock floor in
+//!   `store/mod.rs`.
 //! - `door`: a door at run time: the firmware controller on pins, in a task.
 //! - `hardware`: rppal and simulated pins behind one type.
 //! - `reader`: line-based readers (USB QR scanners in serial mode, pipes).
@@ -56,4 +57,4 @@ pub use gate::bench as decision_bench;
 pub use hardware::SimDoor;
 pub use logview::{event_json, event_line};
 pub use socket::{request, Request, SimAction};
-pub use store::{Store, StoreError};
+pub use store::{RepairReport, Store, StoreError};

@@ -1,4 +1,6 @@
 //! Showing the local entry log: one line per event for people, or one JSON object per line.
+//! What a line says about an event is the protocol crate's wording (`EventBody`'s `Display`),
+//! shared with the dashboard; this file adds the sequence number and the site's local time.
 
 use bygd_protocol::{CommandOutcome, Event, EventBody, MemberId};
 use serde_json::json;
@@ -103,69 +105,63 @@ pub fn event_line(event: &Event, zone: &jiff::tz::TimeZone) -> String {
         })
         .unwrap_or_else(|_| event.time.0.to_string());
     let clock = match event.clock {
-        bygd_protocol::ClockQuality::Synchronised => "",
-        bygd_protocol::ClockQuality::Unsynchronised => " (clock not synchronised)",
-        bygd_protocol::ClockQuality::Floor => " (clock behind; floor used)",
+        bygd_protocol::ClockQuality::Synchronised => String::new(),
+        quality => format!(" ({})", quality.describe()),
     };
-    let what = match &event.body {
-        EventBody::EntryGranted {
-            door,
-            pass_id,
-            member,
-            kind,
-            device_bound,
-        } => format!(
-            "{door}: GRANTED {member} ({}{}) pass {pass_id}",
-            kind.name(),
-            if *device_bound { ", phone-bound" } else { "" }
-        ),
-        EventBody::EntryDenied {
-            door,
-            reason,
-            member,
-            ..
-        } => format!(
-            "{door}: DENIED {}: {}",
-            member.as_ref().map_or("unknown holder", |m| m.as_str()),
-            reason.describe()
-        ),
-        EventBody::DoorOpened { door } => format!("{door}: door opened"),
-        EventBody::DoorClosed { door } => format!("{door}: door closed"),
-        EventBody::HeldOpen { door, raised } => format!(
-            "{door}: held-open alarm {}",
-            if *raised { "RAISED" } else { "cleared" }
-        ),
-        EventBody::ForcedOpen { door, raised } => format!(
-            "{door}: forced-open alarm {}",
-            if *raised { "RAISED" } else { "cleared" }
-        ),
-        EventBody::ExitButton { door } => format!("{door}: exit button"),
-        EventBody::Lockdown { door, on } => format!(
-            "{}: lockdown {}",
-            door.as_ref().map_or("all doors", |d| d.as_str()),
-            if *on { "ON" } else { "off" }
-        ),
-        EventBody::CommandResult {
-            command, outcome, ..
-        } => format!("command {command}: {outcome:?}"),
-        EventBody::GatewayStarted { version } => format!("gateway started (bygd {version})"),
-        EventBody::ClockChanged { quality, .. } => format!("clock is {}", quality.name()),
-        EventBody::RevocationApplied { version } => format!("revocation list v{version} applied"),
-        EventBody::RevocationRefused { version, reason } => {
-            format!("revocation list {version:?} refused: {}", reason.describe())
+    format!("#{:<6} {time}{clock}  {}", event.seq, event.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bygd_protocol::{ClockQuality, CommandId, Rejection, UnixTime};
+
+    fn line(clock: ClockQuality, body: EventBody) -> String {
+        let event = Event {
+            seq: 7,
+            time: UnixTime(1_764_000_000),
+            clock,
+            prev_hash: [0; 32],
+            body,
+        };
+        event_line(&event, &jiff::tz::TimeZone::UTC)
+    }
+
+    #[test]
+    fn a_refused_command_and_a_refused_list_read_as_sentences() {
+        let command = line(
+            ClockQuality::Synchronised,
+            EventBody::CommandResult {
+                command: CommandId([1; 16]),
+                seq: 3,
+                outcome: CommandOutcome::Refused(Rejection::ReplayedCommand),
+            },
+        );
+        assert!(
+            command.ends_with("refused: this command (or a later one) was already accepted"),
+            "{command}"
+        );
+        assert!(
+            command.starts_with("#7      2025-11-24 16:00:00 UTC  command "),
+            "{command}"
+        );
+        let list = line(
+            ClockQuality::Floor,
+            EventBody::RevocationRefused {
+                version: None,
+                reason: Rejection::BadSignature,
+            },
+        );
+        assert!(
+            list.ends_with(
+                "(clock behind: floor time)  a revocation list was refused: the signature does not verify"
+            ),
+            "{list}"
+        );
+        for text in [command, list] {
+            for debug in ["Refused(", "None", "Some(", "ReplayedCommand"] {
+                assert!(!text.contains(debug), "{text}");
+            }
         }
-        EventBody::DenialsRepeated {
-            door,
-            reason,
-            count,
-            ..
-        } => format!("{door}: denied {count} more times ({})", reason.code()),
-        EventBody::DiskLow { raised, free_bytes } => format!(
-            "disk space low {} ({} MB free)",
-            if *raised { "raised" } else { "cleared" },
-            free_bytes / 1_000_000
-        ),
-        other => format!("{other:?}"),
-    };
-    format!("#{:<6} {time}{clock}  {what}", event.seq)
+    }
 }

@@ -1,7 +1,7 @@
 //! `bygd-gateway`: the door daemon and its local tools.
 
 use anyhow::Context as _;
-use bygd_gateway::{Config, Request, SimAction, Store};
+use bygd_gateway::{Config, Request, SimAction, Store, StoreError};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,6 +100,24 @@ enum Command {
     ///
     /// Example: bygd-gateway verify-log --config gw.toml
     VerifyLog {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Repair the store in place after a crash or a power cut, without starting the doors.
+    ///
+    /// A daemon killed (kill -9, a power cut) leaves its store "not closed cleanly". The daemon
+    /// repairs it when it starts, and `log` and `verify-log` read a repaired copy until then;
+    /// this runs the daemon's start-up check alone (redb's repair, the integrity check, the
+    /// chain's tail), e.g. before copying the store off the machine. Stop the daemon first: a
+    /// store it holds is refused (it repaired that store when it started). A damaged store is
+    /// moved aside and refused, as at start-up.
+    ///
+    /// Example:
+    ///   systemctl stop bygd-gateway
+    ///   bygd-gateway repair --config /etc/bygd/gateway.toml
+    ///   systemctl start bygd-gateway
+    #[command(verbatim_doc_comment)]
+    Repair {
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -356,7 +374,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let config = load(&config)?;
-            let store = Store::open_read_only(&config.data_dir)?;
+            let store = open_for_reading(&config)?;
             let since = since
                 .map(|s| {
                     parse_time(&s, &config.time_zone).with_context(|| format!("--since `{s}`"))
@@ -384,12 +402,61 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::VerifyLog { config } => {
             let config = load(&config)?;
-            let store = Store::open_read_only(&config.data_dir)?;
+            let store = open_for_reading(&config)?;
             let checked =
                 store.verify_log(|done, total| eprintln!("checked {done} of {total} events"))?;
             println!("OK: {checked} events, hash chain intact");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Repair { config } => {
+            let config = load(&config)?;
+            let report = match Store::repair(&config.data_dir) {
+                Err(StoreError::InUse(path)) => anyhow::bail!(
+                    "the store {} is held by a running bygd-gateway daemon, which repaired it \
+                     when it started: there is nothing to repair. To check it anyway, stop the \
+                     daemon first (`systemctl stop bygd-gateway`) and run this again",
+                    path.display()
+                ),
+                other => other?,
+            };
+            let last = report.head.seq;
+            if report.was_unclean {
+                println!(
+                    "repaired {}: it was not closed cleanly; now it is, and its integrity and \
+                     its chain's tail check out (last event #{last}). Start the daemon: \
+                     `systemctl start bygd-gateway`",
+                    report.path.display()
+                );
+            } else {
+                println!(
+                    "{} was closed cleanly, nothing to repair; its integrity and its chain's tail \
+                     check out (last event #{last})",
+                    report.path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Opens the store for `log` and `verify-log`: read-only, beside a running daemon or not; and
+/// when it was not closed cleanly and no daemon has repaired it yet (right after a crash, when
+/// an installer looks), a repaired copy in the temporary directory, said on stderr.
+fn open_for_reading(config: &Config) -> anyhow::Result<Store> {
+    match Store::open_read_only(&config.data_dir) {
+        Err(StoreError::Unclean(path)) => {
+            let store = Store::open_repaired_copy(&config.data_dir, &std::env::temp_dir())?;
+            eprintln!(
+                "note: the store {} was not closed cleanly (a crash, kill -9 or a power cut); \
+                 this reads a repaired copy of it and leaves the store itself unchanged. The \
+                 daemon repairs the store when it starts (`systemctl start bygd-gateway`), or \
+                 stop the daemon and run `bygd-gateway repair --config {}`",
+                path.display(),
+                config.path.display()
+            );
+            Ok(store)
+        }
+        other => Ok(other?),
     }
 }
 

@@ -49,7 +49,8 @@ impl ClockQuality {
         }
     }
 
-    /// The quality's name for logs and JSON.
+    /// The quality's name for JSON and databases (its wording for people is
+    /// [`ClockQuality::describe`]).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -57,6 +58,18 @@ impl ClockQuality {
             ClockQuality::Unsynchronised => "unsynchronised",
             ClockQuality::Floor => "floor",
         }
+    }
+
+    /// The quality for its name, the inverse of [`ClockQuality::name`].
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            ClockQuality::Synchronised,
+            ClockQuality::Unsynchronised,
+            ClockQuality::Floor,
+        ]
+        .into_iter()
+        .find(|q| q.name() == name)
     }
 }
 
@@ -636,14 +649,15 @@ impl ChainWalk {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn door() -> DoorId {
         DoorId::new("front").unwrap()
     }
 
-    fn every_body() -> Vec<EventBody> {
+    /// One of each kind of event (the wording's tests render them too).
+    pub(crate) fn every_body() -> Vec<EventBody> {
         alloc::vec![
             EventBody::EntryGranted {
                 door: door(),

@@ -25,6 +25,9 @@
 //! - `topic.rs`: MQTT topic names.
 //! - `rejection.rs`: why something was refused (`Rejection`) and why bytes did not decode
 //!   (`DecodeError`).
+//! - `wording.rs`: what people are told about events and refusals: `EventBody`'s and
+//!   `CommandOutcome`'s `Display`, `Rejection::describe`, `ClockQuality::describe`. One place,
+//!   shared by the gateway's log and the dashboard's text output.
 #![no_std]
 #![cfg_attr(
     not(test),
@@ -51,6 +54,7 @@ mod schedule;
 mod status;
 mod time;
 mod topic;
+mod wording;
 
 pub use ack::{verify_ack, Ack, MAX_ACK_BYTES};
 pub use base45::{decode as base45_decode, encode as base45_encode};

@@ -3,7 +3,9 @@
 //! [`DecodeError`] says what was wrong with bytes or text and where, for logs and for the
 //! person who fed it. [`Rejection`] is the flat, stable reason code a gateway records in its
 //! event log and a dashboard shows: every way a pass, a command, a revocation list or a batch
-//! can be refused, with a `snake_case` code that never changes meaning once released.
+//! can be refused, with a `snake_case` code that never changes meaning once released. Its
+//! sentence for people, [`Rejection::describe`], is in `wording.rs` with the rest of what
+//! people are told.
 
 use core::fmt;
 
@@ -259,58 +261,6 @@ impl Rejection {
         usize::try_from(n)
             .ok()
             .and_then(|i| Self::ALL.get(i).copied())
-    }
-}
-
-impl Rejection {
-    /// A sentence for people: what the reason means.
-    #[must_use]
-    pub fn describe(self) -> &'static str {
-        match self {
-            Rejection::TooLarge => "the input is larger than any valid one",
-            Rejection::BadPrefix => "not a bygd code (wrong prefix)",
-            Rejection::BadEncoding => "the code's text is damaged (base45 error)",
-            Rejection::Truncated => "the code is cut short",
-            Rejection::TrailingBytes => "the code has extra bytes at the end",
-            Rejection::Malformed => "the code is not a valid bygd structure",
-            Rejection::UnknownKey => "signed by a key this gateway does not trust",
-            Rejection::WeakKey => "the trusted key is weak and refused",
-            Rejection::NonCanonicalSignature => "the signature is not in canonical form",
-            Rejection::BadSignature => "the signature does not verify",
-            Rejection::NotYetValid => "the pass is not valid yet",
-            Rejection::Expired => "expired",
-            Rejection::WrongSite => "the pass is not valid at this site",
-            Rejection::WrongDoor => "the pass is not valid for this door",
-            Rejection::OutsideSchedule => "outside the pass's opening hours",
-            Rejection::Revoked => "the pass has been revoked",
-            Rejection::MemberRevoked => "the member's access has been revoked",
-            Rejection::ProofRequired => {
-                "this pass must be shown from its phone app (device proof missing)"
-            }
-            Rejection::BadProof => "the device proof does not verify",
-            Rejection::StaleProof => "the device proof is too old or from the future",
-            Rejection::ReplayedProof => "the device proof was already used",
-            Rejection::Lockdown => "the door is in lockdown",
-            Rejection::RevocationListStale => {
-                "the revocation list is too old; only break-glass passes open"
-            }
-            Rejection::UnknownDoor => "no such door at this gateway",
-            Rejection::Misaddressed => "addressed to another gateway or site",
-            Rejection::BadLifetime => "issued in the future or valid for too long",
-            Rejection::ReplayedCommand => "this command (or a later one) was already accepted",
-            Rejection::RetainedCommand => "commands are never taken from retained messages",
-            Rejection::Rollback => "older than the revocation list already held",
-            Rejection::DeltaMismatch => "the revocation delta applies to another version",
-            Rejection::SequenceGap => "event sequence numbers are not consecutive",
-            Rejection::ChainBroken => "the event hash chain is broken",
-            Rejection::UnknownAck => "acknowledges events that were never sent",
-        }
-    }
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.describe(), self.code())
     }
 }
 

@@ -2,7 +2,8 @@
 
 use super::DataArgs;
 use crate::access::Principal;
-use crate::entry::{csv_line, EntryFilter, CSV_HEADER};
+use crate::entry::{csv_line, Entry, EntryFilter, CSV_HEADER};
+use bygd_protocol::{ClockQuality, Rejection};
 use clap::{Args, ValueEnum};
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -123,28 +124,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
         }
     } else {
         for e in &entries {
-            let clock = match e.clock.as_str() {
-                "synchronised" => "",
-                "unsynchronised" => " (clock not synchronised)",
-                _ => " (clock behind: floor time)",
-            };
-            writeln!(
-                out,
-                "{}{clock}  {}/{} #{}  {}  {}  {}{}",
-                crate::timetext::format_time(e.unix_time, &zone),
-                e.site,
-                e.gateway,
-                e.seq,
-                e.door.as_deref().unwrap_or("-"),
-                e.outcome
-                    .as_deref()
-                    .map_or_else(|| e.kind.clone(), str::to_uppercase),
-                e.member.as_deref().unwrap_or("(unknown holder)"),
-                e.reason
-                    .as_deref()
-                    .map(|r| format!("  {r}"))
-                    .unwrap_or_default()
-            )?;
+            writeln!(out, "{}", text_line(e, &zone))?;
         }
         if entries.is_empty() {
             eprintln!("No entries match.");
@@ -153,8 +133,102 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// One entry for people. The wording of the clock and of the reason is the protocol crate's,
+/// which the gateway's `log` shares; the stored codes stay in --json and --csv.
+fn text_line(e: &Entry, zone: &jiff::tz::TimeZone) -> String {
+    let clock = match ClockQuality::from_name(&e.clock) {
+        Some(ClockQuality::Synchronised) => String::new(),
+        Some(quality) => format!(" ({})", quality.describe()),
+        None => format!(" (clock {})", e.clock),
+    };
+    let reason = e.reason.as_deref().map_or_else(String::new, |code| {
+        let said = Rejection::from_code(code).map_or(code, |r| r.describe());
+        format!("  {said}")
+    });
+    format!(
+        "{}{clock}  {}/{} #{}  {}  {}  {}{reason}",
+        crate::timetext::format_time(e.unix_time, zone),
+        e.site,
+        e.gateway,
+        e.seq,
+        e.door.as_deref().unwrap_or("-"),
+        e.outcome
+            .as_deref()
+            .map_or_else(|| e.kind.clone(), str::to_uppercase),
+        e.member.as_deref().unwrap_or("(unknown holder)"),
+    )
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Outcome {
     Granted,
     Denied,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: &str, outcome: Option<&str>, reason: Option<&str>, clock: &str) -> Entry {
+        Entry {
+            time: "2025-11-24T16:00:00Z".into(),
+            unix_time: 1_764_000_000,
+            clock: clock.into(),
+            site: "byn".into(),
+            gateway: "gw1".into(),
+            seq: 12,
+            kind: kind.into(),
+            outcome: outcome.map(str::to_owned),
+            door: Some("front".into()),
+            member: Some("anna".into()),
+            pass_id: None,
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_audit_line_gives_reasons_and_clocks_in_the_gateway_logs_words() {
+        let zone = jiff::tz::TimeZone::UTC;
+        let denied = text_line(
+            &entry("entry_denied", Some("denied"), Some("revoked"), "floor"),
+            &zone,
+        );
+        assert_eq!(
+            denied,
+            "2025-11-24 16:00:00 UTC (clock behind: floor time)  byn/gw1 #12  front  DENIED  anna  \
+             the pass has been revoked"
+        );
+        let refused = text_line(
+            &entry(
+                "command_result",
+                None,
+                Some("replayed_command"),
+                "unsynchronised",
+            ),
+            &zone,
+        );
+        assert!(
+            refused.ends_with("(clock not synchronised)  byn/gw1 #12  front  command_result  anna  this command (or a later one) was already accepted"),
+            "{refused}"
+        );
+        let granted = text_line(
+            &entry("entry_granted", Some("granted"), None, "synchronised"),
+            &zone,
+        );
+        assert!(
+            granted.ends_with("UTC  byn/gw1 #12  front  GRANTED  anna"),
+            "{granted}"
+        );
+        // A code this build does not know (a newer gateway's) is shown as it is.
+        let unknown = text_line(
+            &entry(
+                "entry_denied",
+                Some("denied"),
+                Some("moon_phase"),
+                "synchronised",
+            ),
+            &zone,
+        );
+        assert!(unknown.ends_with("  moon_phase"), "{unknown}");
+    }
 }

@@ -10,8 +10,9 @@
 //! - `lockdowns`: which doors are in lockdown.
 //! - `quarantine`: a damaged store moved aside, and found again at the next start.
 //!
-//! Here: opening, transactions, the clock floor, the read-only view the gate decides on, and
-//! the one conversion of redb's errors.
+//! Here: opening (for the daemon, read-only for the tools, a repaired copy for the tools after
+//! a crash, and `repair`), transactions, the clock floor, the read-only view the gate decides
+//! on, and the one conversion of redb's errors.
 //!
 //! Invariants:
 //! - Every event is appended inside a write transaction that also puts it in the outbox and
@@ -21,6 +22,8 @@
 //! - The log is a hash chain from sequence 1 with no gaps; [`Store::open`] checks its tail and
 //!   [`Store::verify_log`] checks all of it.
 //! - A damaged store is never replaced silently: it is moved aside and opening fails.
+//! - The read-only tools never write to the store file: one not closed cleanly is repaired by
+//!   a writable open only (the daemon's start or `repair`); the tools read a repaired copy.
 
 mod commands;
 mod lockdowns;
@@ -86,9 +89,36 @@ pub enum StoreError {
         /// The error.
         source: std::io::Error,
     },
+    /// A tool that reads or repairs a store found none.
+    #[error(
+        "there is no store at {0} yet; has the gateway run with this config? (its data_dir \
+         says where the store is)"
+    )]
+    Missing(PathBuf),
     /// A write was attempted on a store opened read-only.
     #[error("the store {0} is open read-only")]
     ReadOnly(PathBuf),
+    /// The store was not closed cleanly (a crash, kill -9 or a power cut) and no daemon holds
+    /// it; a read-only open cannot repair it.
+    #[error(
+        "the store {0} was not closed cleanly (the gateway stopped without shutting down: a \
+         crash, kill -9 or a power cut). The daemon repairs it when it starts: `systemctl start \
+         bygd-gateway`, or stop the daemon and run `bygd-gateway repair` with the same --config"
+    )]
+    Unclean(PathBuf),
+    /// The store was not closed cleanly and a repaired copy of it could not be made or read.
+    #[error(
+        "the store {path} was not closed cleanly (the gateway stopped without shutting down: a \
+         crash, kill -9 or a power cut), and a repaired copy of it could not be read: {why}. \
+         The daemon repairs the store when it starts: `systemctl start bygd-gateway`, or stop \
+         the daemon and run `bygd-gateway repair` with the same --config"
+    )]
+    CopyFailed {
+        /// The store file.
+        path: PathBuf,
+        /// Why the copy could not be made, repaired or read.
+        why: String,
+    },
     /// The chain is broken at this sequence number.
     #[error("the entry log's hash chain is broken at event {seq}: {problem}")]
     Chain {
@@ -137,6 +167,9 @@ type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     db: Handle,
     path: PathBuf,
+    /// The temporary directory holding the repaired copy this store reads, if it reads one
+    /// ([`Store::open_repaired_copy`]); removed on drop, after `db` closed the copy.
+    copy: Option<tempfile::TempDir>,
 }
 
 /// The daemon opens the store for writing; the CLI's `log` and `verify-log` open it read-only
@@ -160,6 +193,33 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store").field("path", &self.path).finish()
     }
 }
+
+/// What [`Store::repair`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairReport {
+    /// The store file.
+    pub path: PathBuf,
+    /// Whether the store had not been closed cleanly (and so was repaired).
+    pub was_unclean: bool,
+    /// The chain's head after the repair: the last event the store holds.
+    pub head: ChainHead,
+}
+
+/// The store file in `dir`, which must exist: the tools never create a store.
+fn existing_store(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(STORE_FILE);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(StoreError::Missing(path))
+    }
+}
+
+/// A repaired copy needs room for the file, and for what redb's repair writes: one commit of
+/// the allocator state and the roots, far below a quarter of the file.
+const COPY_GROWTH_DIVISOR: u64 = 4;
+/// And some room to spare, so that the copy never fills the disk it is made on to the brim.
+const COPY_SPARE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The data directory's mode: the gateway's account only. The store holds every entry of the
 /// site (who came in when), and the revocation state an attacker would like to roll back.
@@ -279,6 +339,7 @@ impl Store {
         let store = Self {
             db: Handle::Write(db),
             path: path.to_owned(),
+            copy: None,
         };
         store.init_tables().map_err(|e| match e {
             StoreError::Db { source, .. } => damaged(source.to_string()),
@@ -293,24 +354,100 @@ impl Store {
     }
 
     /// Opens an existing store read-only, beside a running daemon.
+    ///
+    /// A store that was not closed cleanly, with no daemon holding it, is
+    /// [`StoreError::Unclean`]: redb repairs only on a writable open. The caller may then read
+    /// a repaired copy ([`Store::open_repaired_copy`]).
     pub fn open_read_only(dir: &Path) -> Result<Self> {
-        let path = dir.join(STORE_FILE);
-        if !path.exists() {
-            return Err(StoreError::Dir {
-                path: path.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no store here yet; has the gateway run with this config?",
-                ),
-            });
-        }
+        let path = existing_store(dir)?;
         let db = redb::Builder::new()
             .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
             .open_read_only(&path)
-            .map_err(|e| StoreError::from(redb::Error::from(e)).at(&path))?;
+            .map_err(|e| match e {
+                redb::DatabaseError::RepairAborted => StoreError::Unclean(path.clone()),
+                e => StoreError::from(redb::Error::from(e)).at(&path),
+            })?;
         Ok(Self {
             db: Handle::Read(db),
             path,
+            copy: None,
+        })
+    }
+
+    /// Copies the store in `dir` into a new private directory under `scratch`, repairs and
+    /// checks the copy as the daemon's start would, and opens it; the copy is deleted when the
+    /// returned store is dropped. For the read-only tools on a store that was not closed
+    /// cleanly: the store itself is only read, so a daemon starting meanwhile is not
+    /// disturbed, and what the tools show is what the daemon will find.
+    ///
+    /// Refused with [`StoreError::CopyFailed`] when `scratch` has too little free space, or
+    /// when the copy cannot be made, repaired or read.
+    pub fn open_repaired_copy(dir: &Path, scratch: &Path) -> Result<Self> {
+        let path = existing_store(dir)?;
+        let failed = |why: String| StoreError::CopyFailed {
+            path: path.clone(),
+            why,
+        };
+        let len = std::fs::metadata(&path)
+            .map_err(|e| failed(format!("cannot read its size: {e}")))?
+            .len();
+        let need = len
+            .saturating_add(len / COPY_GROWTH_DIVISOR)
+            .saturating_add(COPY_SPARE_BYTES);
+        let free = rustix::fs::statvfs(scratch)
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+            .map_err(|e| {
+                failed(format!(
+                    "cannot read the free space in {}: {e}",
+                    scratch.display()
+                ))
+            })?;
+        if free < need {
+            return Err(failed(format!(
+                "{} has {} MB free and the copy needs {} MB (set TMPDIR to a directory with \
+                 more room)",
+                scratch.display(),
+                free / 1_000_000,
+                need.div_ceil(1_000_000)
+            )));
+        }
+        let holder = tempfile::Builder::new()
+            .prefix("bygd-gateway-store-copy.")
+            .tempdir_in(scratch)
+            .map_err(|e| {
+                failed(format!(
+                    "cannot create a directory in {}: {e}",
+                    scratch.display()
+                ))
+            })?;
+        let copy = holder.path().join(STORE_FILE);
+        std::fs::copy(&path, &copy)
+            .map_err(|e| failed(format!("cannot copy it to {}: {e}", copy.display())))?;
+        let (mut store, _) = Self::open_guarded(&copy).map_err(|e| match e {
+            StoreError::Damaged { problem, .. } => {
+                failed(format!("the copy is damaged: {problem}"))
+            }
+            other => failed(other.to_string()),
+        })?;
+        store.copy = Some(holder);
+        Ok(store)
+    }
+
+    /// Repairs the store in `dir` in place, as the daemon's start does (redb's repair, the
+    /// integrity check, the chain's tail), without starting anything. A store that a daemon
+    /// holds is [`StoreError::InUse`]; a damaged store is moved aside, as at start-up.
+    pub fn repair(dir: &Path) -> Result<RepairReport> {
+        let path = existing_store(dir)?;
+        let was_unclean = match Self::open_read_only(dir) {
+            Ok(_) => false,
+            Err(StoreError::Unclean(_)) => true,
+            Err(other) => return Err(other),
+        };
+        let (_store, opened) = Self::open(dir, false)?;
+        Ok(RepairReport {
+            path,
+            was_unclean,
+            head: opened.head,
         })
     }
 
@@ -496,5 +633,76 @@ impl Lookups for TxnView<'_> {
         // (which refuses, once the policy refuses stale lists), without failing the commit.
         let versions = self.txn.store.revocation_versions().ok()?;
         versions.iter().map(|(_, _, issued, _)| *issued).max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bygd_protocol::{ClockQuality, EventBody};
+
+    /// A store in a new directory holding one event, closed cleanly.
+    fn store_with_one_event() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (store, _) = Store::open(dir.path(), false).expect("a new store");
+        let mut txn = store.begin().expect("a write transaction");
+        txn.append(
+            UnixTime(1_700_000_000),
+            ClockQuality::Synchronised,
+            EventBody::GatewayStarted {
+                version: "test".into(),
+            },
+        )
+        .expect("append");
+        txn.commit().expect("commit");
+        dir
+    }
+
+    #[test]
+    fn a_repaired_copy_reads_the_same_events_and_is_deleted_when_dropped() {
+        let dir = store_with_one_event();
+        let scratch = tempfile::tempdir().expect("a temporary directory");
+        let copy = Store::open_repaired_copy(dir.path(), scratch.path()).expect("a copy");
+        let original = Store::open_read_only(dir.path()).expect("the store itself");
+        assert_eq!(
+            copy.events(0, u64::MAX).unwrap(),
+            original.events(0, u64::MAX).unwrap()
+        );
+        assert_eq!(copy.verify_log(|_, _| {}).unwrap(), 1);
+        assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 1);
+        drop(copy);
+        assert_eq!(
+            std::fs::read_dir(scratch.path()).unwrap().count(),
+            0,
+            "the copy's directory is removed with it"
+        );
+    }
+
+    #[test]
+    fn a_copy_that_cannot_be_made_says_how_to_repair_the_store_itself() {
+        let dir = store_with_one_event();
+        let nowhere = dir.path().join("no-such-directory");
+        let error = Store::open_repaired_copy(dir.path(), &nowhere).unwrap_err();
+        assert!(matches!(error, StoreError::CopyFailed { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains("no-such-directory"), "{message}");
+        assert!(message.contains("bygd-gateway repair"), "{message}");
+        assert!(
+            message.contains("systemctl start bygd-gateway"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_tools_never_create_a_store() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for error in [
+            Store::open_read_only(dir.path()).unwrap_err(),
+            Store::open_repaired_copy(dir.path(), dir.path()).unwrap_err(),
+            Store::repair(dir.path()).unwrap_err(),
+        ] {
+            assert!(matches!(error, StoreError::Missing(_)), "{error:?}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
