@@ -123,7 +123,7 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                 .await?;
             let qr = crate::qr::QrImage::new(&issued.qr_text)?;
             if let Some(path) = &png {
-                std::fs::write(path, qr.png(8))
+                std::fs::write(path, qr.png(8)?)
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             if let Some(path) = &svg {
