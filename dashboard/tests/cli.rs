@@ -1,5 +1,8 @@
 //! The `bygd` commands as an operator types them: the real binary on a real data directory.
 
+mod common;
+
+use common::{gateway_key, Log, GATEWAY, SITE};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -339,6 +342,80 @@ fn an_admin_lists_disables_enables_and_re_passwords_an_account_from_the_shell() 
     assert!(logout.contains("0 session(s) ended"), "{logout}");
     let missing = fails(&data, &["account", "disable", "nobody"], 2);
     assert!(missing.contains("not found"), "{missing}");
+}
+
+#[test]
+fn audit_says_how_many_entries_it_left_out_instead_of_stopping_quietly_at_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dashboard");
+    ok(&data, &["init"]);
+    let key = gateway_key().public_key().to_hex();
+    ok(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            SITE,
+            "--id",
+            GATEWAY,
+            "--public-key",
+            &key,
+        ],
+    );
+    // The gateway reports 150 entries, a minute apart, as `bygd serve` would store them.
+    const ENTRIES: u64 = 150;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (d, _) = bygd_dashboard::Dashboard::open(&data, None).await.unwrap();
+        let mut log = Log::new();
+        let start = common::now() - 86_400;
+        for i in 0..ENTRIES {
+            log.grant(start + 60 * i, "front", "anna");
+        }
+        d.ingest_batch(SITE, GATEWAY, &log.batch(1, ENTRIES, &gateway_key()))
+            .await
+            .unwrap();
+    });
+
+    let (shown, note) = ok(&data, &["audit"]);
+    assert_eq!(shown.lines().count(), 100, "{shown}");
+    assert!(
+        note.contains("Showing the newest 100 of 150 entries")
+            && note.contains("--limit")
+            && note.contains("--csv"),
+        "{note}"
+    );
+    // JSON lines stay clean on stdout; the note goes to stderr.
+    let (json, note) = ok(&data, &["audit", "--json", "--limit", "149"]);
+    assert_eq!(json.lines().count(), 149);
+    assert!(json.lines().all(|l| l.starts_with('{')), "{json}");
+    assert!(note.contains("newest 149 of 150"), "{note}");
+    // All of them shown, or exactly as many as the limit: nothing to say.
+    let (all, note) = ok(&data, &["audit", "--limit", "500"]);
+    assert_eq!(all.lines().count(), 150);
+    assert!(note.trim().is_empty(), "{note}");
+    let (_, note) = ok(&data, &["audit", "--limit", "150"]);
+    assert!(note.trim().is_empty(), "{note}");
+    // A filter counts what it selects.
+    let (_, note) = ok(
+        &data,
+        &[
+            "audit",
+            "--limit",
+            "10",
+            "--member",
+            "anna",
+            "--outcome",
+            "granted",
+        ],
+    );
+    assert!(note.contains("newest 10 of 150 entries"), "{note}");
+    let (csv, _) = ok(&data, &["audit", "--csv"]);
+    assert_eq!(csv.lines().count(), 151, "a header and every entry");
 }
 
 #[test]
