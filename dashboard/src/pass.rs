@@ -254,7 +254,7 @@ impl Passes<'_> {
             )));
         }
         // Checks the site exists and is visible.
-        self.dashboard.gateways().site_zone(who, &req.site).await?;
+        self.dashboard.sites().zone(who, &req.site).await?;
         if !member.sites.contains(&req.site) {
             return Err(ServiceError::invalid(
                 "site",

@@ -65,7 +65,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
     } = args;
     let dashboard = data.open().await?;
     let zone = match &site {
-        Some(site) => dashboard.gateways().site_zone(&me, site).await?,
+        Some(site) => dashboard.sites().zone(&me, site).await?,
         None => jiff::tz::TimeZone::system(),
     };
     let now = dashboard.now();
@@ -99,7 +99,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
     if csv {
         // Every match, a page at a time: an export of millions never sits in memory.
         out.write_all(CSV_HEADER.as_bytes())?;
-        let zones = dashboard.gateways().zones().await?;
+        let zones = dashboard.sites().zones().await?;
         let mut filter = EntryFilter {
             limit: Some(crate::entry::MAX_PAGE),
             ..filter

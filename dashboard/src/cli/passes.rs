@@ -98,7 +98,7 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
             no_qr,
         } => {
             let dashboard = data.open().await?;
-            let zone = dashboard.gateways().site_zone(&me, &site).await?;
+            let zone = dashboard.sites().zone(&me, &site).await?;
             let now = dashboard.now();
             let time = |flag: &str, text: &Option<String>| {
                 crate::timetext::parse_field(flag, text.as_deref(), &zone, now)
