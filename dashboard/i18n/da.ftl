@@ -264,6 +264,20 @@ admin-trail-none = Ingen handlinger endnu.
 admin-actor = Hvem
 admin-action = Handling
 admin-target = På hvad
+admin-sites = Steder
+admin-site = Sted
+admin-site-add = Tilføj et sted
+admin-site-added = Stedet { $site } er tilføjet. Tilføj dets medlemmer nu, og dets gateway, når hardwaren kommer.
+admin-site-id = Steds-id
+admin-site-id-hint = Små bogstaver, tal, - og _. Det står i hvert adgangskort og ændres aldrig.
+admin-site-name = Navn
+admin-site-address = Adresse
+admin-site-language = Medlemmernes sprog
+admin-site-language-hint = Det sprog, nye medlemmer på stedet får, medmindre de vælger et andet.
+admin-site-zone-hint = Tider på stedet vises i denne tidszone, og stedets gateways bruger den. For eksempel Europe/Stockholm eller Europe/Copenhagen.
+admin-site-zone-change-hint = Gateways, der allerede er installeret, beholder tidszonen i deres konfigurationsfil: ret den også dér, eller hent deres konfigurationsfil igen.
+admin-sites-none = Ingen steder endnu. Tilføj det første nedenfor.
+admin-site-edit = Ret stedet
 
 ## Medlemmer, mere
 member-edit = Ret navn eller e-mail

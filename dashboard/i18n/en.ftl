@@ -264,6 +264,20 @@ admin-trail-none = No actions yet.
 admin-actor = Who
 admin-action = Action
 admin-target = On what
+admin-sites = Sites
+admin-site = Site
+admin-site-add = Add a site
+admin-site-added = Site { $site } is added. Add its members next, and its gateway when the hardware arrives.
+admin-site-id = Site id
+admin-site-id-hint = Lowercase letters, digits, - and _. It is in every pass and never changes.
+admin-site-name = Name
+admin-site-address = Address
+admin-site-language = Members' language
+admin-site-language-hint = The language new members of the site get unless they choose another.
+admin-site-zone-hint = Times at the site are shown in this zone, and its gateways keep it. For example Europe/Stockholm or Europe/Copenhagen.
+admin-site-zone-change-hint = Gateways already installed keep the time zone of their config file: change it there too, or download their config file again.
+admin-sites-none = No sites yet. Add the first one below.
+admin-site-edit = Change the site
 
 ## Members, more
 member-edit = Change name or e-mail

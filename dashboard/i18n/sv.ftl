@@ -264,6 +264,20 @@ admin-trail-none = Inga åtgärder ännu.
 admin-actor = Vem
 admin-action = Åtgärd
 admin-target = På vad
+admin-sites = Platser
+admin-site = Plats
+admin-site-add = Lägg till en plats
+admin-site-added = Platsen { $site } är tillagd. Lägg till dess medlemmar nu, och dess gateway när hårdvaran kommer.
+admin-site-id = Plats-id
+admin-site-id-hint = Små bokstäver, siffror, - och _. Det står i varje passerkort och ändras aldrig.
+admin-site-name = Namn
+admin-site-address = Adress
+admin-site-language = Medlemmarnas språk
+admin-site-language-hint = Språket som nya medlemmar på platsen får, om de inte väljer ett annat.
+admin-site-zone-hint = Tider på platsen visas i den här tidszonen, och platsens gatewayer använder den. Till exempel Europe/Stockholm eller Europe/Copenhagen.
+admin-site-zone-change-hint = Gatewayer som redan är installerade behåller tidszonen i sin konfigurationsfil: ändra den där också, eller hämta deras konfigurationsfil på nytt.
+admin-sites-none = Inga platser ännu. Lägg till den första nedan.
+admin-site-edit = Ändra platsen
 
 ## Medlemmar, mer
 member-edit = Ändra namn eller e-post

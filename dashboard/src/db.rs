@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "web ui: account language, alarm acknowledgements",
         include_str!("../migrations/0004_web_ui.sql"),
     ),
+    (
+        5,
+        "sites: name, address, language",
+        include_str!("../migrations/0005_sites.sql"),
+    ),
 ];
 
 /// Which database is behind the pool.
@@ -352,6 +357,36 @@ mod tests {
         db.close().await;
         let holding = files_holding(dir.path(), secret.as_bytes());
         assert!(holding.is_empty(), "still in {holding:?}");
+    }
+
+    #[tokio::test]
+    async fn a_site_made_before_sites_had_names_is_named_after_its_id_and_speaks_english() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("d.db").display());
+        let old = Db::connect_with(&url, &MIGRATIONS[..4]).await.unwrap();
+        sqlx::query(
+            "INSERT INTO sites (id, time_zone, created_at) VALUES ('byn', 'Europe/Stockholm', 0)",
+        )
+        .execute(&old.pool)
+        .await
+        .unwrap();
+        old.close().await;
+        let db = Db::connect(&url).await.unwrap();
+        let row: (String, Option<String>, String, String) =
+            sqlx::query_as("SELECT name, address, time_zone, language FROM sites WHERE id = 'byn'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            row,
+            (
+                "byn".to_owned(),
+                None,
+                "Europe/Stockholm".to_owned(),
+                "en".to_owned()
+            )
+        );
+        db.close().await;
     }
 
     #[cfg(unix)]

@@ -128,16 +128,10 @@ pub struct Entries<'a> {
 }
 
 impl Entries<'_> {
-    /// A page of entries matching `filter`, newest first, from the sites `who` sees.
-    pub async fn audit(&self, who: &Principal, filter: &EntryFilter) -> ServiceResult<EntryPage> {
-        who.require(Scope::EntriesRead)?;
-        let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ServiceError::invalid("limit", format!("1 to {MAX_PAGE}")));
-        }
-        let mut sql = String::from(
-            "SELECT time, clock, site, gateway, seq, kind, outcome, door, member, pass_id, reason FROM events WHERE 1 = 1",
-        );
+    /// The SQL conditions (after `WHERE 1 = 1`) and their parameters that select the entries
+    /// of `filter` that `who` sees, from the first parameter on; the cursor is left out.
+    fn conditions(who: &Principal, filter: &EntryFilter) -> ServiceResult<(String, Vec<Param>)> {
+        let mut sql = String::new();
         let mut params = Vec::new();
         let mut push = |sql: &mut String, clause: &str, p: Param| {
             params.push(p);
@@ -184,6 +178,41 @@ impl Entries<'_> {
         if let Some(member) = &filter.member {
             push(&mut sql, " AND member = ?", Param::Text(member.clone()));
         }
+        Ok((sql, params))
+    }
+
+    /// How many entries match `filter` (its cursor and limit aside) among the sites `who`
+    /// sees: what a shortened list says it left out.
+    pub async fn count(&self, who: &Principal, filter: &EntryFilter) -> ServiceResult<u64> {
+        who.require(Scope::EntriesRead)?;
+        let (conditions, params) = Self::conditions(who, filter)?;
+        let sql = format!("SELECT COUNT(*) FROM events WHERE 1 = 1{conditions}");
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for p in params {
+            query = match p {
+                Param::Int(v) => query.bind(v),
+                Param::Text(v) => query.bind(v),
+            };
+        }
+        Ok(from_sql(query.fetch_one(&self.dashboard.db.pool).await?))
+    }
+
+    /// A page of entries matching `filter`, newest first, from the sites `who` sees.
+    pub async fn audit(&self, who: &Principal, filter: &EntryFilter) -> ServiceResult<EntryPage> {
+        who.require(Scope::EntriesRead)?;
+        let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ServiceError::invalid("limit", format!("1 to {MAX_PAGE}")));
+        }
+        let (conditions, mut params) = Self::conditions(who, filter)?;
+        let mut sql = format!(
+            "SELECT time, clock, site, gateway, seq, kind, outcome, door, member, pass_id, reason \
+             FROM events WHERE 1 = 1{conditions}"
+        );
+        let mut push = |sql: &mut String, clause: &str, p: Param| {
+            params.push(p);
+            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+        };
         if let Some(cursor) = &filter.cursor {
             let (time, site, gateway, seq) = parse_cursor(cursor)?;
             // Row values: the index on time is used, ties are broken by the primary key.

@@ -1,5 +1,7 @@
-//! Sites and gateways: registering a gateway's key, writing the gateway's config, and what
-//! the dashboard knows of each gateway (online, last seen, doors and their state).
+//! Gateways: registering a gateway's key, writing the gateway's config (with its site's time
+//! zone), and what the dashboard knows of each gateway (online, last seen, doors and their
+//! state). Sites themselves are `site.rs`'s; registering a gateway at a site that does not
+//! exist yet still adds it, named after its id.
 //!
 //! Invariant: a batch is only ever verified against the key registered here, and a gateway's
 //! chain head only moves in the ingest transaction that stores its events.
@@ -7,6 +9,7 @@
 use crate::access::{Principal, Scope};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::{split_list, Dashboard};
+use crate::site::NewSite;
 use bygd_protocol::{DoorId, GatewayId, PublicKey, SiteId, Topic, TopicKind, GENESIS_HASH};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -119,14 +122,15 @@ pub struct NewGateway {
     pub public_key: String,
     /// Its doors.
     pub doors: Vec<String>,
-    /// The site's time zone, if the site is new.
+    /// The site's time zone, if the site is new (a site that exists keeps its own; giving
+    /// another is refused).
     pub time_zone: Option<String>,
 }
 
 /// The time zone a new site gets unless told: bygd's first spaces are in Sweden.
 pub(crate) const DEFAULT_TIME_ZONE: &str = "Europe/Stockholm";
 
-/// Sites and gateways: adding sites, registering gateways, their doors, the config file a
+/// Gateways: registering them (and their site, if new), their doors, the config file a
 /// gateway is installed with, and listing them with their state.
 ///
 /// Reached by [`Dashboard::gateways`]; it borrows the shared state and holds nothing else.
@@ -136,85 +140,6 @@ pub struct Gateways<'a> {
 }
 
 impl Gateways<'_> {
-    /// Creates a site (admins only).
-    pub async fn add_site(&self, who: &Principal, id: &str, time_zone: &str) -> ServiceResult<()> {
-        who.require(Scope::Admin)?;
-        let mut tx = self.dashboard.begin_write().await?;
-        self.insert_site(&mut tx, who, id, time_zone).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn insert_site(
-        &self,
-        tx: &mut crate::service::Tx,
-        who: &Principal,
-        id: &str,
-        time_zone: &str,
-    ) -> ServiceResult<()> {
-        SiteId::new(id).map_err(|e| ServiceError::invalid("site", e.to_string()))?;
-        crate::timetext::zone(time_zone).map_err(|e| ServiceError::invalid("time_zone", e))?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM sites WHERE id = $1")
-            .bind(id.to_owned())
-            .fetch_optional(&mut **tx)
-            .await?;
-        if exists.is_some() {
-            return Err(ServiceError::Conflict(format!(
-                "site `{id}` already exists"
-            )));
-        }
-        sqlx::query("INSERT INTO sites (id, time_zone, created_at) VALUES ($1, $2, $3)")
-            .bind(id.to_owned())
-            .bind(time_zone.to_owned())
-            .bind(self.dashboard.now())
-            .execute(&mut **tx)
-            .await?;
-        self.dashboard
-            .record(
-                tx,
-                who,
-                "site.add",
-                id,
-                serde_json::json!({ "time_zone": time_zone }),
-            )
-            .await
-    }
-
-    /// Every site's time zone (for showing times where they happened; a zone name that is
-    /// not valid any more reads as UTC).
-    pub(crate) async fn zones(
-        &self,
-    ) -> ServiceResult<std::collections::HashMap<String, jiff::tz::TimeZone>> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, time_zone FROM sites")
-            .fetch_all(&self.dashboard.db.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(site, name)| {
-                let zone = crate::timetext::zone(&name).unwrap_or(jiff::tz::TimeZone::UTC);
-                (site, zone)
-            })
-            .collect())
-    }
-
-    /// The time zone of `site`, which must exist and be visible to `who`.
-    pub async fn site_zone(
-        &self,
-        who: &Principal,
-        site: &str,
-    ) -> ServiceResult<jiff::tz::TimeZone> {
-        let name: Option<String> = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
-            .bind(site.to_owned())
-            .fetch_optional(&self.dashboard.db.pool)
-            .await?;
-        match name {
-            Some(name) if who.sees(site) => {
-                crate::timetext::zone(&name).map_err(ServiceError::Internal)
-            }
-            _ => Err(ServiceError::not_found("site", site)),
-        }
-    }
-
     /// Registers a gateway (and its site, if new). Admins only.
     pub async fn register(&self, who: &Principal, new: &NewGateway) -> ServiceResult<()> {
         who.require(Scope::Admin)?;
@@ -245,23 +170,47 @@ impl Gateways<'_> {
             .bind(new.site.clone())
             .fetch_optional(&mut *tx)
             .await?;
+        if zone.is_some() && !who.sees(&new.site) {
+            return Err(ServiceError::not_found("site", new.site.clone()));
+        }
         match (zone, &new.time_zone) {
             (None, zone) => {
-                self.insert_site(
-                    &mut tx,
-                    who,
-                    &new.site,
-                    zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE),
-                )
-                .await?;
+                // A site not added first is named after its id; `bygd site edit` names it.
+                let site = NewSite {
+                    id: new.site.clone(),
+                    name: new.site.clone(),
+                    address: None,
+                    time_zone: zone.clone().unwrap_or_else(|| DEFAULT_TIME_ZONE.to_owned()),
+                    language: None,
+                };
+                self.dashboard
+                    .sites()
+                    .insert(&mut tx, who, &site)
+                    .await
+                    .map_err(|e| match e {
+                        // The gateway's form and flags call the site `site`.
+                        ServiceError::Invalid { field, problem } if field == "id" => {
+                            ServiceError::invalid("site", problem)
+                        }
+                        other => other,
+                    })?;
             }
-            (Some(have), Some(want)) if &have != want => {
-                return Err(ServiceError::invalid(
-                    "time_zone",
-                    format!("site `{}` already exists with time zone {have}", new.site),
-                ));
+            // A gateway keeps the zone of its site: a different one is a mistake, not a way
+            // to change the site's (which its other gateways and pages would not follow).
+            (Some(have), Some(want)) => {
+                if crate::site::check_zone(want)? != have {
+                    return Err(ServiceError::invalid(
+                        "time_zone",
+                        format!(
+                            "site `{site}` already has the time zone {have}, which its gateways \
+                             use; leave the time zone out, or change the site's first with \
+                             `bygd site edit {site} --time-zone {want}`",
+                            site = new.site
+                        ),
+                    ));
+                }
             }
-            _ => {}
+            (Some(_), None) => {}
         }
         let taken: Option<String> =
             sqlx::query_scalar("SELECT id FROM gateways WHERE site = $1 AND id = $2")
@@ -496,17 +445,8 @@ impl Gateways<'_> {
         setup: &GatewaySetup,
     ) -> ServiceResult<String> {
         who.require(Scope::Admin)?;
-        if !who.sees(site) {
-            return Err(ServiceError::not_found(
-                "gateway",
-                format!("{site}/{gateway}"),
-            ));
-        }
-        let zone: String = sqlx::query_scalar("SELECT time_zone FROM sites WHERE id = $1")
-            .bind(site.to_owned())
-            .fetch_optional(&self.dashboard.db.pool)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("site", site))?;
+        // The site's zone as it is now: schedules are read in it at the door.
+        let zone = self.dashboard.sites().find(who, site).await?.time_zone;
         let doors = self.doors(site, gateway).await?;
         // The site's list version now: the gateway refuses older lists even after its store
         // was replaced by an empty one (`--accept-fresh-store`).

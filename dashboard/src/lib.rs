@@ -7,11 +7,15 @@
 //! module: revoking a pass is [`Passes::revoke`], reached as `dashboard.passes().revoke(…)`.
 //! - `service`: [`Dashboard`] (store, issuer key, publisher wake-up, login guard, clock), its
 //!   services by noun, and the audit trail every write records itself in.
+//! - `site`: [`SiteDirectory`] (`dashboard.sites()`): add, list and edit sites (name,
+//!   address, time zone, members' default language); each site's time zone, which every page,
+//!   CSV export, e-mail and gateway config uses. (Not [`Sites`], which is the site limit of
+//!   a principal in `access`.)
 //! - `member`: [`Members`] (`dashboard.members()`): add, get, list, revoke members.
 //! - `pass`: [`Passes`] (`passes()`): issue (QR text, pass page link), get, list, revoke
 //!   passes; the pass page behind a link.
-//! - `gateway`: [`Gateways`] (`gateways()`): sites and their time zones, registering a
-//!   gateway, its doors, the config file it is installed with, listing gateways and state.
+//! - `gateway`: [`Gateways`] (`gateways()`): registering a gateway (and its site, if
+//!   new), its doors, the config file it is installed with, listing gateways and state.
 //! - `command`: [`Commands`] (`commands()`): unlock, lockdown, clock floor and time beacons to
 //!   one gateway, their results, the queue the publisher drains.
 //! - `entry`: [`Entries`] (`entries()`): the audit query over entries, paging and CSV.
@@ -73,6 +77,7 @@ mod revocation;
 mod revocation_lag;
 mod serve;
 mod service;
+mod site;
 mod throttle;
 mod timetext;
 mod token;
@@ -97,5 +102,6 @@ pub use revocation::RevocationLists;
 pub use revocation_lag::LagReport;
 pub use serve::serve;
 pub use service::{Dashboard, Initialised};
+pub use site::{NewSite, SiteChange, SiteDirectory, SiteInfo};
 pub use throttle::LoginLimits;
 pub use token::Tokens;

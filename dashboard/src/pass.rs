@@ -264,7 +264,7 @@ impl Passes<'_> {
             )));
         }
         // Checks the site exists and is visible.
-        self.dashboard.gateways().site_zone(who, &req.site).await?;
+        self.dashboard.sites().zone(who, &req.site).await?;
         if !member.sites.contains(&req.site) {
             return Err(ServiceError::invalid(
                 "site",
@@ -540,7 +540,7 @@ impl Passes<'_> {
                 .await?;
         let zone = self
             .dashboard
-            .gateways()
+            .sites()
             .zones()
             .await?
             .remove(&site)

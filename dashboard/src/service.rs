@@ -19,6 +19,7 @@ use crate::gateway::Gateways;
 use crate::member::Members;
 use crate::pass::Passes;
 use crate::revocation::RevocationLists;
+use crate::site::SiteDirectory;
 use crate::token::Tokens;
 use bygd_protocol::SecretKey;
 use sha2::{Digest as _, Sha256};
@@ -352,6 +353,12 @@ impl Dashboard {
 /// The services by noun: each borrows the shared state and owns its noun's calls, so
 /// "revoke a pass" is `dashboard.passes().revoke(who, id)`, found in `pass.rs`.
 impl Dashboard {
+    /// Sites (`site.rs`).
+    #[must_use]
+    pub fn sites(&self) -> SiteDirectory<'_> {
+        SiteDirectory { dashboard: self }
+    }
+
     /// Members (`member.rs`).
     #[must_use]
     pub fn members(&self) -> Members<'_> {
@@ -364,7 +371,7 @@ impl Dashboard {
         Passes { dashboard: self }
     }
 
-    /// Sites and gateways (`gateway.rs`).
+    /// Gateways (`gateway.rs`).
     #[must_use]
     pub fn gateways(&self) -> Gateways<'_> {
         Gateways { dashboard: self }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use bygd_dashboard::{Ingested, IssuePass, NewMember, Principal};
+use bygd_dashboard::{Ingested, IssuePass, NewMember, Principal, Role, Sites};
 use bygd_protocol::{
     decode_qr, verify_revocation_list, AccessContext, ClockQuality, CommandId, CommandOutcome,
     DoorId, EventBody, PublicKey, Rejection, SiteId, TrustedKeys, UnixTime, WeekTime,
@@ -418,6 +418,158 @@ async fn bad_input_gets_one_error_shape_naming_the_field() {
         );
         let bad_cursor = call(&d, "GET", "/api/v1/entries?cursor=abc", Some(&s), None).await;
         assert_eq!(bad_cursor.json()["error"]["field"], "cursor");
+    }
+}
+
+#[tokio::test]
+async fn sites_are_added_before_any_gateway_and_changed_only_by_admins_of_them() {
+    for db in
+        backends("sites_are_added_before_any_gateway_and_changed_only_by_admins_of_them").await
+    {
+        let (d, _dir, password) = dashboard(&db).await;
+        let s = admin_session(&d, &password).await;
+        let s = Some(s.as_str());
+        let dal = json!({
+            "id": "dal", "name": "Dalens verkstad", "time_zone": "Europe/Stockholm",
+            "language": "sv", "address": "Dalvägen 2\n792 00 Mora"
+        });
+        let added = call(&d, "POST", "/api/v1/sites", s, Some(dal.clone())).await;
+        assert_eq!(added.status, 201, "{}: {}", db.name, added.text());
+        let added = added.json();
+        assert_eq!(
+            (&added["name"], &added["language"], &added["address"]),
+            (
+                &json!("Dalens verkstad"),
+                &json!("sv"),
+                &json!("Dalvägen 2\n792 00 Mora")
+            )
+        );
+        // Its first revocation list is signed with it, before any gateway asks.
+        assert_eq!(list_version(&d, "dal").await, 1, "{}", db.name);
+        // A member joins it with no gateway there.
+        let member = call(
+            &d,
+            "POST",
+            "/api/v1/members",
+            s,
+            Some(json!({ "id": "berit", "name": "Berit", "sites": ["dal"] })),
+        )
+        .await;
+        assert_eq!(member.status, 201, "{}", member.text());
+        let plain = call(
+            &d,
+            "POST",
+            "/api/v1/sites",
+            s,
+            Some(json!({ "id": "fjall", "name": "Fjällstugan", "time_zone": "UTC" })),
+        )
+        .await;
+        assert_eq!(plain.status, 201, "{}", plain.text());
+        assert_eq!(plain.json()["language"], "en", "English unless told");
+        assert_eq!(plain.json()["address"], serde_json::Value::Null);
+
+        // Refusals say which field and why.
+        let taken = call(&d, "POST", "/api/v1/sites", s, Some(dal)).await;
+        assert_eq!((taken.status, taken.code().as_str()), (409, "conflict"));
+        let zone = json!({ "id": "x", "name": "X", "time_zone": "Nowhere/City" });
+        let zone = call(&d, "POST", "/api/v1/sites", s, Some(zone)).await;
+        assert_eq!(zone.status, 400);
+        assert_eq!(zone.json()["error"]["field"], "time_zone");
+        let unknown = json!({ "id": "x", "name": "X", "time_zone": "UTC", "colour": "red" });
+        let unknown = call(&d, "POST", "/api/v1/sites", s, Some(unknown)).await;
+        assert_eq!(unknown.code(), "bad_request");
+
+        // Changes: a field left out stays, `null` clears the address.
+        let changed = call(
+            &d,
+            "PATCH",
+            "/api/v1/sites/dal",
+            s,
+            Some(json!({ "time_zone": "Europe/Copenhagen", "address": null })),
+        )
+        .await;
+        assert_eq!(changed.status, 200, "{}", changed.text());
+        let changed = changed.json();
+        assert_eq!(changed["name"], "Dalens verkstad");
+        assert_eq!(changed["time_zone"], "Europe/Copenhagen");
+        assert_eq!(changed["address"], serde_json::Value::Null);
+        let zone = d
+            .sites()
+            .zone(&Principal::local_admin(), "dal")
+            .await
+            .unwrap();
+        assert_eq!(zone.iana_name(), Some("Europe/Copenhagen"));
+        let german = json!({ "language": "de" });
+        let german = call(&d, "PATCH", "/api/v1/sites/dal", s, Some(german)).await;
+        assert_eq!(german.json()["error"]["field"], "language");
+        let empty = call(&d, "PATCH", "/api/v1/sites/dal", s, Some(json!({}))).await;
+        assert_eq!(empty.status, 400);
+        let fetched = call(&d, "GET", "/api/v1/sites/dal", s, None).await;
+        assert_eq!(fetched.json(), changed);
+
+        // Both writes are in the trail.
+        let trail = d.trail(&Principal::local_admin(), 50).await.unwrap();
+        for action in ["site.add", "site.update"] {
+            assert!(
+                trail
+                    .iter()
+                    .any(|r| r["action"] == action && r["target"] == "dal"),
+                "{}: no {action} in {trail:?}",
+                db.name
+            );
+        }
+
+        // An admin of byn alone sees and changes byn only, and adds no sites.
+        let me = Principal::local_admin();
+        let byn_only = Sites::parse(SITE).unwrap();
+        d.accounts()
+            .add(&me, "bo", Role::Admin, &byn_only, "a long passphrase here")
+            .await
+            .unwrap();
+        let bo = login(&d, "bo", "a long passphrase here").await;
+        let bo = Some(bo.as_str());
+        let seen = call(&d, "GET", "/api/v1/sites", bo, None).await.json();
+        let ids: Vec<&str> = seen["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [SITE], "{}", db.name);
+        assert_eq!(
+            call(&d, "GET", "/api/v1/sites/dal", bo, None).await.status,
+            404
+        );
+        let rename = json!({ "name": "Mine now" });
+        let other = call(&d, "PATCH", "/api/v1/sites/dal", bo, Some(rename.clone())).await;
+        assert_eq!(other.status, 404);
+        let own = call(&d, "PATCH", "/api/v1/sites/byn", bo, Some(rename)).await;
+        assert_eq!(own.status, 200, "{}", own.text());
+        let klit = json!({ "id": "klit", "name": "Klit", "time_zone": "Europe/Copenhagen" });
+        let new = call(&d, "POST", "/api/v1/sites", bo, Some(klit)).await;
+        assert_eq!(new.status, 400, "{}", new.text());
+        assert_eq!(new.json()["error"]["field"], "id");
+
+        // An operator reads sites but changes none.
+        d.accounts()
+            .add(
+                &me,
+                "olle",
+                Role::Operator,
+                &Sites::All,
+                "a long passphrase here",
+            )
+            .await
+            .unwrap();
+        let olle = login(&d, "olle", "a long passphrase here").await;
+        let olle = Some(olle.as_str());
+        assert_eq!(
+            call(&d, "GET", "/api/v1/sites", olle, None).await.status,
+            200
+        );
+        let rename = json!({ "name": "Olles" });
+        let refused = call(&d, "PATCH", "/api/v1/sites/dal", olle, Some(rename)).await;
+        assert_eq!(refused.status, 403);
     }
 }
 

@@ -1,5 +1,8 @@
 //! The `bygd` commands as an operator types them: the real binary on a real data directory.
 
+mod common;
+
+use common::{gateway_key, Log, GATEWAY, SITE};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -342,6 +345,299 @@ fn an_admin_lists_disables_enables_and_re_passwords_an_account_from_the_shell() 
 }
 
 #[test]
+fn a_space_is_set_up_site_first_then_members_then_the_gateway_in_the_sites_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dashboard");
+    ok(&data, &["init"]);
+    // Before the site exists, a member cannot join it; the message names the site.
+    let early = fails(
+        &data,
+        &[
+            "member", "add", "--id", "anna", "--name", "Anna", "--site", "byn",
+        ],
+        2,
+    );
+    assert!(early.contains("site `byn` not found"), "{early}");
+
+    let (added, next) = ok(
+        &data,
+        &[
+            "site",
+            "add",
+            "--id",
+            "byn",
+            "--name",
+            "Byns kontor",
+            "--time-zone",
+            "Europe/Copenhagen",
+            "--address",
+            "Byvägen 1\n123 45 Byn",
+            "--language",
+            "sv",
+        ],
+    );
+    assert!(
+        added.contains("byn  Byns kontor  Europe/Copenhagen  language sv"),
+        "{added}"
+    );
+    assert!(next.contains("bygd member add --site byn"), "{next}");
+    let again = fails(
+        &data,
+        &[
+            "site",
+            "add",
+            "--id",
+            "byn",
+            "--name",
+            "B",
+            "--time-zone",
+            "UTC",
+        ],
+        2,
+    );
+    assert!(
+        again.contains("already exists") && again.contains("bygd site edit"),
+        "{again}"
+    );
+    let bad_zone = fails(
+        &data,
+        &[
+            "site",
+            "add",
+            "--id",
+            "klit",
+            "--name",
+            "K",
+            "--time-zone",
+            "Mars/Olympus",
+        ],
+        2,
+    );
+    assert!(
+        bad_zone.contains("time_zone") && bad_zone.contains("Europe/Stockholm"),
+        "{bad_zone}"
+    );
+    let bad_language = fails(
+        &data,
+        &[
+            "site",
+            "add",
+            "--id",
+            "klit",
+            "--name",
+            "K",
+            "--time-zone",
+            "UTC",
+            "--language",
+            "de",
+        ],
+        2,
+    );
+    assert!(bad_language.contains("sv, da, en"), "{bad_language}");
+
+    // Members now, with no gateway yet.
+    ok(
+        &data,
+        &[
+            "member", "add", "--id", "anna", "--name", "Anna", "--site", "byn",
+        ],
+    );
+    let (list, _) = ok(&data, &["site", "list"]);
+    assert_eq!(
+        list.trim(),
+        "byn  Byns kontor  Europe/Copenhagen  language sv  Byvägen 1, 123 45 Byn"
+    );
+    let (json, _) = ok(&data, &["site", "list", "--json"]);
+    let site: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(site["address"], "Byvägen 1\n123 45 Byn");
+
+    // The gateway, when it arrives, gets the site's time zone in its config.
+    let key = gateway_key().public_key().to_hex();
+    let config = dir.path().join("gw1.toml");
+    let (_, note) = ok(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            "byn",
+            "--id",
+            "gw1",
+            "--public-key",
+            &key,
+            "--out",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(!note.contains("Added site"), "the site existed: {note}");
+    let gateway = bygd_gateway::Config::load(&config).unwrap();
+    assert_eq!(gateway.time_zone_name, "Europe/Copenhagen");
+    // Another zone for an existing site is refused, saying how to change the site's.
+    let other_zone = fails(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            "byn",
+            "--id",
+            "gw2",
+            "--public-key",
+            &key,
+            "--time-zone",
+            "Europe/Stockholm",
+        ],
+        2,
+    );
+    assert!(
+        other_zone.contains("Europe/Copenhagen")
+            && other_zone.contains("bygd site edit byn --time-zone Europe/Stockholm"),
+        "{other_zone}"
+    );
+    // Naming the site's own zone is fine.
+    ok(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            "byn",
+            "--id",
+            "gw2",
+            "--public-key",
+            &key,
+            "--time-zone",
+            "Europe/Copenhagen",
+        ],
+    );
+
+    // Changing the zone names the gateways that keep the old one in their config.
+    let (edited, warning) = ok(
+        &data,
+        &[
+            "site",
+            "edit",
+            "byn",
+            "--time-zone",
+            "Europe/Stockholm",
+            "--address",
+            "",
+        ],
+    );
+    assert!(
+        edited.contains("byn  Byns kontor  Europe/Stockholm  language sv")
+            && !edited.contains("Byvägen"),
+        "{edited}"
+    );
+    assert!(
+        warning.contains("byn/gw1, byn/gw2") && warning.contains("Europe/Copenhagen"),
+        "{warning}"
+    );
+    let nothing = fails(&data, &["site", "edit", "byn"], 2);
+    assert!(nothing.contains("--name"), "{nothing}");
+    let missing = fails(&data, &["site", "edit", "nowhere", "--name", "X"], 2);
+    assert!(missing.contains("site `nowhere` not found"), "{missing}");
+
+    // A gateway at a site not added yet still adds it, and says how to name it.
+    let (_, note) = ok(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            "klit",
+            "--id",
+            "gw1",
+            "--public-key",
+            &key,
+        ],
+    );
+    assert!(
+        note.contains("Added site klit") && note.contains("bygd site edit klit"),
+        "{note}"
+    );
+    let (list, _) = ok(&data, &["site", "list"]);
+    assert!(
+        list.contains("klit  klit  Europe/Stockholm  language en"),
+        "{list}"
+    );
+}
+
+#[test]
+fn audit_says_how_many_entries_it_left_out_instead_of_stopping_quietly_at_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dashboard");
+    ok(&data, &["init"]);
+    let key = gateway_key().public_key().to_hex();
+    ok(
+        &data,
+        &[
+            "gateway",
+            "add",
+            "--site",
+            SITE,
+            "--id",
+            GATEWAY,
+            "--public-key",
+            &key,
+        ],
+    );
+    // The gateway reports 150 entries, a minute apart, as `bygd serve` would store them.
+    const ENTRIES: u64 = 150;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (d, _) = bygd_dashboard::Dashboard::open(&data, None).await.unwrap();
+        let mut log = Log::new();
+        let start = common::now() - 86_400;
+        for i in 0..ENTRIES {
+            log.grant(start + 60 * i, "front", "anna");
+        }
+        d.ingest_batch(SITE, GATEWAY, &log.batch(1, ENTRIES, &gateway_key()))
+            .await
+            .unwrap();
+    });
+
+    let (shown, note) = ok(&data, &["audit"]);
+    assert_eq!(shown.lines().count(), 100, "{shown}");
+    assert!(
+        note.contains("Showing the newest 100 of 150 entries")
+            && note.contains("--limit")
+            && note.contains("--csv"),
+        "{note}"
+    );
+    // JSON lines stay clean on stdout; the note goes to stderr.
+    let (json, note) = ok(&data, &["audit", "--json", "--limit", "149"]);
+    assert_eq!(json.lines().count(), 149);
+    assert!(json.lines().all(|l| l.starts_with('{')), "{json}");
+    assert!(note.contains("newest 149 of 150"), "{note}");
+    // All of them shown, or exactly as many as the limit: nothing to say.
+    let (all, note) = ok(&data, &["audit", "--limit", "500"]);
+    assert_eq!(all.lines().count(), 150);
+    assert!(note.trim().is_empty(), "{note}");
+    let (_, note) = ok(&data, &["audit", "--limit", "150"]);
+    assert!(note.trim().is_empty(), "{note}");
+    // A filter counts what it selects.
+    let (_, note) = ok(
+        &data,
+        &[
+            "audit",
+            "--limit",
+            "10",
+            "--member",
+            "anna",
+            "--outcome",
+            "granted",
+        ],
+    );
+    assert!(note.contains("newest 10 of 150 entries"), "{note}");
+    let (csv, _) = ok(&data, &["audit", "--csv"]);
+    assert_eq!(csv.lines().count(), 151, "a header and every entry");
+}
+
+#[test]
 fn a_missing_data_directory_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();
     let err = fails(&dir.path().join("nothing"), &["member", "list"], 2);
@@ -360,6 +656,9 @@ fn every_command_explains_itself_with_an_example() {
     for args in [
         vec!["init"],
         vec!["serve"],
+        vec!["site", "add"],
+        vec!["site", "list"],
+        vec!["site", "edit"],
         vec!["gateway", "add"],
         vec!["member", "add"],
         vec!["member", "revoke"],

@@ -1307,6 +1307,31 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     )
     .await;
 
+    // Sites: one added before any member or gateway, read, changed; and the refusals.
+    let add_site = ("post", "/api/v1/sites");
+    let klit = json!({ "id": "klit", "name": "Klitgårdens værksted", "time_zone": "Europe/Copenhagen", "language": "da" });
+    w.call(add_site, add_site.1, s, Some(klit.clone()), 201)
+        .await;
+    w.call(add_site, add_site.1, s, Some(klit), 409).await;
+    let bad_zone = json!({ "id": "mars", "name": "Mars", "time_zone": "Mars/Olympus" });
+    w.call(add_site, add_site.1, s, Some(bad_zone), 400).await;
+    w.call(("get", "/api/v1/sites"), "/api/v1/sites", s, None, 200)
+        .await;
+    let get_site = ("get", "/api/v1/sites/{id}");
+    w.call(get_site, "/api/v1/sites/klit", s, None, 200).await;
+    w.call(get_site, "/api/v1/sites/nowhere", s, None, 404)
+        .await;
+    let update_site = ("patch", "/api/v1/sites/{id}");
+    let address = json!({ "address": "Klitvej 2\n7700 Thisted" });
+    w.call(update_site, "/api/v1/sites/klit", s, Some(address), 200)
+        .await;
+    let german = json!({ "language": "de" });
+    w.call(update_site, "/api/v1/sites/klit", s, Some(german), 400)
+        .await;
+    let rename = json!({ "name": "Nowhere" });
+    w.call(update_site, "/api/v1/sites/nowhere", s, Some(rename), 404)
+        .await;
+
     // Members and passes.
     let members = ("post", "/api/v1/members");
     let anna = json!({ "id": "anna-k", "name": "Anna Karlsson", "email": "anna@example.org", "sites": [SITE] });
@@ -1532,6 +1557,8 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     w.call(("get", "/api/v1/members"), "/api/v1/members", r, None, 403)
         .await;
     w.call(entries, "/api/v1/entries", r, None, 200).await;
+    w.call(("get", "/api/v1/sites"), "/api/v1/sites", r, None, 403)
+        .await;
 
     // The web UI's language, per account; a token has none.
     let language = ("put", "/api/v1/session/language");

@@ -253,6 +253,8 @@ async fn every_page_renders_in_each_language_with_a_strict_csp_and_no_inline_cod
         "/alarms?all=1".to_owned(),
         "/admin".to_owned(),
         "/admin/accounts/admin".to_owned(),
+        "/admin/sites".to_owned(),
+        format!("/admin/sites/{SITE}"),
         "/admin/tokens".to_owned(),
         "/admin/gateways".to_owned(),
         "/admin/trail".to_owned(),
@@ -956,4 +958,130 @@ async fn a_live_part_asked_after_the_session_ended_sends_htmx_to_sign_in() {
     );
     let plain = page.get("/members").await;
     assert_eq!(plain.headers["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_site_its_member_joins_before_any_gateway_and_the_site_is_changed_with_forms_alone(
+) {
+    for db in backends(
+        "an_admin_adds_a_site_its_member_joins_before_any_gateway_and_the_site_is_changed_with_forms_alone",
+    )
+    .await
+    {
+        let (d, _dir, password) = dashboard(&db).await;
+        let mut page = Page::new(&d);
+        page.sign_in("admin", &password).await;
+        let sites = page.get("/admin/sites").await;
+        assert_eq!(sites.status, 200, "{}", sites.body);
+        assert!(
+            sites.body.contains("<a href=\"/admin/sites\">Sites</a>"),
+            "the admin menu links the page: {}",
+            sites.body
+        );
+        assert!(sites.body.contains("<a href=\"/admin/sites/byn\">byn</a>"));
+        for (id, label) in [
+            ("s-id", "Site id"),
+            ("s-name", "Name"),
+            ("s-address", "Address"),
+            ("s-language", "Members"),
+        ] {
+            assert!(
+                sites.body.contains(&format!("<label for=\"{id}\">{label}")),
+                "no field labelled {label}"
+            );
+        }
+
+        let added = page
+            .post(
+                "/admin/sites",
+                "id=dal&name=Dalens+verkstad&address=Dalv%C3%A4gen+2%0D%0A792+00+Mora\
+                 &time_zone=Europe%2FStockholm&language=sv",
+            )
+            .await;
+        assert_eq!(added.status, 200, "{}", added.body);
+        assert!(added.body.contains("Site dal is added"), "{}", added.body);
+        assert!(added.body.contains("Dalvägen 2<br>792 00 Mora"), "{}", added.body);
+        assert!(added.body.contains("<td data-label=\"Members"), "{}", added.body);
+        assert!(added.body.contains(">Svenska</td>"), "{}", added.body);
+        // Its first member joins at once: no gateway needed.
+        let new_member = page.get("/members/new").await;
+        assert!(
+            new_member
+                .body
+                .contains("<input type=\"checkbox\" name=\"site\" value=\"dal\">"),
+            "the new site is offered: {}",
+            new_member.body
+        );
+        let member = page.post("/members", "id=berit&name=Berit&site=dal").await;
+        assert_eq!(member.status, 303, "{}", member.body);
+        assert_eq!(member.location(), "/members/berit");
+
+        // A zone that does not exist: the form comes back as typed, saying why.
+        let bad = page
+            .post(
+                "/admin/sites",
+                "id=fjall&name=Fj%C3%A4llstugan&time_zone=Mars%2FOlympus&language=en",
+            )
+            .await;
+        assert_eq!(bad.status, 400);
+        assert!(
+            bad.body.contains("role=\"alert\"") && bad.body.contains("Mars/Olympus"),
+            "{}",
+            bad.body
+        );
+        assert!(bad.body.contains("value=\"Fjällstugan\""), "{}", bad.body);
+        let admin = Principal::local_admin();
+        assert!(d.sites().get(&admin, "fjall").await.is_err());
+
+        // Its own page changes it.
+        let form = page.get("/admin/sites/dal").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("value=\"Dalens verkstad\""));
+        assert!(form.body.contains("<option value=\"sv\" lang=\"sv\" selected>"));
+        let saved = page
+            .post(
+                "/admin/sites/dal",
+                "name=Dalens+verkstad&address=&time_zone=Europe%2FCopenhagen&language=da",
+            )
+            .await;
+        assert_eq!(saved.status, 303, "{}", saved.body);
+        assert_eq!(saved.location(), "/admin/sites");
+        let dal = d.sites().get(&admin, "dal").await.unwrap();
+        assert_eq!(
+            (dal.time_zone.as_str(), dal.language.as_str(), dal.address),
+            ("Europe/Copenhagen", "da", None)
+        );
+        let unnamed = page
+            .post(
+                "/admin/sites/dal",
+                "name=&address=&time_zone=Europe%2FCopenhagen&language=da",
+            )
+            .await;
+        assert_eq!(unnamed.status, 400);
+        assert!(unnamed.body.contains("role=\"alert\""), "{}", unnamed.body);
+        assert_eq!(page.get("/admin/sites/nowhere").await.status, 404);
+
+        // In Swedish.
+        page.post("/language", "lang=sv&back=%2F").await;
+        let swedish = page.get("/admin/sites").await;
+        assert!(
+            swedish.body.contains("Platser") && swedish.body.contains("Lägg till en plats"),
+            "{}",
+            swedish.body
+        );
+
+        // An operator is not shown the admin pages.
+        d.accounts()
+            .add(&admin, "olle", Role::Operator, &Sites::All, "a long passphrase here")
+            .await
+            .unwrap();
+        let mut olle = Page::new(&d);
+        olle.sign_in("olle", "a long passphrase here").await;
+        assert_eq!(olle.get("/admin/sites").await.status, 403);
+        let refused = olle
+            .post("/admin/sites/dal", "name=Olles&time_zone=UTC&language=en")
+            .await;
+        assert_eq!(refused.status, 403);
+        assert_eq!(d.sites().get(&admin, "dal").await.unwrap().name, "Dalens verkstad");
+    }
 }

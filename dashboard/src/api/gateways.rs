@@ -57,7 +57,7 @@ pub(crate) async fn filter(
         .map_err(crate::error::ServiceError::from)?;
     // Local dates are read in the site's zone when one site is asked for, else in UTC.
     let zone = match &q.site {
-        Some(site) => d.gateways().site_zone(who, site).await?,
+        Some(site) => d.sites().zone(who, site).await?,
         None => jiff::tz::TimeZone::UTC,
     };
     let now = d.now();
@@ -107,7 +107,7 @@ pub(crate) async fn entries_csv(
     filter.cursor = None;
     // The first page runs now, so a bad filter is a clean error rather than a broken stream.
     let first = d.entries().audit(&who, &filter).await?;
-    let zones = std::sync::Arc::new(d.gateways().zones().await?);
+    let zones = std::sync::Arc::new(d.sites().zones().await?);
     let state = (d, who, filter, Some(first), true);
     let stream = futures_util::stream::unfold(state, move |(d, who, mut filter, page, header)| {
         let zones = zones.clone();
@@ -279,7 +279,7 @@ pub(crate) async fn send_command(
     let (site, gateway) = d.gateways().resolve(&who, &req.gateway).await?;
     let request = match (request, req.floor) {
         (CommandRequest::ResetClockFloor { .. }, Some(text)) => {
-            let zone = d.gateways().site_zone(&who, &site).await?;
+            let zone = d.sites().zone(&who, &site).await?;
             let floor = crate::timetext::parse_time(&text, &zone, d.now())
                 .map_err(|e| AppError::invalid("floor", e))?;
             CommandRequest::ResetClockFloor { floor: Some(floor) }

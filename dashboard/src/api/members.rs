@@ -72,7 +72,7 @@ pub(crate) async fn member(
 }
 
 /// A field given as `null` is `Some(None)`; a field left out stays `None` (by `default`).
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(super) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -171,7 +171,7 @@ pub(crate) async fn issue_pass(
 ) -> Result<Response, AppError> {
     who.require(crate::access::Scope::PassesWrite)
         .map_err(crate::error::ServiceError::from)?;
-    let zone = d.gateways().site_zone(&who, &req.site).await?;
+    let zone = d.sites().zone(&who, &req.site).await?;
     let now = d.now();
     let time = |field: &str, text: &Option<String>| {
         crate::timetext::parse_field(field, text.as_deref(), &zone, now)

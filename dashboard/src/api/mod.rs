@@ -11,6 +11,7 @@ mod error;
 pub(crate) mod gateways;
 mod members;
 mod page;
+mod sites;
 
 pub use auth::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
 pub use error::AppError;
@@ -223,6 +224,14 @@ fn api_routes() -> Router<Dashboard> {
             axum::routing::delete(admin::revoke_token),
         )
         .route("/api/v1/trail", get(admin::trail))
+        .route(
+            "/api/v1/sites",
+            get(sites::list_sites).post(sites::add_site),
+        )
+        .route(
+            "/api/v1/sites/{id}",
+            get(sites::site).patch(sites::update_site),
+        )
         .route(
             "/api/v1/members",
             get(members::list_members).post(members::add_member),

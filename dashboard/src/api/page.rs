@@ -94,12 +94,10 @@ pub(crate) async fn pass_png(
     Path(secret): Path<String>,
 ) -> Result<Response, AppError> {
     let qr = valid_code(&d, &secret).await?;
-    Ok((
-        PRIVATE,
-        [(header::CONTENT_TYPE, "image/png")],
-        qr.png(PNG_SCALE),
-    )
-        .into_response())
+    let png = qr
+        .png(PNG_SCALE)
+        .map_err(|e| crate::error::ServiceError::Internal(e.to_string()))?;
+    Ok((PRIVATE, [(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
 pub(crate) async fn pass_svg(

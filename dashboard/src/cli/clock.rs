@@ -48,7 +48,7 @@ pub(super) async fn run(command: ClockCommand, me: Principal) -> anyhow::Result<
         } => {
             let dashboard = data.open().await?;
             let (site, gateway) = dashboard.gateways().resolve(&me, &gateway).await?;
-            let zone = dashboard.gateways().site_zone(&me, &site).await?;
+            let zone = dashboard.sites().zone(&me, &site).await?;
             let floor = crate::timetext::parse_time(&to, &zone, dashboard.now())
                 .map_err(|e| anyhow::anyhow!("--to: {e}"))?;
             let sent = dashboard

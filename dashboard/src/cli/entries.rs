@@ -37,7 +37,7 @@ pub(super) struct Audit {
     /// Every event (doors opened, alarms, commands), not only entries.
     #[arg(long)]
     all: bool,
-    /// At most this many (newest first); all when exporting CSV.
+    /// At most this many, newest first (up to 1000; it says how many more match); all with --csv.
     #[arg(long, default_value_t = 100)]
     limit: i64,
     /// CSV for a spreadsheet (every match).
@@ -66,7 +66,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
     } = args;
     let dashboard = data.open().await?;
     let zone = match &site {
-        Some(site) => dashboard.gateways().site_zone(&me, site).await?,
+        Some(site) => dashboard.sites().zone(&me, site).await?,
         None => jiff::tz::TimeZone::system(),
     };
     let now = dashboard.now();
@@ -100,7 +100,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
     if csv {
         // Every match, a page at a time: an export of millions never sits in memory.
         out.write_all(CSV_HEADER.as_bytes())?;
-        let zones = dashboard.gateways().zones().await?;
+        let zones = dashboard.sites().zones().await?;
         let mut filter = EntryFilter {
             limit: Some(crate::entry::MAX_PAGE),
             ..filter
@@ -117,6 +117,7 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let limit = filter.limit.unwrap_or(crate::entry::MAX_PAGE);
     let entries = dashboard.entries().audit(&me, &filter).await?.entries;
     if json {
         for e in &entries {
@@ -128,6 +129,19 @@ pub(super) async fn audit(args: Audit, me: Principal) -> anyhow::Result<ExitCode
         }
         if entries.is_empty() {
             eprintln!("No entries match.");
+        }
+    }
+    // A full page may not be all of them: say so, with the count, rather than stop quietly.
+    if i64::try_from(entries.len()).is_ok_and(|shown| shown == limit) {
+        let total = dashboard.entries().count(&me, &filter).await?;
+        let shown = entries.len() as u64;
+        if total > shown {
+            let what = if all { "events" } else { "entries" };
+            eprintln!(
+                "Showing the newest {shown} of {total} {what}; use --limit N (up to {}) for \
+                 more, or --csv for all of them.",
+                crate::entry::MAX_PAGE
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 
 use super::DataArgs;
 use crate::access::Principal;
+use crate::error::ServiceError;
 use crate::gateway::{NewGateway, DEFAULT_TIME_ZONE};
 use crate::service::{split_list, Dashboard};
 use anyhow::Context as _;
@@ -19,7 +20,8 @@ pub(super) enum GatewayCommand {
     Add {
         #[command(flatten)]
         data: DataArgs,
-        /// The site (created if new).
+        /// The site, added before with `bygd site add` (one not added yet is added, named
+        /// after its id).
         #[arg(long)]
         site: String,
         /// The gateway's id at the site.
@@ -31,8 +33,9 @@ pub(super) enum GatewayCommand {
         /// Its doors, comma-separated.
         #[arg(long, default_value = "front")]
         doors: String,
-        /// The site's time zone, for a new site.
-        #[arg(long)]
+        /// The time zone of a site not added yet (default Europe/Stockholm). A site that
+        /// exists keeps its own, which the config gets; `bygd site edit` changes it.
+        #[arg(long, value_name = "ZONE")]
         time_zone: Option<String>,
         /// The broker the gateway connects to (default: the dashboard's).
         #[arg(long, value_name = "URL")]
@@ -71,6 +74,10 @@ pub(super) async fn run(command: GatewayCommand, me: Principal) -> anyhow::Resul
             out,
         } => {
             let (dashboard, config) = Dashboard::open(&data.data, data.database.as_deref()).await?;
+            let site_is_new = matches!(
+                dashboard.sites().get(&me, &site).await,
+                Err(ServiceError::NotFound { .. })
+            );
             let new = NewGateway {
                 site: site.clone(),
                 id: id.clone(),
@@ -97,8 +104,13 @@ pub(super) async fn run(command: GatewayCommand, me: Principal) -> anyhow::Resul
                 }
                 None => print!("{text}"),
             }
-            if new.time_zone.is_none() {
-                eprintln!("(a new site gets the time zone {DEFAULT_TIME_ZONE} unless --time-zone says otherwise)");
+            if site_is_new {
+                let zone = new.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE);
+                eprintln!(
+                    "Added site {site} with the time zone {zone}; give it a name and address \
+                     with `bygd site edit {site} --name … --address …` (next time, \
+                     `bygd site add` first)."
+                );
             }
         }
         GatewayCommand::List { data } => {

@@ -7,8 +7,8 @@
 //!
 //! This file holds the command line ([`Cli`]) and dispatches each command to its module:
 //! - `init`, `serve`: `bygd init`, `bygd serve`.
-//! - `gateways`, `members`, `passes`, `accounts`, `tokens`: `bygd gateway …`, `bygd member …`
-//!   and so on.
+//! - `sites`, `gateways`, `members`, `passes`, `accounts`, `tokens`: `bygd site …`,
+//!   `bygd gateway …`, `bygd member …` and so on.
 //! - `doors`: `bygd unlock`, `bygd lockdown`, and waiting for a command's result.
 //! - `clock`: `bygd clock reset`.
 //! - `entries`: `bygd audit`.
@@ -25,6 +25,7 @@ mod init;
 mod members;
 mod passes;
 mod serve;
+mod sites;
 mod tokens;
 
 use crate::access::{Principal, Sites};
@@ -43,10 +44,13 @@ use std::process::ExitCode;
 /// Try it with nothing installed:
 ///   cargo run --release -- demo
 ///
-/// Set up a dashboard:
-///   bygd init --data /var/lib/bygd-dashboard
-///   bygd gateway add --data /var/lib/bygd-dashboard --site byn --id gw1 --public-key KEY --out gw1.toml
-///   bygd serve --data /var/lib/bygd-dashboard --mqtt mqtt://127.0.0.1:1883
+/// Set up a dashboard, then a space: the site, its members, its gateway when it arrives:
+///   export BYGD_DATA=/var/lib/bygd-dashboard
+///   bygd init
+///   bygd site add --id byn --name "Byns kontor" --time-zone Europe/Stockholm --language sv
+///   bygd member add --id anna --name "Anna Lindqvist" --site byn
+///   bygd gateway add --site byn --id gw1 --public-key KEY --out gw1.toml
+///   bygd serve --mqtt mqtt://127.0.0.1:1883
 #[derive(Debug, Parser)]
 #[command(name = "bygd", version, verbatim_doc_comment)]
 pub struct Cli {
@@ -93,6 +97,9 @@ enum Command {
     ///
     /// Example: bygd serve --data /var/lib/bygd-dashboard --mqtt mqtt://127.0.0.1:1883
     Serve(serve::Serve),
+    /// Sites: add one (before its members and gateway), list, edit.
+    #[command(subcommand)]
+    Site(sites::SiteCommand),
     /// Gateways: register one, list them.
     #[command(subcommand)]
     Gateway(gateways::GatewayCommand),
@@ -160,6 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(args) => init::init(args).await,
         Command::Serve(args) => serve::serve(args).await,
+        Command::Site(command) => sites::run(command, me).await,
         Command::Gateway(command) => gateways::run(command, me).await,
         Command::Member(command) => members::run(command, me).await,
         Command::Pass(command) => passes::run(command, me).await,

@@ -98,7 +98,7 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
             no_qr,
         } => {
             let dashboard = data.open().await?;
-            let zone = dashboard.gateways().site_zone(&me, &site).await?;
+            let zone = dashboard.sites().zone(&me, &site).await?;
             let now = dashboard.now();
             let time = |flag: &str, text: &Option<String>| {
                 crate::timetext::parse_field(flag, text.as_deref(), &zone, now)
@@ -123,7 +123,7 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                 .await?;
             let qr = crate::qr::QrImage::new(&issued.qr_text)?;
             if let Some(path) = &png {
-                std::fs::write(path, qr.png(8))
+                std::fs::write(path, qr.png(8)?)
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             if let Some(path) = &svg {

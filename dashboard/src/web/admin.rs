@@ -1,6 +1,8 @@
 //! Admin pages: operator accounts (add, role and sites, disable and enable, a new password),
-//! API tokens (create, shown once; revoke), gateways (add one with its public key, then
-//! download the config file it is installed with) and the trail of operator actions.
+//! sites (add one before its members and gateway; change its name, address, time zone and
+//! members' language), API tokens (create, shown once; revoke), gateways (add one with its
+//! public key, then download the config file it is installed with) and the trail of
+//! operator actions.
 //!
 //! Generated passwords and tokens are shown once, on the page that made them, never cached.
 
@@ -12,6 +14,7 @@ use crate::account::AccountInfo;
 use crate::error::ServiceError;
 use crate::gateway::{GatewayInfo, NewGateway};
 use crate::service::Dashboard;
+use crate::site::{NewSite, SiteChange, SiteInfo};
 use crate::token::TokenInfo;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -38,6 +41,15 @@ fn fields_named(fields: &[(String, String)], name: &str) -> Vec<String> {
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.trim().to_owned())
         .collect()
+}
+
+/// Refuses a page of the admin section to anyone but an admin, as the services refuse its
+/// forms.
+fn admin_only(me: &Me) -> Result<(), WebError> {
+    me.who
+        .require(Scope::Admin)
+        .map_err(ServiceError::from)
+        .or_page(me)
 }
 
 /// A page that shows a secret once: never stored by the browser or a proxy.
@@ -210,6 +222,162 @@ pub(crate) async fn change_account(
         Ok(None) => Ok(Redirect::to(&format!("/admin/accounts/{name}")).into_response()),
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
             account_page(&d, me, &name, Some(e.to_string()), None).await
+        }
+        Err(e) => Err(WebError::new(e, me.lang)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_sites.html")]
+struct SitesPage {
+    t: Tr,
+    me: Me,
+    sites: Vec<SiteInfo>,
+    error: Option<String>,
+    added: Option<String>,
+    form: Vec<(String, String)>,
+}
+
+impl SitesPage {
+    fn value(&self, name: &str) -> String {
+        field(&self.form, name)
+    }
+
+    /// The language the add form shows chosen: the one sent back, else the page's own.
+    fn chosen_language(&self) -> String {
+        Some(self.value("language"))
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| self.t.lang.code().to_owned())
+    }
+
+    /// A site's language by its own name (`Svenska`), as the language picker shows it.
+    fn language_name(&self, code: &str) -> &'static str {
+        super::Lang::parse(code).map_or("?", super::Lang::own_name)
+    }
+}
+
+async fn sites_page(
+    d: &Dashboard,
+    me: Me,
+    error: Option<String>,
+    added: Option<String>,
+    form: Vec<(String, String)>,
+) -> Result<Response, WebError> {
+    let sites = d.sites().list(&me.who).await.or_page(&me)?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = render(&SitesPage {
+        t: me.t(),
+        me,
+        sites,
+        error,
+        added,
+        form,
+    });
+    Ok((status, page).into_response())
+}
+
+/// `GET /admin/sites`: the sites, and a form to add one (admins; others read sites on the
+/// overview).
+pub(crate) async fn sites(State(d): State<Dashboard>, me: Me) -> Result<Response, WebError> {
+    admin_only(&me)?;
+    sites_page(&d, me, None, None, Vec::new()).await
+}
+
+/// `POST /admin/sites`: adds a site (before its members and its gateway).
+pub(crate) async fn add_site(
+    State(d): State<Dashboard>,
+    me: Me,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let fields = form_pairs(&body);
+    let new = NewSite {
+        id: field(&fields, "id"),
+        name: field(&fields, "name"),
+        address: Some(field(&fields, "address")),
+        time_zone: field(&fields, "time_zone"),
+        language: Some(field(&fields, "language")).filter(|l| !l.is_empty()),
+    };
+    match d.sites().add(&me.who, &new).await {
+        Ok(site) => sites_page(&d, me, None, Some(site.id), Vec::new()).await,
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            sites_page(&d, me, Some(e.to_string()), None, fields).await
+        }
+        Err(e) => Err(WebError::new(e, me.lang)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_site.html")]
+struct SitePage {
+    t: Tr,
+    me: Me,
+    site: SiteInfo,
+    created: String,
+    error: Option<String>,
+}
+
+async fn site_page(
+    d: &Dashboard,
+    me: Me,
+    site: SiteInfo,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let created = SiteTimes::new(d, &me.who)
+        .local(&site.id, &site.created_at)
+        .await;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = render(&SitePage {
+        t: me.t(),
+        me,
+        site,
+        created,
+        error,
+    });
+    Ok((status, page).into_response())
+}
+
+/// `GET /admin/sites/{id}`: a form to change the site.
+pub(crate) async fn site(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    admin_only(&me)?;
+    let site = d.sites().get(&me.who, &id).await.or_page(&me)?;
+    site_page(&d, me, site, None).await
+}
+
+/// `POST /admin/sites/{id}`: saves the form's name, address, time zone and language. A
+/// refused change shows the form again with what was typed.
+pub(crate) async fn change_site(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let fields = form_pairs(&body);
+    let change = SiteChange {
+        name: Some(field(&fields, "name")),
+        address: Some(Some(field(&fields, "address"))),
+        time_zone: Some(field(&fields, "time_zone")),
+        language: Some(field(&fields, "language")),
+    };
+    match d.sites().update(&me.who, &id, &change).await {
+        Ok(_) => Ok(Redirect::to("/admin/sites").into_response()),
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            let mut site = d.sites().get(&me.who, &id).await.or_page(&me)?;
+            site.name = field(&fields, "name");
+            site.address = Some(field(&fields, "address")).filter(|a| !a.is_empty());
+            site.time_zone = field(&fields, "time_zone");
+            site_page(&d, me, site, Some(e.to_string())).await
         }
         Err(e) => Err(WebError::new(e, me.lang)),
     }

@@ -294,8 +294,8 @@ impl<'a> SiteTimes<'a> {
         if !self.zones.contains_key(site) {
             let zone = self
                 .dashboard
-                .gateways()
-                .site_zone(self.who, site)
+                .sites()
+                .zone(self.who, site)
                 .await
                 .unwrap_or(jiff::tz::TimeZone::UTC);
             self.zones.insert(site.to_owned(), zone);

@@ -99,18 +99,16 @@ impl MemberForm {
     }
 }
 
-/// The sites `me` may put members in (those of the gateways they see).
+/// The sites `me` sees, by id: those members are put in and entries filtered by (a site
+/// with no gateway yet among them).
 pub(crate) async fn my_sites(d: &Dashboard, me: &Me) -> Result<Vec<String>, WebError> {
-    let mut sites: Vec<String> = d
-        .gateways()
+    Ok(d.sites()
         .list(&me.who)
         .await
         .or_page(me)?
         .into_iter()
-        .map(|g| g.site)
-        .collect();
-    sites.dedup();
-    Ok(sites)
+        .map(|s| s.id)
+        .collect())
 }
 
 /// `GET /members/new`.

@@ -15,7 +15,7 @@
 //! - one module per page group: `login` (sign in and out, language), `overview` (sites,
 //!   gateways, doors, alarms, live), `members`, `passes`, `doors` (unlock, lockdown,
 //!   a command's fate), `entries`, `alarms`, `admin`
-//!   (accounts, API tokens, gateways, the trail).
+//!   (accounts, sites, API tokens, gateways, the trail).
 
 mod admin;
 mod alarms;
@@ -67,6 +67,11 @@ pub(crate) fn routes() -> Router<Dashboard> {
         .route(
             "/admin/accounts/{name}",
             get(admin::account).post(admin::change_account),
+        )
+        .route("/admin/sites", get(admin::sites).post(admin::add_site))
+        .route(
+            "/admin/sites/{id}",
+            get(admin::site).post(admin::change_site),
         )
         .route(
             "/admin/tokens",

@@ -186,7 +186,7 @@ fn parse_pass_form(body: &[u8]) -> PassForm {
 
 /// The request a form makes, read in the site's zone: a date-only end is the end of that day.
 async fn request(d: &Dashboard, me: &Me, form: &PassForm) -> Result<IssuePass, ServiceError> {
-    let zone = d.gateways().site_zone(&me.who, &form.site).await?;
+    let zone = d.sites().zone(&me.who, &form.site).await?;
     let now = d.now();
     let time = |field: &str, text: &str, end_of_day: bool| -> Result<Option<i64>, ServiceError> {
         if text.is_empty() {
