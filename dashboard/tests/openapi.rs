@@ -1432,6 +1432,41 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
         200,
     )
     .await;
+    // Registering a gateway, and its config file.
+    let add_gateway = ("post", "/api/v1/gateways");
+    let gw3 = json!({
+        "site": SITE, "id": "gw3",
+        "public_key": SecretKey::from_seed(&[0x33; 32]).public_key().to_hex(),
+        "doors": ["front"]
+    });
+    let added = w
+        .call(add_gateway, add_gateway.1, s, Some(gw3.clone()), 201)
+        .await
+        .json();
+    assert_eq!(added["id"], "gw3", "{added}");
+    w.call(add_gateway, add_gateway.1, s, Some(gw3), 409).await;
+    let bad_key = json!({ "site": SITE, "id": "gw4", "public_key": "00", "doors": ["front"] });
+    w.call(add_gateway, add_gateway.1, s, Some(bad_key), 400)
+        .await;
+    let config = ("get", "/api/v1/gateways/{site}/{id}/config");
+    let toml = w
+        .call(
+            config,
+            &format!("/api/v1/gateways/{SITE}/gw3/config"),
+            s,
+            None,
+            200,
+        )
+        .await;
+    assert!(toml.text().contains("gw3"), "{}", toml.text());
+    w.call(
+        config,
+        &format!("/api/v1/gateways/{SITE}/nope/config"),
+        s,
+        None,
+        404,
+    )
+    .await;
     let alarms = w
         .call(("get", "/api/v1/alarms"), "/api/v1/alarms", s, None, 200)
         .await

@@ -162,6 +162,69 @@ pub(crate) async fn entries_csv(
         .into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewGatewayBody {
+    site: String,
+    id: String,
+    public_key: String,
+    doors: Vec<String>,
+    #[serde(default)]
+    time_zone: Option<String>,
+}
+
+/// `POST /api/v1/gateways`: registers a gateway (admins), as `bygd gateway add` and the web
+/// UI's Admin → Gateways do.
+pub(crate) async fn add_gateway(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    ApiJson(body): ApiJson<NewGatewayBody>,
+) -> Result<Response, AppError> {
+    let new = crate::gateway::NewGateway {
+        site: body.site,
+        id: body.id,
+        public_key: body.public_key.trim().to_ascii_lowercase(),
+        doors: body.doors,
+        time_zone: body.time_zone,
+    };
+    d.gateways().register(&who, &new).await?;
+    let info = d
+        .gateways()
+        .list(&who)
+        .await?
+        .into_iter()
+        .find(|g| g.site == new.site && g.id == new.id)
+        .ok_or_else(|| crate::error::ServiceError::not_found("gateway", new.id.clone()))?;
+    Ok((StatusCode::CREATED, Json(json!(info))).into_response())
+}
+
+/// `GET /api/v1/gateways/{site}/{id}/config`: the gateway's config file (TOML), naming the
+/// broker the dashboard's link uses.
+pub(crate) async fn gateway_config(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path((site, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let text = d
+        .gateways()
+        .config(&who, &site, &id, d.broker_url.as_deref())
+        .await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/toml; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"bygd-gateway-{site}-{id}.toml\""),
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
+
 pub(crate) async fn list_gateways(
     State(d): State<Dashboard>,
     Caller(who): Caller,

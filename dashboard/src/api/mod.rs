@@ -253,7 +253,14 @@ fn api_routes() -> Router<Dashboard> {
         .route("/api/v1/passes/{id}/revoke", post(members::revoke_pass))
         .route("/api/v1/entries", get(gateways::entries))
         .route("/api/v1/entries.csv", get(gateways::entries_csv))
-        .route("/api/v1/gateways", get(gateways::list_gateways))
+        .route(
+            "/api/v1/gateways",
+            get(gateways::list_gateways).post(gateways::add_gateway),
+        )
+        .route(
+            "/api/v1/gateways/{site}/{id}/config",
+            get(gateways::gateway_config),
+        )
         .route("/api/v1/alarms", get(gateways::alarms))
         .route("/api/v1/alarms/{id}", get(gateways::alarm))
         .route(
