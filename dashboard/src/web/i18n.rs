@@ -157,6 +157,21 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// Why something was refused, from the protocol's reason code (`revoked`,
+    /// `outside_schedule`); a code this version has no words for is shown as it is.
+    #[must_use]
+    pub fn reason(&self, code: &str) -> String {
+        if code.is_empty() {
+            return String::new();
+        }
+        let key = format!("reason-{}", code.replace('_', "-"));
+        if bundles()[self.lang.index()].has_message(&key) {
+            self.get(&key)
+        } else {
+            code.to_owned()
+        }
+    }
+
     /// The text for `key` with two arguments.
     #[must_use]
     pub fn with2(
@@ -220,6 +235,19 @@ mod tests {
             Some(Lang::En)
         );
         assert_eq!(Lang::from_accept_language(""), None);
+    }
+
+    #[test]
+    fn a_reason_code_is_said_in_words_and_an_unknown_one_as_it_is() {
+        assert_eq!(
+            Tr { lang: Lang::Sv }.reason("revoked"),
+            "passerkortet är spärrat"
+        );
+        assert_eq!(
+            Tr { lang: Lang::En }.reason("something_new"),
+            "something_new"
+        );
+        assert_eq!(Tr { lang: Lang::Da }.reason(""), "");
     }
 
     #[test]
@@ -301,6 +329,21 @@ mod tests {
             checked > 20,
             "only {checked} keys found: is the scan still right?"
         );
+    }
+
+    #[test]
+    fn every_reason_code_of_the_protocol_has_words_in_every_language() {
+        for rejection in bygd_protocol::Rejection::ALL {
+            let code = rejection.code();
+            let key = format!("reason-{}", code.replace('_', "-"));
+            for lang in Lang::ALL {
+                assert!(
+                    bundles()[lang.index()].has_message(&key),
+                    "{}: no words for `{code}`",
+                    lang.code()
+                );
+            }
+        }
     }
 
     #[test]
