@@ -1085,3 +1085,27 @@ async fn an_admin_adds_a_site_its_member_joins_before_any_gateway_and_the_site_i
         assert_eq!(d.sites().get(&admin, "dal").await.unwrap().name, "Dalens verkstad");
     }
 }
+
+#[tokio::test]
+async fn a_refused_form_says_why_in_the_operators_language() {
+    let db = common::sqlite();
+    let (d, _dir, password) = dashboard(&db).await;
+    let mut page = Page::new(&d);
+    page.sign_in("admin", &password).await;
+    page.post("/language", "lang=sv&back=%2F").await;
+    let bad = page.post("/members", "id=Bad+Id&name=Anna&site=byn").await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("Medlems-id: små bokstäver"),
+        "{}",
+        bad.body
+    );
+    let missing = page
+        .post(
+            "/passes",
+            "member=nobody&site=byn&preset=always&kind=member",
+        )
+        .await;
+    assert_eq!(missing.status, 400);
+    assert!(missing.body.contains("Hittades inte"), "{}", missing.body);
+}

@@ -127,7 +127,8 @@ pub(crate) async fn add_account(
     match result {
         Ok(password) => accounts_page(&d, me, None, Some((name, password))).await,
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
-            accounts_page(&d, me, Some(e.to_string()), None).await
+            let error = super::frame::form_error(me.t(), &e);
+            accounts_page(&d, me, Some(error), None).await
         }
         Err(e) => Err(WebError::new(e, me.lang)),
     }
@@ -221,7 +222,8 @@ pub(crate) async fn change_account(
         Ok(Some(password)) => account_page(&d, me, &name, None, Some(password)).await,
         Ok(None) => Ok(Redirect::to(&format!("/admin/accounts/{name}")).into_response()),
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
-            account_page(&d, me, &name, Some(e.to_string()), None).await
+            let error = super::frame::form_error(me.t(), &e);
+            account_page(&d, me, &name, Some(error), None).await
         }
         Err(e) => Err(WebError::new(e, me.lang)),
     }
@@ -304,7 +306,8 @@ pub(crate) async fn add_site(
     match d.sites().add(&me.who, &new).await {
         Ok(site) => sites_page(&d, me, None, Some(site.id), Vec::new()).await,
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
-            sites_page(&d, me, Some(e.to_string()), None, fields).await
+            let error = super::frame::form_error(me.t(), &e);
+            sites_page(&d, me, Some(error), None, fields).await
         }
         Err(e) => Err(WebError::new(e, me.lang)),
     }
@@ -377,7 +380,8 @@ pub(crate) async fn change_site(
             site.name = field(&fields, "name");
             site.address = Some(field(&fields, "address")).filter(|a| !a.is_empty());
             site.time_zone = field(&fields, "time_zone");
-            site_page(&d, me, site, Some(e.to_string())).await
+            let error = super::frame::form_error(me.t(), &e);
+            site_page(&d, me, site, Some(error)).await
         }
         Err(e) => Err(WebError::new(e, me.lang)),
     }
@@ -470,7 +474,8 @@ pub(crate) async fn create_token(
     match result {
         Ok(token) => tokens_page(&d, me, None, Some(token)).await,
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
-            tokens_page(&d, me, Some(e.to_string()), None).await
+            let error = super::frame::form_error(me.t(), &e);
+            tokens_page(&d, me, Some(error), None).await
         }
         Err(e) => Err(WebError::new(e, me.lang)),
     }
@@ -558,7 +563,8 @@ pub(crate) async fn add_gateway(
     match d.gateways().register(&me.who, &new).await {
         Ok(()) => gateways_page(&d, me, None, Some((new.site, new.id)), Vec::new()).await,
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
-            gateways_page(&d, me, Some(e.to_string()), None, fields).await
+            let error = super::frame::form_error(me.t(), &e);
+            gateways_page(&d, me, Some(error), None, fields).await
         }
         Err(e) => Err(WebError::new(e, me.lang)),
     }

@@ -177,7 +177,8 @@ pub(crate) async fn acknowledge(
     match d.alarms().acknowledge(&me.who, &id, &note).await {
         Ok(_) => Ok(Redirect::to(&format!("/alarms/{id}")).into_response()),
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
-            let page = alarm_page(&d, me, &id, Some(e.to_string())).await?;
+            let error = super::frame::form_error(me.t(), &e);
+            let page = alarm_page(&d, me, &id, Some(error)).await?;
             Ok((StatusCode::BAD_REQUEST, render(&page)).into_response())
         }
         Err(e) => Err(WebError::new(e, me.lang)),

@@ -124,9 +124,10 @@ pub(crate) async fn page(
     };
     let (page, error) = match result {
         Ok(page) => (page, None),
-        Err(e @ ServiceError::Invalid { .. }) => {
-            (crate::entry::EntryPage::default(), Some(e.to_string()))
-        }
+        Err(e @ ServiceError::Invalid { .. }) => (
+            crate::entry::EntryPage::default(),
+            Some(super::frame::form_error(me.t(), &e)),
+        ),
         Err(e) => return Err(WebError::new(e, me.lang)),
     };
     let mut times = SiteTimes::new(&d, &me.who);

@@ -304,6 +304,34 @@ impl<'a> SiteTimes<'a> {
     }
 }
 
+/// What a form says when a service refused it, in the page's language: for a field with a
+/// known rule, which field and what it takes; otherwise the refusal's own words after a
+/// translated lead.
+pub(crate) fn form_error(t: Tr, error: &ServiceError) -> String {
+    match error {
+        ServiceError::Invalid { field, problem } => {
+            let key = format!("form-error-{}", field.replace('_', "-"));
+            if bundles_have(t, &key) {
+                t.get(&key)
+            } else {
+                t.with2(
+                    "form-error-field",
+                    ("field", &field.as_str()),
+                    ("problem", &problem.as_str()),
+                )
+            }
+        }
+        ServiceError::NotFound { what, id } => {
+            t.with2("form-error-not-found", ("what", what), ("id", &id.as_str()))
+        }
+        other => format!("{}: {other}", t.get("error-conflict")),
+    }
+}
+
+fn bundles_have(t: Tr, key: &str) -> bool {
+    t.has(key)
+}
+
 /// The translation key of an alarm kind (`alarm-kind-other` for a kind this version does
 /// not know).
 pub(crate) fn alarm_key(kind: &str) -> &'static str {

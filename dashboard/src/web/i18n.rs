@@ -157,6 +157,12 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// Whether this language has `key`.
+    #[must_use]
+    pub fn has(&self, key: &str) -> bool {
+        bundles()[self.lang.index()].has_message(key)
+    }
+
     /// Why something was refused, from the protocol's reason code (`revoked`,
     /// `outside_schedule`); a code this version has no words for is shown as it is.
     #[must_use]

@@ -154,7 +154,7 @@ pub(crate) async fn add(
             let sites = my_sites(&d, &me).await?;
             let page = NewMemberPage {
                 t: me.t(),
-                error: Some(e.to_string()),
+                error: Some(super::frame::form_error(me.t(), &e)),
                 me,
                 sites,
                 form,
@@ -244,7 +244,8 @@ pub(crate) async fn change(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/members/{id}")).into_response()),
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
-            let page = member_page(&d, me, &id, Some(e.to_string())).await?;
+            let error = super::frame::form_error(me.t(), &e);
+            let page = member_page(&d, me, &id, Some(error)).await?;
             Ok((StatusCode::BAD_REQUEST, page).into_response())
         }
         Err(e) => Err(WebError::new(e, me.lang)),

@@ -275,7 +275,8 @@ pub(crate) async fn issue(
             | ServiceError::NotFound { .. }),
         ) => {
             let sites = site_doors(&d, &me).await?;
-            let page = new_page(me, sites, form, Some(e.to_string()));
+            let error = super::frame::form_error(me.t(), &e);
+            let page = new_page(me, sites, form, Some(error));
             return Ok((StatusCode::BAD_REQUEST, render(&page)).into_response());
         }
         Err(e) => return Err(WebError::new(e, me.lang)),
