@@ -349,3 +349,13 @@ form-error-role = Rollen: administrator, operatør eller revisor.
 form-error-scope = Hvad den må: sæt mindst ét kryds.
 form-error-days = Gyldig i: et antal dage, 1 til 3660, eller tomt.
 form-error-language = Sproget: Svenska, Dansk eller English.
+
+## Days in schedules
+day-mon = man
+day-tue = tir
+day-wed = ons
+day-thu = tor
+day-fri = fre
+day-sat = lør
+day-sun = søn
+day-daily = hver dag

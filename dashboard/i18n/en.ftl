@@ -349,3 +349,13 @@ form-error-role = The role: admin, operator or auditor.
 form-error-scope = What it may do: tick at least one.
 form-error-days = Valid for: a number of days, 1 to 3660, or empty.
 form-error-language = The language: Svenska, Dansk or English.
+
+## Days in schedules
+day-mon = mon
+day-tue = tue
+day-wed = wed
+day-thu = thu
+day-fri = fri
+day-sat = sat
+day-sun = sun
+day-daily = every day

@@ -349,3 +349,13 @@ form-error-role = Rollen: administratör, operatör eller granskare.
 form-error-scope = Vad den får göra: kryssa minst en.
 form-error-days = Giltig i: ett antal dagar, 1 till 3660, eller tomt.
 form-error-language = Språket: Svenska, Dansk eller English.
+
+## Days in schedules
+day-mon = mån
+day-tue = tis
+day-wed = ons
+day-thu = tor
+day-fri = fre
+day-sat = lör
+day-sun = sön
+day-daily = varje dag

@@ -157,6 +157,33 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// A weekly schedule as stored (`mon,tue,wed 07:00-18:00; sat 10:00-16:00`) with its day
+    /// names in this language.
+    #[must_use]
+    pub fn schedule(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut word = String::new();
+        let mut flush = |word: &mut String, out: &mut String| {
+            let key = format!("day-{word}");
+            if !word.is_empty() && self.has(&key) {
+                out.push_str(&self.get(&key));
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_ascii_alphabetic() {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+
     /// Whether this language has `key`.
     #[must_use]
     pub fn has(&self, key: &str) -> bool {
@@ -254,6 +281,20 @@ mod tests {
             "something_new"
         );
         assert_eq!(Tr { lang: Lang::Da }.reason(""), "");
+    }
+
+    #[test]
+    fn a_schedule_says_its_days_in_the_language() {
+        let text = "mon,tue,wed,thu,fri 07:00-18:00; sat,sun 08:00-23:00";
+        assert_eq!(
+            Tr { lang: Lang::Sv }.schedule(text),
+            "mån,tis,ons,tor,fre 07:00-18:00; lör,sön 08:00-23:00"
+        );
+        assert_eq!(Tr { lang: Lang::En }.schedule(text), text);
+        assert_eq!(
+            Tr { lang: Lang::Da }.schedule("daily 00:00-24:00"),
+            "hver dag 00:00-24:00"
+        );
     }
 
     #[test]
