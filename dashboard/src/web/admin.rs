@@ -405,7 +405,21 @@ async fn tokens_page(
     error: Option<String>,
     made: Option<String>,
 ) -> Result<Response, WebError> {
-    let tokens = d.tokens().list(&me.who).await.or_page(&me)?;
+    let mut tokens = d.tokens().list(&me.who).await.or_page(&me)?;
+    // Times where the token works: its one site's zone, else UTC (said so in the text).
+    let mut times = SiteTimes::new(d, &me.who);
+    for token in &mut tokens {
+        let site = if token.sites.contains(',') || token.sites == "*" {
+            String::new()
+        } else {
+            token.sites.clone()
+        };
+        for time in [&mut token.last_used_at, &mut token.expires_at] {
+            if let Some(t) = time.as_mut() {
+                *t = times.local(&site, t).await;
+            }
+        }
+    }
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
