@@ -8,7 +8,7 @@
 
 use super::frame::{render, Me, OrPage, SiteTimes, WebError};
 use super::i18n::Tr;
-use super::members::form_pairs;
+use super::members::{field, fields_named, form_pairs};
 use crate::access::{Role, Scope, Sites};
 use crate::account::AccountInfo;
 use crate::error::ServiceError;
@@ -24,24 +24,6 @@ use std::collections::BTreeSet;
 
 /// Trail entries shown.
 const TRAIL_SHOWN: i64 = 200;
-
-/// The value of `name` in a form.
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
-}
-
-/// Every value of `name` in a form.
-fn fields_named(fields: &[(String, String)], name: &str) -> Vec<String> {
-    fields
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .collect()
-}
 
 /// Refuses a page of the admin section to anyone but an admin, as the services refuse its
 /// forms.

@@ -5,7 +5,7 @@
 
 use super::frame::{render, Me, OrPage, SiteTimes, WebError};
 use super::i18n::Tr;
-use super::members::form_pairs;
+use super::members::{field, form_pairs};
 use crate::command::{CommandInfo, CommandRequest};
 use crate::error::ServiceError;
 use crate::service::Dashboard;
@@ -106,16 +106,11 @@ pub(crate) async fn command(
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let fields = form_pairs(&body);
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let what = field(&fields, "what");
     let t = me.t();
-    let (request, question, button, danger) = match get("what") {
-        Some("unlock") => {
-            let seconds: u32 = get("seconds").and_then(|s| s.parse().ok()).unwrap_or(5);
+    let (request, question, button, danger) = match what.as_str() {
+        "unlock" => {
+            let seconds: u32 = field(&fields, "seconds").parse().unwrap_or(5);
             (
                 CommandRequest::Unlock {
                     door: door.clone(),
@@ -130,7 +125,7 @@ pub(crate) async fn command(
                 false,
             )
         }
-        Some(what @ ("lockdown-on" | "lockdown-off" | "lockdown-all-on" | "lockdown-all-off")) => {
+        what @ ("lockdown-on" | "lockdown-off" | "lockdown-all-on" | "lockdown-all-off") => {
             let on = what.ends_with("-on");
             let all = what.contains("-all-");
             let key = match (on, all) {
@@ -161,7 +156,7 @@ pub(crate) async fn command(
         }
     };
     let back = format!("/doors/{site}/{gateway}/{door}");
-    if get("confirmed") != Some("yes") {
+    if field(&fields, "confirmed") != "yes" {
         let mut hidden: Vec<(String, String)> = fields
             .iter()
             .filter(|(k, _)| k == "what" || k == "seconds")

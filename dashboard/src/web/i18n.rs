@@ -163,7 +163,7 @@ impl Tr {
     pub fn schedule(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         let mut word = String::new();
-        let mut flush = |word: &mut String, out: &mut String| {
+        let flush = |word: &mut String, out: &mut String| {
             let key = format!("day-{word}");
             if !word.is_empty() && self.has(&key) {
                 out.push_str(&self.get(&key));

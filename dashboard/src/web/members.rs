@@ -181,6 +181,24 @@ fn parse_member_form(body: &[u8]) -> MemberForm {
     form
 }
 
+/// The value of `name` in a form, trimmed (empty if it is not there).
+pub(crate) fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Every value of `name` in a form (checkboxes), trimmed.
+pub(crate) fn fields_named(fields: &[(String, String)], name: &str) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .collect()
+}
+
 /// The fields of a URL-encoded form, in order, at most [`MAX_FORM_FIELDS`] of them. NUL
 /// characters are dropped: no field takes one.
 pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
@@ -219,22 +237,15 @@ pub(crate) async fn change(
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let fields = form_pairs(&body);
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    };
-    let result = match get("what") {
+    let result = match field(&fields, "what").as_str() {
         "update" => {
-            let email = get("email").trim();
+            let email = field(&fields, "email");
             d.members()
                 .update(
                     &me.who,
                     &id,
-                    Some(get("name")),
-                    Some(Some(email).filter(|e| !e.is_empty())),
+                    Some(&field(&fields, "name")),
+                    Some(Some(email.as_str()).filter(|e| !e.is_empty())),
                 )
                 .await
         }
