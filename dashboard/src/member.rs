@@ -199,6 +199,26 @@ impl Members<'_> {
         Ok(sites)
     }
 
+    /// Signs each of `sites`' new revocation list inside `tx`, commits, and announces the
+    /// lists: a change to a member's standing is never committed without its lists.
+    async fn commit_with_lists(
+        &self,
+        mut tx: crate::service::Tx,
+        sites: &[String],
+        now: i64,
+    ) -> ServiceResult<()> {
+        let lists = self.dashboard.revocation_lists();
+        let mut signed = Vec::with_capacity(sites.len());
+        for site in sites {
+            signed.push(lists.sign_in(&mut tx, site, now).await?);
+        }
+        tx.commit().await?;
+        for list in signed {
+            list.announce(self.dashboard);
+        }
+        Ok(())
+    }
+
     /// Changes a member's name and e-mail (`Some(None)` clears it). Their id, which every
     /// pass carries, never changes.
     pub async fn update(
@@ -287,15 +307,7 @@ impl Members<'_> {
                 serde_json::json!({ "sites": sites }),
             )
             .await?;
-        let lists = self.dashboard.revocation_lists();
-        let mut signed = Vec::with_capacity(sites.len());
-        for site in &sites {
-            signed.push(lists.sign_in(&mut tx, site, now).await?);
-        }
-        tx.commit().await?;
-        for list in signed {
-            list.announce(self.dashboard);
-        }
+        self.commit_with_lists(tx, &sites, now).await?;
         self.get(who, id).await
     }
 
@@ -336,15 +348,7 @@ impl Members<'_> {
             .await?;
         // Every site's new list in the same transaction: a revoked member is never missing
         // from one of them.
-        let lists = self.dashboard.revocation_lists();
-        let mut signed = Vec::with_capacity(sites.len());
-        for site in &sites {
-            signed.push(lists.sign_in(&mut tx, site, now).await?);
-        }
-        tx.commit().await?;
-        for list in signed {
-            list.announce(self.dashboard);
-        }
+        self.commit_with_lists(tx, &sites, now).await?;
         self.get(who, id).await
     }
 }

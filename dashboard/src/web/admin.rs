@@ -34,6 +34,15 @@ fn admin_only(me: &Me) -> Result<(), WebError> {
         .or_page(me)
 }
 
+/// A page's status: 400 when it shows its form again with what was wrong, else 200.
+fn form_status(error: Option<&str>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// A page that shows a secret once: never stored by the browser or a proxy.
 fn once(page: Response) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], page).into_response()
@@ -57,11 +66,7 @@ async fn accounts_page(
     made: Option<(String, String)>,
 ) -> Result<Response, WebError> {
     let accounts = d.accounts().list(&me.who).await.or_page(&me)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.as_deref());
     let page = render(&AccountsPage {
         t: me.t(),
         me,
@@ -136,11 +141,7 @@ async fn account_page(
     password: Option<String>,
 ) -> Result<Response, WebError> {
     let account = d.accounts().get(&me.who, name).await.or_page(&me)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.as_deref());
     let page = render(&AccountPage {
         t: me.t(),
         me,
@@ -248,11 +249,7 @@ async fn sites_page(
     form: Vec<(String, String)>,
 ) -> Result<Response, WebError> {
     let sites = d.sites().list(&me.who).await.or_page(&me)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.as_deref());
     let page = render(&SitesPage {
         t: me.t(),
         me,
@@ -314,11 +311,7 @@ async fn site_page(
     let created = SiteTimes::new(d, &me.who)
         .local(&site.id, &site.created_at)
         .await;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.as_deref());
     let page = render(&SitePage {
         t: me.t(),
         me,
@@ -402,11 +395,7 @@ async fn tokens_page(
             }
         }
     }
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.as_deref());
     let page = render(&TokensPage {
         t: me.t(),
         me,
@@ -520,11 +509,7 @@ async fn gateways_page(
     form: Vec<(String, String)>,
 ) -> Result<Response, WebError> {
     let gateways = d.gateways().list(&me.who).await.or_page(&me)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.as_deref());
     let page = render(&GatewaysPage {
         t: me.t(),
         me,
