@@ -240,6 +240,17 @@ impl Principal {
         }
     }
 
+    /// A member acting through their pass link (enrolling a phone): no scope at all, one
+    /// site; the audit trail names the member and the link.
+    #[must_use]
+    pub fn pass_link(member: &str, site: &str) -> Self {
+        Self {
+            actor: format!("member:{member} (pass link)"),
+            scopes: BTreeSet::new(),
+            sites: Sites::Only(BTreeSet::from([site.to_owned()])),
+        }
+    }
+
     /// An account with `role` limited to `sites`.
     #[must_use]
     pub fn account(name: &str, role: Role, sites: Sites) -> Self {

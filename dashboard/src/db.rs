@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sites: name, address, language",
         include_str!("../migrations/0005_sites.sql"),
     ),
+    (
+        6,
+        "pass app: device enrolment, replaced passes, sites requiring device keys",
+        include_str!("../migrations/0006_pass_app.sql"),
+    ),
 ];
 
 /// Which database is behind the pool.

@@ -13,7 +13,9 @@
 //!   a principal in `access`.)
 //! - `member`: [`Members`] (`dashboard.members()`): add, get, list, revoke members.
 //! - `pass`: [`Passes`] (`passes()`): issue (QR text, pass page link), get, list, revoke
-//!   passes; the pass page behind a link.
+//!   and renew passes; replacing a pass so that a new one takes over its link.
+//! - `pass_link`: what a member does through the link: the pass page ([`PassPage`]),
+//!   enrolling a phone's device key once, reporting a phone that cannot keep one.
 //! - `gateway`: [`Gateways`] (`gateways()`): registering a gateway (and its site, if
 //!   new), its doors, the config file it is installed with, listing gateways and state.
 //! - `command`: [`Commands`] (`commands()`): unlock, lockdown, clock floor and time beacons to
@@ -72,6 +74,7 @@ mod ingest;
 mod link;
 mod member;
 mod pass;
+mod pass_link;
 mod qr;
 mod revocation;
 mod revocation_lag;
@@ -97,6 +100,7 @@ pub use ingest::{ChainReport, Ingested};
 pub use link::LinkSettings;
 pub use member::{Members, NewMember};
 pub use pass::{IssuePass, IssuedPass, PassInfo, Passes};
+pub use pass_link::{PassPage, PassStatus, DEVICE_PROBLEMS};
 pub use qr::{QrError, QrImage};
 pub use revocation::RevocationLists;
 pub use revocation_lag::LagReport;

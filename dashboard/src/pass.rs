@@ -13,7 +13,7 @@
 use crate::access::{Principal, Scope};
 use crate::db::from_sql;
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::{random_bytes, secret_hash, split_list, Dashboard};
+use crate::service::{random_bytes, secret_hash, split_list, Dashboard, Tx};
 use bygd_protocol::{
     encode_qr, DeviceKey, DoorId, MemberId, PassClaims, PassId, PassKind, Presentation, SiteId,
     SiteScope, UnixTime,
@@ -89,6 +89,12 @@ pub struct PassInfo {
     pub issued_at: String,
     /// When revoked, if it was.
     pub revoked_at: Option<String>,
+    /// The pass that took over this one's link: the device-bound pass the member's phone
+    /// enrolled for, or the renewed pass. This one was revoked when it was replaced.
+    pub replaced_by: Option<String>,
+    /// Why the member's phone could not keep a device key, as its pass app reported it
+    /// (with when, RFC 3339): the reason such a member has no device-bound pass.
+    pub device_problem: Option<String>,
 }
 
 /// A pass just issued: the only time its QR text and links are handed out together.
@@ -109,32 +115,7 @@ pub struct IssuedPass {
     pub svg_url: String,
 }
 
-/// What the public pass page needs.
-#[derive(Debug, Clone)]
-pub struct PassPage {
-    /// The QR text.
-    pub qr_text: String,
-    /// The member.
-    pub member: String,
-    /// The site.
-    pub site: String,
-    /// Valid until (Unix seconds).
-    pub expires: i64,
-    /// Whether revoked.
-    pub revoked: bool,
-    /// The member's name.
-    pub member_name: String,
-    /// The doors (empty: every door of the site).
-    pub doors: Vec<String>,
-    /// Valid from (Unix seconds).
-    pub not_before: i64,
-    /// The weekly schedule, as operators type it, if any.
-    pub schedule: Option<String>,
-    /// The site's time zone.
-    pub zone: jiff::tz::TimeZone,
-}
-
-type PassRow = (
+pub(crate) type PassRow = (
     String,
     String,
     String,
@@ -148,14 +129,33 @@ type PassRow = (
     String,
     i64,
     Option<i64>,
+    Option<String>,
+    Option<String>,
 );
 
-const PASS_COLUMNS: &str = "id, member, site, doors, kind, not_before, expires, schedule, \
-                            device_key, booking, issued_by, issued_at, revoked_at";
+pub(crate) const PASS_COLUMNS: &str =
+    "id, member, site, doors, kind, not_before, expires, schedule, \
+                            device_key, booking, issued_by, issued_at, revoked_at, replaced_by, \
+                            device_problem";
 
 fn pass_info(row: PassRow) -> PassInfo {
-    let (id, member, site, doors, kind, nbf, exp, schedule, device_key, booking, by, at, revoked) =
-        row;
+    let (
+        id,
+        member,
+        site,
+        doors,
+        kind,
+        nbf,
+        exp,
+        schedule,
+        device_key,
+        booking,
+        by,
+        at,
+        revoked,
+        replaced_by,
+        device_problem,
+    ) = row;
     PassInfo {
         id,
         member,
@@ -170,23 +170,25 @@ fn pass_info(row: PassRow) -> PassInfo {
         issued_by: by,
         issued_at: crate::timetext::rfc3339(at),
         revoked_at: revoked.map(crate::timetext::rfc3339),
+        replaced_by,
+        device_problem,
     }
 }
 
 /// The stored fields a pass's claims are signed from.
-struct Stored<'a> {
-    id: &'a str,
-    member: &'a str,
-    site: &'a str,
+pub(crate) struct Stored<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) member: &'a str,
+    pub(crate) site: &'a str,
     /// Comma-separated door ids; empty for every door.
-    doors: &'a str,
-    kind: &'a str,
-    not_before: i64,
-    expires: i64,
+    pub(crate) doors: &'a str,
+    pub(crate) kind: &'a str,
+    pub(crate) not_before: i64,
+    pub(crate) expires: i64,
     /// As [`crate::timetext::schedule_text`] writes it.
-    schedule: Option<&'a str>,
+    pub(crate) schedule: Option<&'a str>,
     /// Compressed SEC1, hex.
-    device_key: Option<&'a str>,
+    pub(crate) device_key: Option<&'a str>,
 }
 
 /// Passes: issuing them (QR text and pass page link), looking them up, listing and revoking
@@ -201,7 +203,7 @@ pub struct Passes<'a> {
 impl Passes<'_> {
     /// The QR text of a stored pass: its claims signed again with the issuer key. A stored
     /// field that does not read back is a server error naming the pass, never a panic.
-    fn qr_text(&self, stored: &Stored<'_>) -> ServiceResult<String> {
+    pub(crate) fn qr_text(&self, stored: &Stored<'_>) -> ServiceResult<String> {
         let broken = |what: &str, e: &dyn std::fmt::Display| {
             ServiceError::Internal(format!(
                 "pass `{}`: its stored {what} does not read back: {e}",
@@ -512,18 +514,86 @@ impl Passes<'_> {
         self.get(who, &pass.id).await
     }
 
-    /// The pass behind a pass page link (the link's secret is the credential).
-    pub async fn page(&self, link_secret: &str) -> ServiceResult<PassPage> {
-        let row: Option<PassRow> = sqlx::query_as(&format!(
-            "SELECT {PASS_COLUMNS} FROM passes WHERE page_token = $1"
+    /// Renews a pass: a new pass with the same member, site, doors, schedule and device key,
+    /// valid until `until`, takes over its link (the member's pass app picks it up when next
+    /// online and keeps its key), and the old one is revoked, in one transaction.
+    pub async fn renew(&self, who: &Principal, id: &str, until: i64) -> ServiceResult<PassInfo> {
+        who.require(Scope::PassesWrite)?;
+        let pass = self.get(who, id).await?;
+        let now = self.dashboard.now();
+        if until <= now {
+            return Err(ServiceError::invalid("until", "is in the past"));
+        }
+        let mut tx = self.dashboard.begin_write().await?;
+        let (new_id, signed) = self
+            .replace(
+                &mut tx,
+                who,
+                &pass.id,
+                Replacement {
+                    device_key: None,
+                    expires: Some(until),
+                    action: "pass.renew",
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        signed.announce(self.dashboard);
+        self.get(who, &new_id).await
+    }
+
+    /// Replaces a valid pass inside `tx`: a new pass with its claims (changed as
+    /// `replacement` says) takes over its link, the old one is revoked and marked replaced,
+    /// the write is recorded as `replacement.action`, and the site's list is re-signed. Two
+    /// replacements racing for one pass: the second finds it revoked and is refused.
+    pub(crate) async fn replace(
+        &self,
+        tx: &mut Tx,
+        who: &Principal,
+        id: &str,
+        replacement: Replacement<'_>,
+    ) -> ServiceResult<(String, crate::revocation::Signed)> {
+        let row: Option<PassFullRow> = sqlx::query_as(&format!(
+            "SELECT {PASS_COLUMNS}, page_token FROM passes WHERE id = $1"
         ))
-        .bind(secret_hash(link_secret))
-        .fetch_optional(&self.dashboard.db.pool)
+        .bind(id.to_owned())
+        .fetch_optional(&mut **tx)
         .await?;
-        let (id, member, site, doors, kind, not_before, expires, schedule, device_key, .., revoked) =
-            row.ok_or_else(|| ServiceError::not_found("pass page", "(link)"))?;
-        let qr_text = self.qr_text(&Stored {
-            id: &id,
+        let Some((row, page_token)) = row.map(split_full_row) else {
+            return Err(ServiceError::not_found("pass", id));
+        };
+        let (revoked_at, replaced_by) = (row.12, row.13.clone());
+        let (old_id, member, site, doors, kind, not_before, expires, schedule, device_key, booking) = (
+            row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9,
+        );
+        let now = self.dashboard.now();
+        if revoked_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "pass `{old_id}` is revoked{}",
+                replaced_by
+                    .as_deref()
+                    .map(|by| format!(" (replaced by pass `{by}`)"))
+                    .unwrap_or_default()
+            )));
+        }
+        let expires = replacement.expires.unwrap_or(expires);
+        if expires <= now {
+            return Err(ServiceError::Conflict(format!(
+                "pass `{old_id}` has expired; issue a new pass instead"
+            )));
+        }
+        if expires - not_before > MAX_PASS_SECONDS {
+            return Err(ServiceError::invalid(
+                "until",
+                "a pass lasts at most five years",
+            ));
+        }
+        let device_key = replacement.device_key.map(str::to_owned).or(device_key);
+        let new_id = PassId(random_bytes()?).to_string();
+        // Signed once here so that a replacement that would not make a pass is refused
+        // before anything is written.
+        self.qr_text(&Stored {
+            id: &new_id,
             member: &member,
             site: &site,
             doors: &doors,
@@ -533,29 +603,99 @@ impl Passes<'_> {
             schedule: schedule.as_deref(),
             device_key: device_key.as_deref(),
         })?;
-        let member_name: Option<String> =
-            sqlx::query_scalar("SELECT name FROM members WHERE id = $1")
-                .bind(member.clone())
-                .fetch_optional(&self.dashboard.db.pool)
-                .await?;
-        let zone = self
+        let moved = sqlx::query(
+            "UPDATE passes SET page_token = $1, revoked_at = $2, revoked_by = $3, replaced_by = $4 \
+             WHERE id = $5 AND revoked_at IS NULL AND page_token = $6",
+        )
+        .bind(format!("replaced:{old_id}"))
+        .bind(now)
+        .bind(who.actor.clone())
+        .bind(new_id.clone())
+        .bind(old_id.clone())
+        .bind(page_token.clone())
+        .execute(&mut **tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(ServiceError::Conflict(format!(
+                "pass `{old_id}` changed while it was being replaced; try again"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO passes (id, member, site, doors, kind, not_before, expires, schedule, device_key, \
+             booking, page_token, issued_at, issued_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(new_id.clone())
+        .bind(member.clone())
+        .bind(site.clone())
+        .bind(doors)
+        .bind(kind)
+        .bind(not_before)
+        .bind(expires)
+        .bind(schedule)
+        .bind(device_key.clone())
+        .bind(booking)
+        .bind(page_token)
+        .bind(now)
+        .bind(who.actor.clone())
+        .execute(&mut **tx)
+        .await?;
+        self.dashboard
+            .record(
+                tx,
+                who,
+                replacement.action,
+                &new_id,
+                serde_json::json!({
+                    "replaces": old_id, "member": member, "site": site, "until": expires,
+                    "device_bound": device_key.is_some(),
+                }),
+            )
+            .await?;
+        let signed = self
             .dashboard
-            .sites()
-            .zones()
-            .await?
-            .remove(&site)
-            .unwrap_or(jiff::tz::TimeZone::UTC);
-        Ok(PassPage {
-            qr_text,
-            member_name: member_name.unwrap_or_else(|| member.clone()),
-            member,
-            doors: split_list(&doors),
-            not_before,
-            schedule: schedule.clone(),
-            zone,
-            site,
-            expires,
-            revoked: revoked.is_some(),
-        })
+            .revocation_lists()
+            .sign_in(tx, &site, now)
+            .await?;
+        Ok((new_id, signed))
     }
+}
+
+/// What replacing a pass changes: [`Passes::replace`].
+pub(crate) struct Replacement<'a> {
+    /// A device key (compressed SEC1, hex) for the new pass; `None` keeps the old one's.
+    pub(crate) device_key: Option<&'a str>,
+    /// A new end; `None` keeps the old one.
+    pub(crate) expires: Option<i64>,
+    /// The audit trail's name for it.
+    pub(crate) action: &'static str,
+}
+
+/// A pass row with its link's hash last.
+type PassFullRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn split_full_row(r: PassFullRow) -> (PassRow, String) {
+    (
+        (
+            r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14,
+        ),
+        r.15,
+    )
 }

@@ -43,6 +43,9 @@ pub struct SiteInfo {
     pub time_zone: String,
     /// The language its new members get by default: sv, da or en.
     pub language: String,
+    /// Whether its doors open only for device-bound passes: a member's pass link then shows
+    /// no bare code, and a phone that cannot keep a device key is told so.
+    pub require_device_key: bool,
     /// When it was added (RFC 3339).
     pub created_at: String,
 }
@@ -73,6 +76,8 @@ pub struct SiteChange {
     pub time_zone: Option<String>,
     /// A new default language for members.
     pub language: Option<String>,
+    /// Whether passes must be device-bound from now on.
+    pub require_device_key: Option<bool>,
 }
 
 impl SiteChange {
@@ -81,6 +86,7 @@ impl SiteChange {
             && self.address.is_none()
             && self.time_zone.is_none()
             && self.language.is_none()
+            && self.require_device_key.is_none()
     }
 }
 
@@ -148,17 +154,20 @@ fn check_language(language: &str) -> ServiceResult<String> {
     }
 }
 
-type SiteRow = (String, String, Option<String>, String, String, i64);
+type SiteRow = (String, String, Option<String>, String, String, i64, i64);
 
-const SITE_COLUMNS: &str = "id, name, address, time_zone, language, created_at";
+const SITE_COLUMNS: &str = "id, name, address, time_zone, language, created_at, require_device_key";
 
-fn site_info((id, name, address, time_zone, language, created_at): SiteRow) -> SiteInfo {
+fn site_info(
+    (id, name, address, time_zone, language, created_at, require_device_key): SiteRow,
+) -> SiteInfo {
     SiteInfo {
         id,
         name,
         address,
         time_zone,
         language,
+        require_device_key: require_device_key != 0,
         created_at: crate::timetext::rfc3339(created_at),
     }
 }
@@ -308,7 +317,7 @@ impl SiteDirectory<'_> {
         if change.is_empty() {
             return Err(ServiceError::invalid(
                 "name",
-                "give a new name, address, time zone or language",
+                "give a new name, address, time zone, language or device-key rule",
             ));
         }
         let name = match &change.name {
@@ -327,14 +336,17 @@ impl SiteDirectory<'_> {
             Some(language) => check_language(language)?,
             None => site.language.clone(),
         };
+        let require_device_key = change.require_device_key.unwrap_or(site.require_device_key);
         let mut tx = self.dashboard.begin_write().await?;
         sqlx::query(
-            "UPDATE sites SET name = $1, address = $2, time_zone = $3, language = $4 WHERE id = $5",
+            "UPDATE sites SET name = $1, address = $2, time_zone = $3, language = $4, \
+             require_device_key = $5 WHERE id = $6",
         )
         .bind(name.clone())
         .bind(address.clone())
         .bind(time_zone.clone())
         .bind(language.clone())
+        .bind(i64::from(require_device_key))
         .bind(id.to_owned())
         .execute(&mut *tx)
         .await?;
@@ -343,6 +355,7 @@ impl SiteDirectory<'_> {
             "address": address,
             "time_zone": time_zone,
             "language": language,
+            "require_device_key": require_device_key,
         });
         if time_zone != site.time_zone {
             detail["previous_time_zone"] = serde_json::json!(site.time_zone);
@@ -384,6 +397,23 @@ impl SiteDirectory<'_> {
                 (site, zone)
             })
             .collect())
+    }
+
+    /// What a member's pass page reads of its site: the time zone (UTC for a site that is
+    /// gone or a zone name that no longer reads) and whether passes must be device-bound.
+    pub(crate) async fn pass_rules(&self, site: &str) -> ServiceResult<(jiff::tz::TimeZone, bool)> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT time_zone, require_device_key FROM sites WHERE id = $1")
+                .bind(site.to_owned())
+                .fetch_optional(&self.dashboard.db.pool)
+                .await?;
+        Ok(match row {
+            Some((zone, required)) => (
+                crate::timetext::zone(&zone).unwrap_or(jiff::tz::TimeZone::UTC),
+                required != 0,
+            ),
+            None => (jiff::tz::TimeZone::UTC, false),
+        })
     }
 
     /// The time zone of `site`, which must exist and be visible to `who`.

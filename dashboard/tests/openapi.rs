@@ -1069,13 +1069,26 @@ async fn every_documented_example_request_is_accepted() {
     };
 
     let mut bodies = 0;
+    // The pass the issuing example made: passes get random ids, so one an example names
+    // cannot exist; the renewal example renews this one.
+    let mut issued_pass: Option<String> = None;
     for (path, method, op) in &ops {
         let Some(body) = op.get("requestBody") else {
             continue;
         };
+        // A pass link is a random secret no example can name: the walk enrols and reports
+        // through a real link.
+        if path.starts_with("/p/") {
+            continue;
+        }
         // Path parameters as their examples say (the account an example names exists).
         let params = parameters(&doc, op);
         let uri = fill(path, |name| {
+            if path.starts_with("/api/v1/passes/{id}") {
+                if let Some(id) = &issued_pass {
+                    return id.clone();
+                }
+            }
             let p = params
                 .iter()
                 .find(|p| p["in"] == "path" && p["name"] == name)
@@ -1091,6 +1104,10 @@ async fn every_documented_example_request_is_accepted() {
                 answer.text()
             );
             check_answer(&doc, path, method, &answer);
+            if path == "/api/v1/passes" && method == "post" {
+                let issued: Value = serde_json::from_str(&answer.text()).unwrap();
+                issued_pass = issued["id"].as_str().map(str::to_owned);
+            }
             bodies += 1;
         }
     }
@@ -1399,6 +1416,89 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     .await;
     w.call(("get", "/p/{secret}"), "/p/not-a-link", None, None, 404)
         .await;
+
+    // The pass app: its worker, manifest and state; a phone that cannot keep a key; a
+    // renewal and an enrolment, each moving the link to a new pass.
+    w.call(("get", "/p/sw.js"), "/p/sw.js", None, None, 200)
+        .await;
+    let manifest = ("get", "/p/{secret}/manifest.webmanifest");
+    w.call(
+        manifest,
+        &format!("{page}/manifest.webmanifest"),
+        None,
+        None,
+        200,
+    )
+    .await;
+    let state = ("get", "/p/{secret}/pass.json");
+    let bare = w
+        .call(state, &format!("{page}/pass.json"), None, None, 200)
+        .await
+        .json();
+    assert_eq!(bare["can_enrol"], true, "{bare}");
+    w.call(state, "/p/not-a-link/pass.json", None, None, 404)
+        .await;
+    let problem = ("post", "/p/{secret}/device-problem");
+    let uri = format!("{page}/device-problem");
+    w.call(
+        problem,
+        &uri,
+        None,
+        Some(json!({ "problem": "no-indexeddb" })),
+        204,
+    )
+    .await;
+    w.call(
+        problem,
+        &uri,
+        None,
+        Some(json!({ "problem": "colour" })),
+        400,
+    )
+    .await;
+    let renew = ("post", "/api/v1/passes/{id}/renew");
+    let uri = format!("/api/v1/passes/{pass_id}/renew");
+    w.call(renew, &uri, s, Some(json!({ "until": 1 })), 400)
+        .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let until = json!({ "until": now + 60 * 86_400 });
+    let renewed = w
+        .call(renew, &uri, s, Some(until.clone()), 200)
+        .await
+        .json();
+    w.call(renew, &uri, s, Some(until), 409).await;
+    let enrol = ("post", "/p/{secret}/enrol");
+    let uri = format!("{page}/enrol");
+    w.call(
+        enrol,
+        &uri,
+        None,
+        Some(json!({ "public_key": "04ff" })),
+        400,
+    )
+    .await;
+    let device = bygd_protocol::DeviceSecretKey::from_bytes(&[7; 32]).unwrap();
+    let key = json!({ "public_key": hex::encode(device.public_key().to_sec1()) });
+    let enrolled = w
+        .call(enrol, &uri, None, Some(key.clone()), 200)
+        .await
+        .json();
+    assert_eq!(enrolled["device_bound"], true, "{enrolled}");
+    assert_ne!(enrolled["pass_id"], renewed["id"], "{enrolled}");
+    w.call(enrol, &uri, None, Some(key), 409).await;
+    let problem_uri = format!("{page}/device-problem");
+    w.call(
+        problem,
+        &problem_uri,
+        None,
+        Some(json!({ "problem": "no-webcrypto" })),
+        404,
+    )
+    .await;
+    let pass_id = enrolled["pass_id"].as_str().unwrap().to_owned();
 
     // What the gateway reports: entries and an alarm.
     fresh.gateway_reports("anna-k").await;

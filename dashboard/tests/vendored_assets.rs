@@ -33,7 +33,11 @@ fn check_sums(dir: &Path) -> usize {
 #[test]
 fn the_served_javascript_is_what_its_checksums_pin() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/vendor");
-    assert_eq!(check_sums(&dir), 2, "htmx and its SSE extension");
+    assert_eq!(
+        check_sums(&dir),
+        3,
+        "htmx, its SSE extension, the QR encoder"
+    );
 }
 
 #[test]

@@ -200,6 +200,22 @@ pub(crate) async fn pass(
     Ok(Json(json!(d.passes().get(&who, &id).await?)))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RenewBody {
+    /// The new end (Unix seconds).
+    until: i64,
+}
+
+pub(crate) async fn renew_pass(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RenewBody>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(d.passes().renew(&who, &id, body.until).await?)))
+}
+
 pub(crate) async fn revoke_pass(
     State(d): State<Dashboard>,
     Caller(who): Caller,

@@ -251,6 +251,7 @@ fn api_routes() -> Router<Dashboard> {
         )
         .route("/api/v1/passes/{id}", get(members::pass))
         .route("/api/v1/passes/{id}/revoke", post(members::revoke_pass))
+        .route("/api/v1/passes/{id}/renew", post(members::renew_pass))
         .route("/api/v1/entries", get(gateways::entries))
         .route("/api/v1/entries.csv", get(gateways::entries_csv))
         .route(
@@ -272,7 +273,12 @@ fn api_routes() -> Router<Dashboard> {
             get(gateways::list_commands).post(gateways::send_command),
         )
         .route("/api/v1/commands/{id}", get(gateways::command))
+        .route("/p/sw.js", get(page::service_worker))
         .route("/p/{secret}", get(page::pass_page))
+        .route("/p/{secret}/pass.json", get(page::pass_state))
+        .route("/p/{secret}/manifest.webmanifest", get(page::manifest))
+        .route("/p/{secret}/enrol", post(page::enrol))
+        .route("/p/{secret}/device-problem", post(page::device_problem))
         .route("/p/{secret}/qr.png", get(page::pass_png))
         .route("/p/{secret}/qr.svg", get(page::pass_svg))
 }

@@ -74,6 +74,8 @@ pub(crate) struct SiteChangeBody {
     time_zone: Option<String>,
     #[serde(default)]
     language: Option<String>,
+    #[serde(default)]
+    require_device_key: Option<bool>,
 }
 
 pub(crate) async fn update_site(
@@ -87,6 +89,7 @@ pub(crate) async fn update_site(
         address: change.address,
         time_zone: change.time_zone,
         language: change.language,
+        require_device_key: change.require_device_key,
     };
     Ok(Json(json!(d.sites().update(&who, &id, &change).await?)))
 }

@@ -1,5 +1,5 @@
-//! `bygd pass …`: issue a pass (QR text, and the QR code in the terminal, PNG or SVG), list
-//! and revoke passes.
+//! `bygd pass …`: issue a pass (QR text, and the QR code in the terminal, PNG or SVG), list,
+//! revoke and renew passes.
 
 use super::DataArgs;
 use crate::access::Principal;
@@ -76,6 +76,21 @@ pub(super) enum PassCommand {
         data: DataArgs,
         /// The pass id (32 hex digits).
         id: String,
+    },
+    /// Renew a pass: a new pass with the same doors, schedule and phone key, valid until
+    /// --until, takes over the member's pass link (their pass app picks it up when next
+    /// online, keeping its key), and the old pass is revoked.
+    ///
+    /// Example: bygd pass renew --data DIR 3f1c9a0b7e2d4c5a8b6f0e1d2c3b4a59 --until +30d
+    Renew {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The pass id (32 hex digits).
+        id: String,
+        /// The new end: a date or time in site time (2027-01-31, "2027-01-31 18:00") or
+        /// +N days (+30d).
+        #[arg(long)]
+        until: String,
     },
 }
 
@@ -192,6 +207,20 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
             println!(
                 "Revoked pass {} of {} at {}: the new revocation list goes out with `bygd serve`.",
                 pass.id, pass.member, pass.site
+            );
+        }
+        PassCommand::Renew { data, id, until } => {
+            let dashboard = data.open().await?;
+            let old = dashboard.passes().get(&me, &id).await?;
+            let zone = dashboard.sites().zone(&me, &old.site).await?;
+            let until = crate::timetext::parse_field("until", Some(&until), &zone, dashboard.now())
+                .map_err(|(flag, e)| anyhow::anyhow!("--{flag}: {e}"))?
+                .context("--until: give the new end")?;
+            let pass = dashboard.passes().renew(&me, &id, until).await?;
+            println!(
+                "Renewed: pass {} of {} at {} is valid until {}; it replaces pass {}, which is \
+                 revoked. The member's pass link now shows the new pass.",
+                pass.id, pass.member, pass.site, pass.valid_until, old.id
             );
         }
     }

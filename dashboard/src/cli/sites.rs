@@ -64,6 +64,11 @@ pub(super) enum SiteCommand {
         /// A new default language for members: sv, da or en.
         #[arg(long)]
         language: Option<String>,
+        /// `true`: the site's doors open only for passes bound to a phone's key (members set
+        /// their pass up in the pass app, and no bare code is shown); `false` allows bare
+        /// passes again.
+        #[arg(long, value_name = "true|false")]
+        require_device_key: Option<bool>,
     },
 }
 
@@ -75,8 +80,16 @@ fn line(site: &SiteInfo) -> String {
         .map(|a| format!("  {}", a.replace('\n', ", ")))
         .unwrap_or_default();
     format!(
-        "{}  {}  {}  language {}{address}",
-        site.id, site.name, site.time_zone, site.language
+        "{}  {}  {}  language {}{}{address}",
+        site.id,
+        site.name,
+        site.time_zone,
+        site.language,
+        if site.require_device_key {
+            "  device-bound passes only"
+        } else {
+            ""
+        }
     )
 }
 
@@ -133,9 +146,17 @@ pub(super) async fn run(command: SiteCommand, me: Principal) -> anyhow::Result<E
             address,
             time_zone,
             language,
+            require_device_key,
         } => {
-            if name.is_none() && address.is_none() && time_zone.is_none() && language.is_none() {
-                anyhow::bail!("give --name, --address, --time-zone or --language");
+            if name.is_none()
+                && address.is_none()
+                && time_zone.is_none()
+                && language.is_none()
+                && require_device_key.is_none()
+            {
+                anyhow::bail!(
+                    "give --name, --address, --time-zone, --language or --require-device-key"
+                );
             }
             let dashboard = data.open().await?;
             let before = dashboard.sites().get(&me, &id).await?;
@@ -149,6 +170,7 @@ pub(super) async fn run(command: SiteCommand, me: Principal) -> anyhow::Result<E
                         address: address.map(Some),
                         time_zone,
                         language,
+                        require_device_key,
                     },
                 )
                 .await?;

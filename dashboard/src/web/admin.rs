@@ -347,6 +347,11 @@ pub(crate) async fn change_site(
         address: Some(Some(field(&fields, "address"))),
         time_zone: Some(field(&fields, "time_zone")),
         language: Some(field(&fields, "language")),
+        require_device_key: Some(
+            fields
+                .iter()
+                .any(|(k, v)| k == "require_device_key" && v == "1"),
+        ),
     };
     match d.sites().update(&me.who, &id, &change).await {
         Ok(_) => Ok(Redirect::to("/admin/sites").into_response()),

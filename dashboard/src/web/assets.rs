@@ -1,6 +1,7 @@
-//! The UI's static files, embedded in the binary: the style sheet, htmx and its SSE extension
-//! (vendored under `assets/vendor/` with their licences and checksums). Nothing is fetched
-//! from elsewhere at run time, and no Node build step is needed.
+//! The UI's static files, embedded in the binary: the style sheet, htmx and its SSE extension,
+//! the member pass app's script, icons and QR encoder (vendored under `assets/vendor/` with
+//! their licences and checksums). Nothing is fetched from elsewhere at run time, and no Node
+//! build step is needed.
 
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
@@ -22,6 +23,26 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "htmx.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/vendor/htmx/htmx.min.js"),
+    ),
+    (
+        "pass.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/pass.js"),
+    ),
+    (
+        "qrcode.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/qrcode-generator/qrcode.js"),
+    ),
+    (
+        "pass-icon-192.png",
+        "image/png",
+        include_bytes!("../../assets/pass-icon-192.png"),
+    ),
+    (
+        "pass-icon-512.png",
+        "image/png",
+        include_bytes!("../../assets/pass-icon-512.png"),
     ),
     (
         "sse.min.js",

@@ -361,6 +361,16 @@ pub(crate) fn pass_kind_key(kind: &str) -> &'static str {
     }
 }
 
+/// The translation key of a phone's device problem as the pass app reports it.
+pub(crate) fn device_problem_key(problem: &str) -> &'static str {
+    match problem {
+        "no-webcrypto" => "pass-device-problem-no-webcrypto",
+        "no-indexeddb" => "pass-device-problem-no-indexeddb",
+        "key-not-stored" => "pass-device-problem-key-not-stored",
+        _ => "pass-device-problem-key-not-usable",
+    }
+}
+
 /// The translation key of a role name as stored (`admin`, `operator`, `auditor`).
 pub(crate) fn role_name_key(role: &str) -> &'static str {
     match Role::parse(role) {

@@ -97,4 +97,5 @@ pub(crate) fn routes() -> Router<Dashboard> {
             "/passes/{id}/revoke",
             get(passes::confirm_revoke).post(passes::revoke),
         )
+        .route("/passes/{id}/renew", axum::routing::post(passes::renew))
 }

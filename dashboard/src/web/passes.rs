@@ -185,25 +185,35 @@ fn parse_pass_form(body: &[u8]) -> PassForm {
 }
 
 /// The request a form makes, read in the site's zone: a date-only end is the end of that day.
+/// A form's date or time in site time (`None` when empty); a date alone as an end means
+/// through that whole day, to the next one's start.
+fn form_time(
+    zone: &jiff::tz::TimeZone,
+    now: i64,
+    field: &str,
+    text: &str,
+    end_of_day: bool,
+) -> Result<Option<i64>, ServiceError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let text = match (end_of_day, text.parse::<jiff::civil::Date>()) {
+        (true, Ok(date)) => date
+            .tomorrow()
+            .map_err(|e| ServiceError::invalid(field, e.to_string()))?
+            .to_string(),
+        _ => text.to_owned(),
+    };
+    crate::timetext::parse_time(&text, zone, now)
+        .map(Some)
+        .map_err(|e| ServiceError::invalid(field, e))
+}
+
 async fn request(d: &Dashboard, me: &Me, form: &PassForm) -> Result<IssuePass, ServiceError> {
     let zone = d.sites().zone(&me.who, &form.site).await?;
     let now = d.now();
-    let time = |field: &str, text: &str, end_of_day: bool| -> Result<Option<i64>, ServiceError> {
-        if text.is_empty() {
-            return Ok(None);
-        }
-        let text = match (end_of_day, text.parse::<jiff::civil::Date>()) {
-            // A date alone as the end: through that whole day, to the next one's start.
-            (true, Ok(date)) => date
-                .tomorrow()
-                .map_err(|e| ServiceError::invalid(field, e.to_string()))?
-                .to_string(),
-            _ => text.to_owned(),
-        };
-        crate::timetext::parse_time(&text, &zone, now)
-            .map(Some)
-            .map_err(|e| ServiceError::invalid(field, e))
-    };
+    let time =
+        |field: &str, text: &str, end_of_day: bool| form_time(&zone, now, field, text, end_of_day);
     let schedule = match form.preset.as_str() {
         "custom" => Some(form.schedule.clone()).filter(|s| !s.is_empty()),
         preset => SCHEDULE_PRESETS
@@ -362,6 +372,29 @@ pub(crate) async fn confirm_revoke(
         danger: true,
         me,
     }))
+}
+
+/// `POST /passes/{id}/renew`: a new pass until the form's date (site time) takes over the
+/// member's link; shows the new pass.
+pub(crate) async fn renew(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let fields = super::members::form_pairs(&body);
+    let until = fields
+        .iter()
+        .find(|(k, _)| k == "until")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let pass = d.passes().get(&me.who, &id).await.or_page(&me)?;
+    let zone = d.sites().zone(&me.who, &pass.site).await.or_page(&me)?;
+    let until = form_time(&zone, d.now(), "until", until.trim(), true)
+        .and_then(|t| t.ok_or_else(|| ServiceError::invalid("until", "give a date")))
+        .or_page(&me)?;
+    let renewed = d.passes().renew(&me.who, &id, until).await.or_page(&me)?;
+    Ok(Redirect::to(&format!("/passes/{}", renewed.id)).into_response())
 }
 
 /// `POST /passes/{id}/revoke`.

@@ -15,10 +15,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// The Content-Security-Policy of every response: scripts, styles and images from this
-/// server only (QR codes also as `data:` images), no frames, forms post only here.
+/// server only (QR codes also as `data:` images), no frames, forms post only here; the pass
+/// app's manifest and service worker from here too.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
-     frame-ancestors 'none'; base-uri 'none'";
+     manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the security headers to every response. Pages and API answers are never stored by
 /// the browser (a shared computer's Back button after signing out shows nothing); only the
