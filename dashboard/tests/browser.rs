@@ -39,6 +39,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// The gateway's MQTT heartbeat and keep-alive (seconds): quick, so that the dashboard sees
 /// it online soon after it starts.
 const GATEWAY_MQTT_TIMING: &str = "heartbeat_seconds = 1\nkeep_alive_seconds = 5\n";
+/// How stale a phone's device proof may be at the gateways (seconds): a few seconds, so that
+/// the test of a copied code waits half a minute for it to go stale, not a minute and a half.
+const GATEWAY_PROOF_SKEW: &str = "proof_skew_seconds = 5\n";
 /// The sites' time zone: its offset (+01:00 or +02:00) is in the CSV's local times.
 const ZONE: &str = "Europe/Stockholm";
 
@@ -242,7 +245,8 @@ impl System {
                 .replace("/var/lib/bygd", &format!("{d}/data"))
                 .replace("/etc/bygd/gateway.key", &key.display().to_string())
                 .replace("/run/bygd/gateway.sock", &format!("{d}/gw.sock"))
-                .replace("hardware = \"rppal\"", "hardware = \"simulated\"");
+                .replace("hardware = \"rppal\"", "hardware = \"simulated\"")
+                .replace("[policy]\n", &format!("[policy]\n{GATEWAY_PROOF_SKEW}"));
             // The [mqtt] table is the file's last.
             assert!(text.contains("[mqtt]"), "no [mqtt] table in:\n{text}");
             std::fs::write(&config, format!("{text}\n{GATEWAY_MQTT_TIMING}"))
@@ -251,15 +255,7 @@ impl System {
         }
 
         let port = free_port();
-        let serve = Running::spawn(
-            "bygd serve",
-            Command::new(BYGD)
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-                .arg(&data)
-                .env("BYGD_LOG", "info")
-                .env_remove("BYGD_DATABASE_URL"),
-            dir.path().join("serve.log"),
-        );
+        let serve = serve_dashboard(&data, port, dir.path().join("serve.log"));
         let mut system = Self {
             url: format!("http://127.0.0.1:{port}"),
             port,
@@ -298,6 +294,27 @@ impl System {
             list.lines().filter(|l| l.contains(" online ")).count() == s.gateways.len()
         });
         Some(system)
+    }
+
+    /// Stops `bygd serve`, as a server that is down or a phone that is offline sees it.
+    fn stop_dashboard(&mut self) {
+        let _ = self.serve.child.kill();
+        let _ = self.serve.child.wait();
+    }
+
+    /// Starts `bygd serve` again on the same data and port (logging to `log_name`), and
+    /// waits until it answers with its MQTT link up.
+    fn restart_dashboard(&mut self, log_name: &str) {
+        self.stop_dashboard();
+        let log = self._dir.path().join(log_name);
+        self.serve = serve_dashboard(&self.data, self.port, log);
+        self.wait("the restarted dashboard, with its MQTT link up", |s| {
+            http_get(s.port, "/api/v1/health").is_some_and(|(status, body)| {
+                status == 200
+                    && serde_json::from_slice::<Value>(&body)
+                        .is_ok_and(|v| v["mqtt_connected"] == true)
+            })
+        });
     }
 
     /// Everything the processes logged, for a failure message.
@@ -379,6 +396,19 @@ impl System {
     }
 }
 
+/// `bygd serve` on `data`, listening on the loopback `port`.
+fn serve_dashboard(data: &Path, port: u16, log: PathBuf) -> Running {
+    Running::spawn(
+        "bygd serve",
+        Command::new(BYGD)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .env("BYGD_LOG", "info")
+            .env_remove("BYGD_DATABASE_URL"),
+        log,
+    )
+}
+
 // ----------------------------------------------------------------------------------------
 // HTTP from outside the browser.
 
@@ -402,6 +432,31 @@ fn http_get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
         body = dechunk(&body)?;
     }
     Some((status, body))
+}
+
+/// One JSON `POST` over HTTP/1.1 to the loopback port; (status, body), or `None` if nothing
+/// answered.
+fn http_post_json(port: u16, path: &str, body: &Value) -> Option<(u16, Vec<u8>)> {
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(PATIENCE)).ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).ok()?;
+    let split = reply.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&reply[..split]).to_ascii_lowercase();
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let mut answer = reply[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        answer = dechunk(&answer)?;
+    }
+    Some((status, answer))
 }
 
 /// The body of a chunked HTTP/1.1 message.
@@ -1210,4 +1265,302 @@ async fn the_accessibility_check_finds_problems_where_there_are_some() {
         );
     }
     c.close().await.unwrap();
+}
+
+/// The code the pass app shows now, as the page holds it (`data-code` of `#pass-code`).
+const SHOWN_CODE: &str = "((document.getElementById('pass-code') || {}).dataset?.code || '')";
+
+/// Reads the pass app's code off the screen: a screenshot of the code, decoded as a door's
+/// scanner would, must be the text the page says it drew.
+async fn code_on_screen(c: &Client) -> String {
+    let shown = c
+        .execute(&format!("return {SHOWN_CODE};"), vec![])
+        .await
+        .unwrap();
+    let shown = shown.as_str().unwrap_or_default().to_owned();
+    let image = find(c, "the pass app's code", "//*[@id='pass-code']")
+        .await
+        .screenshot()
+        .await
+        .expect("a screenshot of the code");
+    let read = decode_qr(&image);
+    assert_eq!(
+        read, shown,
+        "the code on screen is not the one the page drew"
+    );
+    read
+}
+
+/// The time step (30 s) and counter of a device-bound presentation.
+fn step_and_counter(text: &str) -> (u64, u64) {
+    let presentation = bygd_protocol::decode_qr(text).expect("a bygd code");
+    let proof = presentation.proof.expect("a device proof");
+    (proof.time_step, proof.counter)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_keeps_the_pass_on_the_phone_and_its_changing_code_opens_the_door_but_no_copy_does(
+) {
+    let test = "a_member_keeps_the_pass_on_the_phone_and_its_changing_code_opens_the_door_but_no_copy_does";
+    let Some(browser) = Browser::start(test) else {
+        return;
+    };
+    let Some(mut system) = System::start(test, &[("byn", "gw1", "front")]) else {
+        return;
+    };
+    let sv = Lang::Sv;
+    system.bygd(&[
+        "member", "add", "--id", "maja", "--name", "Maja Ek", "--site", "byn",
+    ]);
+    let issued = Command::new(BYGD)
+        .args([
+            "pass", "issue", "--member", "maja", "--site", "byn", "--no-qr", "--data",
+        ])
+        .arg(&system.data)
+        .env_remove("BYGD_DATABASE_URL")
+        .output()
+        .expect("run bygd pass issue");
+    let bare_text = succeeded("bygd pass issue", &issued).trim().to_owned();
+    let printed = String::from_utf8_lossy(&issued.stderr).into_owned();
+    let link = printed
+        .lines()
+        .find_map(|l| l.split_once("Pass page for the member's phone: "))
+        .map(|(_, url)| url.trim().to_owned())
+        .unwrap_or_else(|| panic!("bygd pass issue printed no link:\n{printed}"));
+    // The CLI builds links on the configured public address; this dashboard listens on
+    // another port.
+    let link_path = link[link.find("/p/").expect("a /p/ link")..].to_owned();
+    let link = format!("{}{link_path}", system.url);
+
+    // The member's phone is in Swedish: the link opens the pass app in Swedish, with the
+    // plain code and the offer to keep the pass on this phone, and it is installable.
+    let phone = browser.window(PHONE, "sv").await;
+    phone.goto(&link).await.unwrap();
+    wait_until(
+        &phone,
+        "the pass app offering to keep the pass on the phone",
+        "document.getElementById('app-enrol') && !document.getElementById('app-enrol').hidden",
+    )
+    .await;
+    assert_eq!(
+        phone
+            .execute("return document.documentElement.lang;", vec![])
+            .await
+            .unwrap(),
+        "sv"
+    );
+    assert_eq!(heading(&phone).await, "Maja Ek");
+    let manifest_href = phone
+        .execute(
+            "return document.querySelector('link[rel=manifest]').href;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (status, fetched) = fetch_text(&phone, manifest_href.as_str().unwrap()).await;
+    assert_eq!(status, 200, "{fetched}");
+    let manifest: Value = serde_json::from_str(&fetched).expect("the manifest is JSON");
+    assert_eq!(manifest["display"], "standalone", "{manifest}");
+    assert_eq!(manifest["start_url"], link_path, "{manifest}");
+    wait_until(
+        &phone,
+        "the service worker in charge of the page",
+        "navigator.serviceWorker.controller !== null",
+    )
+    .await;
+    assert_accessible(&phone, "the member's pass app, before enrolment").await;
+    screenshot(&phone, "pass-app-bare-sv").await;
+
+    // One press: the phone makes its key and enrols it; the page then draws its changing
+    // code, read off the screen.
+    press(&phone, &say(sv, "pass-app-enrol-button")).await;
+    wait_until(
+        &phone,
+        "the first device-bound code",
+        &format!("{SHOWN_CODE}.startsWith('BYGD1D:')"),
+    )
+    .await;
+    let first = code_on_screen(&phone).await;
+    assert_accessible(&phone, "the member's pass app, enrolled").await;
+    screenshot(&phone, "pass-app-enrolled-sv").await;
+
+    // The browser's signature, checked with the protocol crate directly: the pass names the
+    // browser's key, the proof verifies under it, for now's time step.
+    let presentation = bygd_protocol::decode_qr(&first).expect("a bygd code");
+    let pass_bytes = presentation.pass.clone();
+    let config = std::fs::read_to_string(&system.gateway("byn").config).unwrap();
+    let issuer_hex = config
+        .lines()
+        .find_map(|l| l.strip_prefix("public_key = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("the issuer key in the gateway config");
+    let mut issuers = bygd_protocol::TrustedKeys::new();
+    issuers.insert(bygd_protocol::PublicKey::from_hex(issuer_hex).unwrap());
+    let now = unix_now();
+    let site = bygd_protocol::SiteId::new("byn").unwrap();
+    let door = bygd_protocol::DoorId::new("front").unwrap();
+    let at = bygd_protocol::AccessContext {
+        now: bygd_protocol::UnixTime(now),
+        site: &site,
+        door: &door,
+        local: bygd_protocol::WeekTime::from_unix_with_offset(bygd_protocol::UnixTime(now), 0),
+    };
+    let verified = bygd_protocol::verify_presentation(&presentation, &issuers, &(), &(), &at, 60)
+        .unwrap_or_else(|e| panic!("the browser's presentation does not verify: {e:?}"));
+    assert!(verified.pass.claims.device_key.is_some());
+    let (step, counter) = step_and_counter(&first);
+    assert!(step.abs_diff(now / 30) <= 1, "time step {step} at {now}");
+    assert!(counter >= 1);
+
+    // The gateway, a separate process, grants it; the same code again is a replay.
+    phone
+        .execute("window.bygdSameVisit = true;", vec![])
+        .await
+        .unwrap();
+    let (granted, decision) = system.present("byn", "front", &first);
+    assert!(
+        granted,
+        "the door refused the app's fresh code: {decision}\n{}",
+        system.report()
+    );
+    let (granted, decision) = system.present("byn", "front", &first);
+    assert!(!granted, "a replayed code opened the door: {decision}");
+    assert_eq!(decision["reason"], "replayed_proof", "{decision}");
+
+    // A second browser (another profile, no key) opening the same link cannot enrol, and
+    // the server refuses another key for the link.
+    let other = browser.window(PHONE, "en").await;
+    other.goto(&link).await.unwrap();
+    wait_until(
+        &other,
+        "the second browser told the pass is kept on another phone",
+        "!document.getElementById('app-msg-other-device').hidden",
+    )
+    .await;
+    let none_drawn = other
+        .execute(&format!("return {SHOWN_CODE};"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(none_drawn, "", "the second browser drew a code");
+    let stranger = bygd_protocol::DeviceSecretKey::from_bytes(&[9; 32]).unwrap();
+    let key = serde_json::json!({ "public_key": hex::encode(stranger.public_key().to_sec1()) });
+    let (status, body) = http_post_json(system.port, &format!("{link_path}/enrol"), &key).unwrap();
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+    other.close().await.unwrap();
+
+    // The old plain code (a screenshot of the page before enrolment) stops opening the door
+    // once the gateway has the list that revokes it.
+    system.wait(
+        "the gateway refusing the plain code the enrolment revoked",
+        |s| {
+            let (granted, decision) = s.present("byn", "front", &bare_text);
+            !granted && decision["reason"] == "revoked"
+        },
+    );
+
+    // A code captured from the screen and never used: after its time step and the skew,
+    // it is stale. The page draws the next one at the next step.
+    wait_until_or(
+        &phone,
+        "the next code, at the next time step",
+        &format!(
+            "{SHOWN_CODE} !== '' && {SHOWN_CODE} !== {}",
+            serde_json::json!(first)
+        ),
+        || system.report(),
+    )
+    .await;
+    let captured = code_on_screen(&phone).await;
+    let (captured_step, captured_counter) = step_and_counter(&captured);
+    let same_visit = phone
+        .execute("return window.bygdSameVisit === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        same_visit, true,
+        "the page reloaded instead of drawing the next code"
+    );
+    assert!(
+        captured_counter > counter,
+        "the counter went {counter} -> {captured_counter}"
+    );
+    assert_eq!(
+        bygd_protocol::decode_qr(&captured).unwrap().pass,
+        pass_bytes
+    );
+
+    // Offline: the dashboard stops; a reload still shows the pass and draws its codes.
+    system.stop_dashboard();
+    phone.refresh().await.unwrap();
+    wait_until(
+        &phone,
+        "the pass app opening offline with a fresh code",
+        &format!(
+            "!document.getElementById('app-msg-offline').hidden && {SHOWN_CODE}.startsWith('BYGD1D:') && {SHOWN_CODE} !== {}",
+            serde_json::json!(captured)
+        ),
+    )
+    .await;
+    assert_eq!(heading(&phone).await, "Maja Ek");
+    let offline_code = code_on_screen(&phone).await;
+    assert!(step_and_counter(&offline_code).1 > captured_counter);
+    screenshot(&phone, "pass-app-offline-sv").await;
+
+    // Half a minute later the captured code is stale at the door.
+    let stale_from = (captured_step + 1) * 30 + 5 + 1;
+    while unix_now() < stale_from {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (granted, decision) = system.present("byn", "front", &captured);
+    assert!(
+        !granted,
+        "a captured code opened the door after the skew window: {decision}"
+    );
+    assert_eq!(decision["reason"], "stale_proof", "{decision}");
+
+    // Back online, the pass is revoked: the app learns it by itself and says so; a reload
+    // with the server gone again still says so.
+    system.restart_dashboard("serve-2.log");
+    let pass_id = phone
+        .execute(
+            "return document.getElementById('pass-app').dataset.passId;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    system.bygd(&["pass", "revoke", pass_id.as_str().unwrap()]);
+    wait_until_or(
+        &phone,
+        "the pass app showing the pass revoked",
+        "document.getElementById('pass-gone') !== null",
+        || system.report(),
+    )
+    .await;
+    let gone = find(&phone, "the revoked message", "//*[@id='pass-gone']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(gone, say(sv, "member-pass-revoked"));
+    system.stop_dashboard();
+    phone.refresh().await.unwrap();
+    wait_until(
+        &phone,
+        "the revoked pass, reloaded offline",
+        "document.readyState === 'complete' && document.getElementById('pass-gone') !== null",
+    )
+    .await;
+    let none_drawn = phone
+        .execute(&format!("return {SHOWN_CODE};"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(none_drawn, "", "a revoked pass drew a code offline");
+    phone.close().await.unwrap();
 }
