@@ -52,6 +52,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sites: name, address, language",
         include_str!("../migrations/0005_sites.sql"),
     ),
+    // 6 is the member pass app's.
+    (
+        7,
+        "mail outbox for pass links, member language",
+        include_str!("../migrations/0007_mail.sql"),
+    ),
 ];
 
 /// Which database is behind the pool.

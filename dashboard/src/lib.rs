@@ -14,6 +14,9 @@
 //! - `member`: [`Members`] (`dashboard.members()`): add, get, list, revoke members.
 //! - `pass`: [`Passes`] (`passes()`): issue (QR text, pass page link), get, list, revoke
 //!   passes; the pass page behind a link.
+//! - `mail`: pass links by e-mail: the durable outbox a pass's mail is queued in with its
+//!   link, each pass's latest [`Delivery`], the message in the member's language, and the
+//!   [`Mailer`] that `serve` runs to drain it through the `[smtp]` relay with retries.
 //! - `gateway`: [`Gateways`] (`gateways()`): registering a gateway (and its site, if
 //!   new), its doors, the config file it is installed with, listing gateways and state.
 //! - `command`: [`Commands`] (`commands()`): unlock, lockdown, clock floor and time beacons to
@@ -70,6 +73,7 @@ mod files;
 mod gateway;
 mod ingest;
 mod link;
+mod mail;
 mod member;
 mod pass;
 mod qr;
@@ -95,6 +99,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use gateway::{GatewayInfo, GatewaySetup, Gateways, NewGateway};
 pub use ingest::{ChainReport, Ingested};
 pub use link::LinkSettings;
+pub use mail::{Delivery, DeliveryState, MailSetupError, Mailer, Round};
 pub use member::{Members, NewMember};
 pub use pass::{IssuePass, IssuedPass, PassInfo, Passes};
 pub use qr::{QrError, QrImage};
