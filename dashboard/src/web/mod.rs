@@ -97,4 +97,8 @@ pub(crate) fn routes() -> Router<Dashboard> {
             "/passes/{id}/revoke",
             get(passes::confirm_revoke).post(passes::revoke),
         )
+        .route(
+            "/passes/{id}/send",
+            get(passes::confirm_send).post(passes::send),
+        )
 }
