@@ -508,9 +508,15 @@ mod tests {
             DashboardConfig::load(dir.path()).unwrap_err().to_string()
         };
         let e = write("host = \"mail.example.org\"\nsecurity = \"none\"\nfrom = \"a@b.se\"\n");
-        assert!(e.contains("smtp.security") && e.contains("this machine"), "{e}");
+        assert!(
+            e.contains("smtp.security") && e.contains("this machine"),
+            "{e}"
+        );
         let e = write("host = \"mail.example.org\"\nfrom = \"not a mailbox\"\n");
-        assert!(e.contains("smtp.from") && e.contains("dashboard.toml"), "{e}");
+        assert!(
+            e.contains("smtp.from") && e.contains("dashboard.toml"),
+            "{e}"
+        );
         let e = write("host = \"m\"\nfrom = \"a@b.se\"\npassword = \"hunter2\"\n");
         assert!(e.contains("unknown field `password`"), "{e}");
         let e = write("host = \"m\"\nfrom = \"a@b.se\"\nusername = \"door\"\n");
@@ -521,7 +527,14 @@ mod tests {
             "database = \"sqlite:/x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"a@b.se\"\n",
         )
         .unwrap();
-        assert_eq!(DashboardConfig::load(dir.path()).unwrap().smtp.unwrap().port(), 25);
+        assert_eq!(
+            DashboardConfig::load(dir.path())
+                .unwrap()
+                .smtp
+                .unwrap()
+                .port(),
+            25
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@
 
 mod sender;
 
-pub use sender::{MailSetupError, Mailer, Round};
 pub(crate) use sender::run;
+pub use sender::{MailSetupError, Mailer, Round};
 
 use crate::access::Principal;
 use crate::error::{ServiceError, ServiceResult};
@@ -149,7 +149,8 @@ impl Recipient {
                 .bind(member.to_owned())
                 .fetch_optional(&d.db.pool)
                 .await?;
-        let (name, email, language) = row.ok_or_else(|| ServiceError::not_found("member", member))?;
+        let (name, email, language) =
+            row.ok_or_else(|| ServiceError::not_found("member", member))?;
         let email = email
             .map(|e| e.trim().to_owned())
             .filter(|e| !e.is_empty())
@@ -166,8 +167,7 @@ impl Recipient {
             )
         })?;
         let site_info = d.sites().get(who, site).await?;
-        let zone = crate::timetext::zone(&site_info.time_zone)
-            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let zone = crate::timetext::zone(&site_info.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let lang = language
             .as_deref()
             .and_then(Lang::parse)
@@ -331,10 +331,18 @@ mod tests {
         assert!(mail.text.contains(link), "{}", mail.text);
         assert!(mail.text.contains("Vidarebefordra inte"), "{}", mail.text);
         assert!(mail.text.contains("hemskärmen"), "{}", mail.text);
-        assert!(mail.text.contains("från 2026-12-01 00:00:00 CET"), "{}", mail.text);
+        assert!(
+            mail.text.contains("från 2026-12-01 00:00:00 CET"),
+            "{}",
+            mail.text
+        );
         // HTML escapes what the member or an operator typed.
         assert!(mail.html.contains("Anna &#60;K&#62;") || mail.html.contains("Anna &lt;K&gt;"));
-        assert!(mail.html.contains(&format!("href=\"{link}\"")), "{}", mail.html);
+        assert!(
+            mail.html.contains(&format!("href=\"{link}\"")),
+            "{}",
+            mail.html
+        );
     }
 
     #[test]

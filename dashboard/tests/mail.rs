@@ -108,7 +108,10 @@ impl Smtpd {
             if let Ok(Some(status)) = smtpd.child.try_wait() {
                 panic!("aiosmtpd exited at start: {status}");
             }
-            assert!(Instant::now() < deadline, "aiosmtpd did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         smtpd
@@ -363,13 +366,23 @@ async fn with_the_relay_down_the_pass_shows_a_failure_and_a_retry_then_the_mail_
         assert_eq!(failed.failed, 1, "{}: {failed:?}", db.name);
 
         let admin = Principal::local_admin();
-        let delivery = d.passes().get(&admin, &pass).await.unwrap().delivery.unwrap();
+        let delivery = d
+            .passes()
+            .get(&admin, &pass)
+            .await
+            .unwrap()
+            .delivery
+            .unwrap();
         assert_eq!(delivery.state, DeliveryState::Failed, "{delivery:?}");
         assert_eq!(delivery.attempts, 1);
         assert!(delivery.last_error.is_some(), "{delivery:?}");
         let retry = delivery.next_try_at.clone().expect("a next try");
         let retry_at: jiff::Timestamp = retry.parse().unwrap();
-        assert_eq!(retry_at.as_second(), d.now() + 60, "the first retry a minute on");
+        assert_eq!(
+            retry_at.as_second(),
+            d.now() + 60,
+            "the first retry a minute on"
+        );
 
         // The server comes up; the mail waits for its retry time, then goes once.
         let smtpd = Smtpd::start(python, port, &leaf, &dir.path().join("maildir"));
@@ -381,8 +394,19 @@ async fn with_the_relay_down_the_pass_shows_a_failure_and_a_retry_then_the_mail_
         assert_eq!(smtpd.wait_for(1).await.len(), 1);
         d.clock().advance(86_400);
         assert_eq!(mailer.deliver_due().await.unwrap(), Round::default());
-        assert_eq!(smtpd.messages().len(), 1, "{}: delivered exactly once", db.name);
-        let delivery = d.passes().get(&admin, &pass).await.unwrap().delivery.unwrap();
+        assert_eq!(
+            smtpd.messages().len(),
+            1,
+            "{}: delivered exactly once",
+            db.name
+        );
+        let delivery = d
+            .passes()
+            .get(&admin, &pass)
+            .await
+            .unwrap()
+            .delivery
+            .unwrap();
         assert_eq!(delivery.state, DeliveryState::Sent, "{delivery:?}");
         assert_eq!(delivery.attempts, 2);
         assert_eq!(delivery.last_error, None);
@@ -422,7 +446,11 @@ async fn sending_again_makes_a_new_link_and_the_old_one_stops_working() {
         assert_eq!(files.len(), 2, "{}", db.name);
         let second = link_in(&read(python, &files[1]));
         assert_ne!(first, second);
-        assert_eq!(http_get(server, path_of(&first)).await.0, 404, "the old link");
+        assert_eq!(
+            http_get(server, path_of(&first)).await.0,
+            404,
+            "the old link"
+        );
         let (status, body) = http_get(server, path_of(&second)).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("Anna Karlsson"), "{body}");
@@ -462,11 +490,17 @@ async fn sending_again_makes_a_new_link_and_the_old_one_stops_working() {
         assert!(e.to_string().contains("no e-mail address"), "{e}");
         d.clock().advance(31 * 86_400);
         let e = d.passes().send_link(&admin, &pass).await.unwrap_err();
-        assert!(matches!(&e, ServiceError::Conflict(m) if m.contains("expired")), "{e}");
+        assert!(
+            matches!(&e, ServiceError::Conflict(m) if m.contains("expired")),
+            "{e}"
+        );
         d.clock().advance(-31 * 86_400);
         d.passes().revoke(&admin, &pass).await.unwrap();
         let e = d.passes().send_link(&admin, &pass).await.unwrap_err();
-        assert!(matches!(&e, ServiceError::Conflict(m) if m.contains("revoked")), "{e}");
+        assert!(
+            matches!(&e, ServiceError::Conflict(m) if m.contains("revoked")),
+            "{e}"
+        );
         assert_eq!(smtpd.messages().len(), 2, "no mail for a refusal");
 
         let _ = stop.send(());
@@ -484,7 +518,11 @@ async fn a_mail_the_relay_never_takes_is_given_up_after_eight_tries_and_its_link
         // Nothing ever listens here.
         let mailer = Mailer::new(d.clone(), &relay(bygd_testkit::free_port(), &ca)).unwrap();
         let pass = issue_by_mail(&d).await;
-        assert_eq!(stored_bodies(&db.url).await.len(), 2, "text and HTML, queued");
+        assert_eq!(
+            stored_bodies(&db.url).await.len(),
+            2,
+            "text and HTML, queued"
+        );
         let mut tries = 0;
         while mailer.deliver_due().await.unwrap() != Round::default() {
             tries += 1;
@@ -504,6 +542,10 @@ async fn a_mail_the_relay_never_takes_is_given_up_after_eight_tries_and_its_link
         assert_eq!(delivery.attempts, 8);
         assert!(delivery.last_error.is_some() && delivery.gave_up_at.is_some());
         assert!(delivery.next_try_at.is_none());
-        assert!(stored_bodies(&db.url).await.is_empty(), "{}: wiped", db.name);
+        assert!(
+            stored_bodies(&db.url).await.is_empty(),
+            "{}: wiped",
+            db.name
+        );
     }
 }

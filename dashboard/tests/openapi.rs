@@ -1551,8 +1551,14 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     w.call(revoke_pass, &uri, s, None, 200).await;
     w.call(revoke_pass, &uri, s, None, 409).await;
     // A revoked pass gets no new link.
-    w.call(send_pass, &format!("/api/v1/passes/{pass_id}/send"), s, None, 409)
-        .await;
+    w.call(
+        send_pass,
+        &format!("/api/v1/passes/{pass_id}/send"),
+        s,
+        None,
+        409,
+    )
+    .await;
     // The page of a revoked pass says so; its code is gone.
     w.call(("get", "/p/{secret}"), page, None, None, 200).await;
     let png = ("get", "/p/{secret}/qr.png");

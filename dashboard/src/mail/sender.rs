@@ -150,12 +150,11 @@ impl Mailer {
             SmtpSecurity::None => Tls::None,
         });
         if let (Some(user), Some(path)) = (&smtp.username, &smtp.password_file) {
-            let password = std::fs::read_to_string(path).map_err(|source| {
-                MailSetupError::PasswordFile {
+            let password =
+                std::fs::read_to_string(path).map_err(|source| MailSetupError::PasswordFile {
                     path: path.clone(),
                     source,
-                }
-            })?;
+                })?;
             builder = builder.credentials(Credentials::new(
                 user.clone(),
                 password.trim_end_matches(['\r', '\n']).to_owned(),
@@ -239,7 +238,11 @@ impl Mailer {
             });
         let message = match message {
             Ok(message) => message,
-            Err(e) => return self.give_up(id, &format!("unusable message: {e}"), round).await,
+            Err(e) => {
+                return self
+                    .give_up(id, &format!("unusable message: {e}"), round)
+                    .await
+            }
         };
         let attempts = attempts + 1;
         match self.transport.send(message).await {

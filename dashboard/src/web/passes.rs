@@ -352,9 +352,7 @@ pub(crate) async fn show(
             Some(match d.state {
                 DeliveryState::Queued => ("", t.with("pass-delivery-queued", "to", &d.to)),
                 DeliveryState::Sent => ("ok", t.with2("pass-delivery-sent", to, ("at", &at))),
-                DeliveryState::Failed => {
-                    ("bad", t.with2("pass-delivery-failed", to, ("at", &at)))
-                }
+                DeliveryState::Failed => ("bad", t.with2("pass-delivery-failed", to, ("at", &at))),
                 DeliveryState::GaveUp => (
                     "bad",
                     t.with2("pass-delivery-gave-up", to, ("attempts", &d.attempts)),
