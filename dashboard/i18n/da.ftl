@@ -383,3 +383,23 @@ day-fri = fre
 day-sat = lør
 day-sun = søn
 day-daily = hver dag
+
+## Pass link e-mail
+mail-subject = Dit adgangskort til { $site }
+mail-greeting = Hej { $name }
+mail-intro = { $site } har givet dig et adgangskort til sine døre. Åbn dette link på din telefon:
+mail-open = Åbn dit adgangskort
+mail-home-screen = Føj derefter siden til din hjemmeskærm (med browserens del- eller menuknap), så adgangskortet er ved hånden ved døren, også uden forbindelse.
+mail-valid = Adgangskortet gælder fra { $from } til { $until }.
+mail-personal = Linket er personligt: den, der har det, kan åbne dørene i dit navn. Videresend ikke denne e-mail, og slet den, når adgangskortet er på telefonen.
+mail-footer = Sendt af { $site } med bygd. Hvis du ikke ventede denne e-mail, så sig det til { $site }.
+pass-delivery = E-mail
+pass-delivery-none = Ikke sendt med e-mail.
+pass-delivery-queued = I kø til { $to }.
+pass-delivery-sent = Sendt til { $to } { $at }.
+pass-delivery-failed = Ikke leveret til { $to } endnu; næste forsøg { $at }.
+pass-delivery-gave-up = Ikke leveret til { $to }: afsendelsen blev opgivet efter { $attempts } forsøg.
+pass-delivery-error = Seneste fejl
+pass-send = Send med e-mail
+pass-send-question = Send { $member } et nyt link til dette kort med e-mail? Det gamle link holder op med at virke med det samme.
+pass-send-email = Send linket til medlemmet med e-mail

@@ -383,3 +383,23 @@ day-fri = fri
 day-sat = sat
 day-sun = sun
 day-daily = every day
+
+## Pass link e-mail
+mail-subject = Your pass for { $site }
+mail-greeting = Hello { $name },
+mail-intro = { $site } has given you a pass to its doors. Open this link on your phone:
+mail-open = Open your pass
+mail-home-screen = Then add the page to your home screen (with the browser's share or menu button), so that the pass is at hand at the door, even without a connection.
+mail-valid = The pass is valid from { $from } until { $until }.
+mail-personal = The link is personal: whoever has it can open the doors in your name. Do not forward this e-mail, and delete it once the pass is on your phone.
+mail-footer = Sent by { $site } with bygd. If you did not expect this e-mail, tell { $site }.
+pass-delivery = E-mail
+pass-delivery-none = Not sent by e-mail.
+pass-delivery-queued = Queued for { $to }.
+pass-delivery-sent = Sent to { $to } at { $at }.
+pass-delivery-failed = Not delivered to { $to } yet; the next try is at { $at }.
+pass-delivery-gave-up = Not delivered to { $to }: sending was given up after { $attempts } tries.
+pass-delivery-error = Last error
+pass-send = Send by e-mail
+pass-send-question = Send { $member } a new link to this pass by e-mail? The old link stops working at once.
+pass-send-email = Send the link to the member by e-mail

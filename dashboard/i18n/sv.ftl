@@ -383,3 +383,23 @@ day-fri = fre
 day-sat = lör
 day-sun = sön
 day-daily = varje dag
+
+## Pass link e-mail
+mail-subject = Ditt passerkort för { $site }
+mail-greeting = Hej { $name }!
+mail-intro = { $site } har gett dig ett passerkort till sina dörrar. Öppna den här länken i din telefon:
+mail-open = Öppna ditt passerkort
+mail-home-screen = Lägg sedan till sidan på hemskärmen (med webbläsarens dela- eller menyknapp), så att passerkortet finns till hands vid dörren, även utan uppkoppling.
+mail-valid = Passerkortet gäller från { $from } till { $until }.
+mail-personal = Länken är personlig: den som har den kan öppna dörrarna i ditt namn. Vidarebefordra inte det här mejlet, och radera det när passerkortet finns i telefonen.
+mail-footer = Skickat av { $site } med bygd. Om du inte väntade dig det här mejlet, säg till { $site }.
+pass-delivery = E-post
+pass-delivery-none = Inte skickat med e-post.
+pass-delivery-queued = I kö till { $to }.
+pass-delivery-sent = Skickat till { $to } { $at }.
+pass-delivery-failed = Inte levererat till { $to } ännu; nästa försök { $at }.
+pass-delivery-gave-up = Inte levererat till { $to }: sändningen gavs upp efter { $attempts } försök.
+pass-delivery-error = Senaste fel
+pass-send = Skicka med e-post
+pass-send-question = Skicka en ny länk till det här kortet till { $member } med e-post? Den gamla länken slutar fungera direkt.
+pass-send-email = Skicka länken till medlemmen med e-post

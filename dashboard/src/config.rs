@@ -92,6 +92,132 @@ pub struct DashboardConfig {
     /// The broker; without it `bygd serve` runs the API only and ingests nothing.
     #[serde(default)]
     pub mqtt: Option<DashboardMqtt>,
+    /// The mail relay pass links are sent through; without it mail is queued but not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<DashboardSmtp>,
+}
+
+/// How the connection to the mail relay is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP upgraded with STARTTLS, which is required (the submission port, 587).
+    Starttls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+    /// No encryption: only to a relay on this machine (loopback), since the mail carries
+    /// pass links, which are credentials.
+    None,
+}
+
+impl SmtpSecurity {
+    /// The usual port for this kind of connection.
+    #[must_use]
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        }
+    }
+}
+
+/// The dashboard's mail relay (`[smtp]`): pass links go out through it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSmtp {
+    /// The relay's host name (checked against its certificate).
+    pub host: String,
+    /// The relay's port; default by `security`: 587, 465 or 25.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `starttls` (the default), `tls`, or `none` (loopback relays only).
+    #[serde(default = "default_smtp_security")]
+    pub security: SmtpSecurity,
+    /// The relay's user name, if it wants a login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// A file holding the relay password: never the password itself in this file, which
+    /// people copy into tickets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// The sender, a mailbox like `bygd <door@example.org>`.
+    pub from: String,
+    /// Extra root CA certificates (PEM) to trust for the relay, besides Mozilla's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_smtp_security() -> SmtpSecurity {
+    SmtpSecurity::Starttls
+}
+
+impl DashboardSmtp {
+    /// A relay at `host` with STARTTLS on its usual port, sending as `from`.
+    #[must_use]
+    pub fn new(host: &str, from: &str) -> Self {
+        Self {
+            host: host.to_owned(),
+            port: None,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password_file: None,
+            from: from.to_owned(),
+            ca_file: None,
+        }
+    }
+
+    /// The port to connect to.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(self.security.default_port())
+    }
+
+    /// Checks the keys; the error is the key (under `smtp.`) and what was expected.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.host.trim().is_empty() {
+            return Err(("smtp.host", "expected the relay's host name".to_owned()));
+        }
+        if self.port == Some(0) {
+            return Err(("smtp.port", "expected a port from 1 to 65535".to_owned()));
+        }
+        if self.security == SmtpSecurity::None && !is_loopback(&self.host) {
+            return Err((
+                "smtp.security",
+                format!(
+                    "`none` is allowed only for a relay on this machine (localhost, 127.0.0.1, \
+                     ::1), not `{}`: the mail carries pass links, which open doors, so it \
+                     must not cross a network in clear text; use `starttls` or `tls`",
+                    self.host
+                ),
+            ));
+        }
+        if self.username.is_some() != self.password_file.is_some() {
+            return Err((
+                "smtp.password_file",
+                "give `username` and `password_file` together, or neither".to_owned(),
+            ));
+        }
+        self.from.parse::<lettre::message::Mailbox>().map_err(|e| {
+            (
+                "smtp.from",
+                format!(
+                    "`{}` is not a mailbox like `bygd <door@example.org>`: {e}",
+                    self.from
+                ),
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// Whether `host` names this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The dashboard's MQTT connection.
@@ -189,6 +315,7 @@ impl DashboardConfig {
             revocation_lag_alarm_minutes: default_revocation_lag_alarm_minutes(),
             trusted_proxies: Vec::new(),
             mqtt: None,
+            smtp: None,
         }
     }
 
@@ -258,6 +385,10 @@ impl DashboardConfig {
                 )
             })?;
         }
+        if let Some(smtp) = &self.smtp {
+            smtp.check()
+                .map_err(|(key, problem)| invalid(key, problem))?;
+        }
         Ok(())
     }
 
@@ -292,7 +423,9 @@ impl DashboardConfig {
              # revocation_lag_alarm_minutes: alarm when an online gateway holds an old list (0: off)\n\
              # trusted_proxies: [\"127.0.0.1\"] if a reverse proxy's X-Forwarded-For names clients\n\
              # [mqtt]: url (mqtt:// or mqtts://), client_id, username, password_file, ca_file,\n\
-             #         client_cert_file, client_key_file, keep_alive_seconds\n\n",
+             #         client_cert_file, client_key_file, keep_alive_seconds\n\
+             # [smtp]: host, port, security (starttls, tls, or none for a loopback relay),\n\
+             #         username, password_file, from (\"bygd <door@example.org>\"), ca_file\n\n",
         );
         text.push_str(&toml::to_string_pretty(self).unwrap_or_default());
         text
@@ -352,6 +485,56 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), config.to_toml()).unwrap();
         let back = DashboardConfig::load(dir.path()).unwrap();
         assert_eq!(back.trusted_proxy_addresses().len(), 2);
+    }
+
+    #[test]
+    fn an_smtp_relay_reads_back_and_its_bad_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = DashboardConfig::for_data_dir(dir.path());
+        let mut smtp = DashboardSmtp::new("mail.example.org", "bygd <door@example.org>");
+        smtp.username = Some("door".into());
+        smtp.password_file = Some("/etc/bygd/smtp-password".into());
+        config.smtp = Some(smtp);
+        std::fs::write(dir.path().join(CONFIG_FILE), config.to_toml()).unwrap();
+        let back = DashboardConfig::load(dir.path()).unwrap();
+        assert_eq!(back, config);
+        assert_eq!(back.smtp.unwrap().port(), 587);
+        let write = |smtp: &str| {
+            std::fs::write(
+                dir.path().join(CONFIG_FILE),
+                format!("database = \"sqlite:/x.db\"\n[smtp]\n{smtp}"),
+            )
+            .unwrap();
+            DashboardConfig::load(dir.path()).unwrap_err().to_string()
+        };
+        let e = write("host = \"mail.example.org\"\nsecurity = \"none\"\nfrom = \"a@b.se\"\n");
+        assert!(
+            e.contains("smtp.security") && e.contains("this machine"),
+            "{e}"
+        );
+        let e = write("host = \"mail.example.org\"\nfrom = \"not a mailbox\"\n");
+        assert!(
+            e.contains("smtp.from") && e.contains("dashboard.toml"),
+            "{e}"
+        );
+        let e = write("host = \"m\"\nfrom = \"a@b.se\"\npassword = \"hunter2\"\n");
+        assert!(e.contains("unknown field `password`"), "{e}");
+        let e = write("host = \"m\"\nfrom = \"a@b.se\"\nusername = \"door\"\n");
+        assert!(e.contains("smtp.password_file"), "{e}");
+        // A relay on this machine may take plain SMTP.
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "database = \"sqlite:/x.db\"\n[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"a@b.se\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            DashboardConfig::load(dir.path())
+                .unwrap()
+                .smtp
+                .unwrap()
+                .port(),
+            25
+        );
     }
 
     #[test]

@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pass app: device enrolment, replaced passes, sites requiring device keys",
         include_str!("../migrations/0006_pass_app.sql"),
     ),
+    (
+        7,
+        "mail outbox for pass links, member language",
+        include_str!("../migrations/0007_mail.sql"),
+    ),
 ];
 
 /// Which database is behind the pool.

@@ -16,6 +16,9 @@
 //!   and renew passes; replacing a pass so that a new one takes over its link.
 //! - `pass_link`: what a member does through the link: the pass page ([`PassPage`]),
 //!   enrolling a phone's device key once, reporting a phone that cannot keep one.
+//! - `mail`: pass links by e-mail: the durable outbox a pass's mail is queued in with its
+//!   link, each pass's latest [`Delivery`], the message in the member's language, and the
+//!   [`Mailer`] that `serve` runs to drain it through the `[smtp]` relay with retries.
 //! - `gateway`: [`Gateways`] (`gateways()`): registering a gateway (and its site, if
 //!   new), its doors, the config file it is installed with, listing gateways and state.
 //! - `command`: [`Commands`] (`commands()`): unlock, lockdown, clock floor and time beacons to
@@ -72,6 +75,7 @@ mod files;
 mod gateway;
 mod ingest;
 mod link;
+mod mail;
 mod member;
 mod pass;
 mod pass_link;
@@ -98,6 +102,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use gateway::{GatewayInfo, GatewaySetup, Gateways, NewGateway};
 pub use ingest::{ChainReport, Ingested};
 pub use link::LinkSettings;
+pub use mail::{Delivery, DeliveryState, MailSetupError, Mailer, Round};
 pub use member::{Members, NewMember};
 pub use pass::{IssuePass, IssuedPass, PassInfo, Passes};
 pub use pass_link::{PassPage, PassStatus, DEVICE_PROBLEMS};

@@ -1,4 +1,5 @@
-//! Passes: issuing (signed claims → QR text and links), listing and revoking.
+//! Passes: issuing (signed claims → QR text and links), listing and revoking, and sending
+//! a pass's link by e-mail (a new link each time: see [`Passes::send_link`]).
 //!
 //! A pass is self-contained: once issued it opens its doors at its site, within its window
 //! and schedule, until it expires or a revocation list naming it reaches the gateway. So a
@@ -58,6 +59,9 @@ pub struct IssuePass {
     /// The booking system's reference, stored with the pass.
     #[serde(default)]
     pub booking: Option<String>,
+    /// Whether to send the pass page link to the member by e-mail (queued with the pass).
+    #[serde(default)]
+    pub email: bool,
 }
 
 /// A pass as the API and CLI show it.
@@ -95,6 +99,8 @@ pub struct PassInfo {
     /// Why the member's phone could not keep a device key, as its pass app reported it
     /// (with when, RFC 3339): the reason such a member has no device-bound pass.
     pub device_problem: Option<String>,
+    /// The latest e-mail of its link, if it was ever sent by e-mail.
+    pub delivery: Option<crate::mail::Delivery>,
 }
 
 /// A pass just issued: the only time its QR text and links are handed out together.
@@ -172,6 +178,7 @@ fn pass_info(row: PassRow) -> PassInfo {
         revoked_at: revoked.map(crate::timetext::rfc3339),
         replaced_by,
         device_problem,
+        delivery: None,
     }
 }
 
@@ -347,6 +354,12 @@ impl Passes<'_> {
         // server's when the claims are built from the stored fields below.
         MemberId::new(&member.id).map_err(|e| ServiceError::Internal(e.to_string()))?;
         SiteId::new(&req.site).map_err(|e| ServiceError::invalid("site", e.to_string()))?;
+        // Read before the write, so that a member without an address is refused up front.
+        let recipient = if req.email {
+            Some(crate::mail::Recipient::of(self.dashboard, who, &member.id, &req.site).await?)
+        } else {
+            None
+        };
         let pass_id = PassId(random_bytes()?).to_string();
         let doors = doors
             .iter()
@@ -400,12 +413,25 @@ impl Passes<'_> {
                 serde_json::json!({
                     "member": member.id, "site": req.site, "doors": req.doors,
                     "from": from, "until": until, "kind": kind.name(), "booking": req.booking,
+                    "email": req.email,
                 }),
             )
             .await?;
-        tx.commit().await?;
-        let pass = self.get(who, &pass_id).await?;
         let page_url = format!("{}/p/{link_secret}", self.dashboard.public_url);
+        if let Some(recipient) = &recipient {
+            let link = crate::mail::PassLink {
+                pass: &pass_id,
+                link: &page_url,
+                from,
+                until,
+            };
+            crate::mail::queue(&mut tx, self.dashboard, who, recipient, &link).await?;
+        }
+        tx.commit().await?;
+        if recipient.is_some() {
+            self.dashboard.wake_mailer();
+        }
+        let pass = self.get(who, &pass_id).await?;
         Ok(IssuedPass {
             pass,
             qr_text,
@@ -437,7 +463,11 @@ impl Passes<'_> {
                 .fetch_optional(&self.dashboard.db.pool)
                 .await?;
         match row {
-            Some(row) if who.sees(&row.2) => Ok(pass_info(row)),
+            Some(row) if who.sees(&row.2) => {
+                let mut pass = pass_info(row);
+                pass.delivery = crate::mail::latest(self.dashboard, &pass.id).await?;
+                Ok(pass)
+            }
             _ => Err(ServiceError::not_found("pass", id)),
         }
     }
@@ -469,11 +499,16 @@ impl Passes<'_> {
             }
         };
         let now = self.dashboard.now();
+        let mut deliveries = crate::mail::latest_all(self.dashboard).await?;
         Ok(rows
             .into_iter()
             .filter(|r| who.sees(&r.2))
             .filter(|r| !valid_only || (r.12.is_none() && r.6 > now))
-            .map(pass_info)
+            .map(|row| {
+                let mut pass = pass_info(row);
+                pass.delivery = deliveries.remove(&pass.id);
+                pass
+            })
             .collect())
     }
 
@@ -511,6 +546,73 @@ impl Passes<'_> {
             .await?;
         tx.commit().await?;
         signed.announce(self.dashboard);
+        self.get(who, &pass.id).await
+    }
+
+    /// Sends the member a new link to their pass by e-mail. The link's secret is not stored,
+    /// so the old link cannot be sent again: a new one replaces it (the old one stops opening
+    /// the pass page at once), and the mail carrying it is queued in the same transaction.
+    /// Refused for a revoked or expired pass and for a member without an e-mail address.
+    pub async fn send_link(&self, who: &Principal, id: &str) -> ServiceResult<PassInfo> {
+        who.require(Scope::PassesWrite)?;
+        let pass = self.get(who, id).await?;
+        if pass.revoked_at.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "pass `{}` is revoked; issue a new pass instead of sending this one",
+                pass.id
+            )));
+        }
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT not_before, expires FROM passes WHERE id = $1")
+                .bind(pass.id.clone())
+                .fetch_optional(&self.dashboard.db.pool)
+                .await?;
+        let (from, until) = row.ok_or_else(|| ServiceError::not_found("pass", id))?;
+        let now = self.dashboard.now();
+        if until <= now {
+            return Err(ServiceError::Conflict(format!(
+                "pass `{}` expired at {}; issue a new pass instead of sending this one",
+                pass.id, pass.valid_until
+            )));
+        }
+        // A phone that enrolled holds the link: a new one would cut its pass app off from
+        // renewals and revocations.
+        if pass.device_bound {
+            return Err(ServiceError::Conflict(format!(
+                "pass `{}` is kept on the member's phone, whose pass app holds its link; a new \
+                 link would cut the app off. Renew the pass (the app picks it up), or revoke it \
+                 and issue a new one",
+                pass.id
+            )));
+        }
+        let recipient =
+            crate::mail::Recipient::of(self.dashboard, who, &pass.member, &pass.site).await?;
+        let link_secret = hex::encode(random_bytes::<24>()?);
+        let page_url = format!("{}/p/{link_secret}", self.dashboard.public_url);
+        let mut tx = self.dashboard.begin_write().await?;
+        sqlx::query("UPDATE passes SET page_token = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(secret_hash(&link_secret))
+            .bind(pass.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        let link = crate::mail::PassLink {
+            pass: &pass.id,
+            link: &page_url,
+            from,
+            until,
+        };
+        crate::mail::queue(&mut tx, self.dashboard, who, &recipient, &link).await?;
+        self.dashboard
+            .record(
+                &mut tx,
+                who,
+                "pass.send_link",
+                &pass.id,
+                serde_json::json!({ "member": pass.member, "site": pass.site }),
+            )
+            .await?;
+        tx.commit().await?;
+        self.dashboard.wake_mailer();
         self.get(who, &pass.id).await
     }
 

@@ -3,6 +3,8 @@
 //! Shutdown is a future passed in; it stops the listener (letting requests in flight
 //! finish) and the link, and waits for both. Each request carries its TCP peer's address
 //! (`ConnectInfo`), which login throttling keys on: behind a reverse proxy that is the proxy.
+//! With a mail relay configured ([`Dashboard::with_smtp`]) a mail sender drains the outbox
+//! too, and stops with the rest.
 
 use crate::link::LinkSettings;
 use crate::service::Dashboard;
@@ -35,6 +37,15 @@ pub async fn serve(
         let stop = stop_rx.clone();
         tokio::spawn(crate::link::run(dashboard, settings, stop))
     });
+    let mail_task = match &dashboard.smtp {
+        Some(smtp) => {
+            let mailer = crate::mail::Mailer::new(dashboard.clone(), smtp)
+                .context("cannot use the mail relay in [smtp]")?;
+            tracing::info!(host = %smtp.host, port = smtp.port(), "sending pass mail");
+            Some(tokio::spawn(crate::mail::run(mailer, stop_rx.clone())))
+        }
+        None => None,
+    };
     let mut http_stop = stop_rx.clone();
     // With the peer's address, which login throttling keys on.
     let app = crate::api::app(dashboard.clone())
@@ -49,6 +60,9 @@ pub async fn serve(
         .await
         .context("the HTTP server panicked")?
         .context("the HTTP server failed")?;
+    if let Some(task) = mail_task {
+        task.await.context("the mail sender panicked")?;
+    }
     if let Some(task) = link_task {
         task.await.context("the MQTT link panicked")??;
     }

@@ -53,6 +53,10 @@ pub struct Dashboard {
     pub(crate) broker_url: Option<String>,
     /// Where every service reads the time: the system clock, or a manual one in tests.
     pub(crate) clock: Clock,
+    /// Woken after a pass mail is queued, so the mail sender sends it at once.
+    pub(crate) mail_wake: Arc<tokio::sync::Notify>,
+    /// The mail relay (`[smtp]`), when configured: `serve` runs a sender through it.
+    pub(crate) smtp: Option<Arc<crate::config::DashboardSmtp>>,
 }
 
 impl std::fmt::Debug for Dashboard {
@@ -139,6 +143,8 @@ impl Dashboard {
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             broker_url: None,
             clock: Clock::system(),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
+            smtp: None,
         }
     }
 
@@ -170,7 +176,12 @@ impl Dashboard {
             .with_context(|| format!("the issuer key in {}", dir.display()))?;
         let db = Db::connect(&config.database).await?;
         let public_url = config.public_url();
-        Ok((Self::new(db, issuer, public_url), config))
+        let dashboard = Self::new(db, issuer, public_url);
+        let dashboard = match &config.smtp {
+            Some(smtp) => dashboard.with_smtp(smtp.clone()),
+            None => dashboard,
+        };
+        Ok((dashboard, config))
     }
 
     /// `bygd init`: a new data directory (mode 0700) with its config, issuer key and SQLite
@@ -274,6 +285,24 @@ impl Dashboard {
     pub fn with_broker_url(mut self, url: String) -> Self {
         self.broker_url = Some(url);
         self
+    }
+
+    /// The dashboard with a mail relay: `serve` then sends queued pass mail through it.
+    #[must_use]
+    pub fn with_smtp(mut self, smtp: crate::config::DashboardSmtp) -> Self {
+        self.smtp = Some(Arc::new(smtp));
+        self
+    }
+
+    /// Whether a mail relay is configured (mail queued without one waits until there is).
+    #[must_use]
+    pub fn mail_configured(&self) -> bool {
+        self.smtp.is_some()
+    }
+
+    /// Tells the mail sender that a mail was queued.
+    pub(crate) fn wake_mailer(&self) {
+        self.mail_wake.notify_one();
     }
 
     /// The issuer's public key (64 hex digits).

@@ -1635,11 +1635,30 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     let uri = format!("/api/v1/commands/{}", command["id"].as_str().unwrap());
     w.call(get_command, &uri, s, None, 200).await;
 
+    // A pass whose link goes by e-mail, and a new link for it by e-mail.
+    let mailed = json!({ "member": "anna-k", "site": SITE, "email": true });
+    let mailed = w.call(issue, issue.1, s, Some(mailed), 201).await.json();
+    assert_eq!(mailed["delivery"]["state"], "queued", "{mailed}");
+    let send_pass = ("post", "/api/v1/passes/{id}/send");
+    let uri = format!("/api/v1/passes/{}/send", mailed["id"].as_str().unwrap());
+    w.call(send_pass, &uri, s, None, 200).await;
+    w.call(send_pass, "/api/v1/passes/nothing/send", s, None, 404)
+        .await;
+
     // Revocations, and their conflicts.
     let revoke_pass = ("post", "/api/v1/passes/{id}/revoke");
     let uri = format!("/api/v1/passes/{pass_id}/revoke");
     w.call(revoke_pass, &uri, s, None, 200).await;
     w.call(revoke_pass, &uri, s, None, 409).await;
+    // A revoked pass gets no new link.
+    w.call(
+        send_pass,
+        &format!("/api/v1/passes/{pass_id}/send"),
+        s,
+        None,
+        409,
+    )
+    .await;
     // The page of a revoked pass says so; its code is gone.
     w.call(("get", "/p/{secret}"), page, None, None, 200).await;
     let png = ("get", "/p/{secret}/qr.png");

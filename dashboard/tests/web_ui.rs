@@ -247,6 +247,7 @@ async fn every_page_renders_in_each_language_with_a_strict_csp_and_no_inline_cod
         "/passes/new?member=anna".to_owned(),
         format!("/passes/{}", pass.pass.id),
         format!("/passes/{}/revoke", pass.pass.id),
+        format!("/passes/{}/send", pass.pass.id),
         format!("/doors/{SITE}/{GATEWAY}/front"),
         "/entries".to_owned(),
         "/alarms".to_owned(),
@@ -479,6 +480,21 @@ async fn an_operator_adds_a_member_issues_a_pass_sees_its_qr_and_revokes_it_with
         assert_eq!(member_page.status, 200);
         assert!(member_page.body.contains("Anna Åberg") && member_page.body.contains("<svg"));
         assert_no_inline_code(path, &member_page.body);
+
+        // Sending it by e-mail asks first, makes a new link (the old one stops working) and
+        // shows the queued mail on the pass's page.
+        let pass_page = page.get(&format!("/passes/{}", pass.id)).await.body;
+        assert!(pass_page.contains(&format!("href=\"/passes/{}/send\"", pass.id)));
+        assert!(page
+            .get(&format!("/passes/{}/send", pass.id))
+            .await
+            .body
+            .contains("method=\"post\""));
+        let sent = page.post(&format!("/passes/{}/send", pass.id), "").await;
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        assert_eq!(page.get(path).await.status, 404, "the old link");
+        let pass_page = page.get(&format!("/passes/{}", pass.id)).await.body;
+        assert!(pass_page.contains("anna@example.org"), "{pass_page}");
 
         let revoked = page.post(&format!("/passes/{}/revoke", pass.id), "").await;
         assert_eq!(revoked.status, 303);

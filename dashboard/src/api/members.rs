@@ -162,6 +162,8 @@ pub(crate) struct IssueBody {
     kind: Option<String>,
     #[serde(default)]
     booking: Option<String>,
+    #[serde(default)]
+    email: bool,
 }
 
 pub(crate) async fn issue_pass(
@@ -187,6 +189,7 @@ pub(crate) async fn issue_pass(
         device_key: req.device_key,
         kind: req.kind,
         booking: req.booking,
+        email: req.email,
     };
     let issued = d.passes().issue(&who, &issue).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
@@ -222,4 +225,12 @@ pub(crate) async fn revoke_pass(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     Ok(Json(json!(d.passes().revoke(&who, &id).await?)))
+}
+
+pub(crate) async fn send_pass(
+    State(d): State<Dashboard>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(d.passes().send_link(&who, &id).await?)))
 }

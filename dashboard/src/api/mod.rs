@@ -252,6 +252,7 @@ fn api_routes() -> Router<Dashboard> {
         .route("/api/v1/passes/{id}", get(members::pass))
         .route("/api/v1/passes/{id}/revoke", post(members::revoke_pass))
         .route("/api/v1/passes/{id}/renew", post(members::renew_pass))
+        .route("/api/v1/passes/{id}/send", post(members::send_pass))
         .route("/api/v1/entries", get(gateways::entries))
         .route("/api/v1/entries.csv", get(gateways::entries_csv))
         .route(

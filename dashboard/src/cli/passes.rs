@@ -1,5 +1,5 @@
-//! `bygd pass …`: issue a pass (QR text, and the QR code in the terminal, PNG or SVG), list,
-//! revoke and renew passes.
+//! `bygd pass …`: issue a pass (QR text, and the QR code in the terminal, PNG or SVG; its
+//! link by e-mail), list, revoke and renew passes, send a pass a new link by e-mail.
 
 use super::DataArgs;
 use crate::access::Principal;
@@ -56,6 +56,11 @@ pub(super) enum PassCommand {
         /// Do not draw the QR code in the terminal.
         #[arg(long)]
         no_qr: bool,
+        /// Also e-mail the pass page link to the member's address, in their language. The
+        /// mail is queued with the pass and sent by `bygd serve` through the relay in
+        /// `[smtp]` of dashboard.toml, with retries; `bygd pass list` shows how it went.
+        #[arg(long)]
+        email: bool,
     },
     /// List passes.
     List {
@@ -67,6 +72,20 @@ pub(super) enum PassCommand {
         /// Only passes that still open doors.
         #[arg(long)]
         valid: bool,
+    },
+    /// E-mail the member a new link to a pass: the old link stops working at once (only a
+    /// hash of each link is kept, so an old one cannot be sent again).
+    ///
+    /// The mail is queued and sent by `bygd serve` through the relay in `[smtp]`; `bygd pass
+    /// list` shows how it went. Refused for a revoked or expired pass and for a member
+    /// without an e-mail address.
+    ///
+    /// Example: bygd pass send --data DIR 3f1c9a0b7e2d4c5a8b6f0e1d2c3b4a59
+    Send {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The pass id (32 hex digits).
+        id: String,
     },
     /// Revoke a pass: its site's gateways refuse it once they get the new list.
     ///
@@ -111,6 +130,7 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
             png,
             svg,
             no_qr,
+            email,
         } => {
             let dashboard = data.open().await?;
             let zone = dashboard.sites().zone(&me, &site).await?;
@@ -133,6 +153,7 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                         device_key,
                         kind: Some(kind),
                         booking,
+                        email,
                     },
                 )
                 .await?;
@@ -174,6 +195,9 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                 issued.qr_version
             );
             eprintln!("Pass page for the member's phone: {}", issued.page_url);
+            if let Some(delivery) = &issued.pass.delivery {
+                eprintln!("{}", queued_text(&dashboard, delivery, &p.member));
+            }
             // The QR text alone on stdout, so that scripts can capture it.
             println!("{}", issued.qr_text);
         }
@@ -189,7 +213,7 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                 .await?
             {
                 println!(
-                    "{}  {}  {}  {} to {}{}",
+                    "{}  {}  {}  {} to {}{}{}",
                     p.id,
                     p.member,
                     p.site,
@@ -197,8 +221,19 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                     p.valid_until,
                     p.revoked_at
                         .map(|t| format!("  REVOKED {t}"))
+                        .unwrap_or_default(),
+                    p.delivery
+                        .as_ref()
+                        .map(|d| format!("  mail: {}", delivery_text(d)))
                         .unwrap_or_default()
                 );
+            }
+        }
+        PassCommand::Send { data, id } => {
+            let dashboard = data.open().await?;
+            let pass = dashboard.passes().send_link(&me, &id).await?;
+            if let Some(delivery) = &pass.delivery {
+                println!("{}", queued_text(&dashboard, delivery, &pass.member));
             }
         }
         PassCommand::Revoke { data, id } => {
@@ -225,4 +260,44 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the CLI says after queueing a mail: where it goes, and how to follow it.
+fn queued_text(dashboard: &crate::Dashboard, delivery: &crate::Delivery, member: &str) -> String {
+    let relay = if dashboard.mail_configured() {
+        "`bygd serve` sends it through the relay in [smtp]"
+    } else {
+        "no [smtp] relay is configured in dashboard.toml yet, so it waits until one is and \
+         `bygd serve` runs"
+    };
+    format!(
+        "Mail with the link queued for {}: {relay}. See how it went with \
+         `bygd pass list --member {member}`.",
+        delivery.to
+    )
+}
+
+/// A delivery in one line, for `bygd pass list`.
+fn delivery_text(d: &crate::Delivery) -> String {
+    use crate::DeliveryState as S;
+    match d.state {
+        S::Queued => format!("queued for {}", d.to),
+        S::Sent => format!(
+            "sent to {} at {}",
+            d.to,
+            d.sent_at.as_deref().unwrap_or_default()
+        ),
+        S::Failed => format!(
+            "NOT SENT to {} after {} tries ({}); next try {}",
+            d.to,
+            d.attempts,
+            d.last_error.as_deref().unwrap_or_default(),
+            d.next_try_at.as_deref().unwrap_or_default()
+        ),
+        S::GaveUp => format!(
+            "GAVE UP sending to {} ({})",
+            d.to,
+            d.last_error.as_deref().unwrap_or_default()
+        ),
+    }
 }

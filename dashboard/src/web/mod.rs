@@ -98,4 +98,8 @@ pub(crate) fn routes() -> Router<Dashboard> {
             get(passes::confirm_revoke).post(passes::revoke),
         )
         .route("/passes/{id}/renew", axum::routing::post(passes::renew))
+        .route(
+            "/passes/{id}/send",
+            get(passes::confirm_send).post(passes::send),
+        )
 }

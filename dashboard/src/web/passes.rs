@@ -1,11 +1,13 @@
 //! Passes: the list, issuing one (doors, validity, a weekly schedule from presets such as
 //! office hours), the issued pass with its QR code and link (shown once: only hashes of
-//! them are kept), a pass's page, and revoking it.
+//! them are kept), a pass's page with how its e-mail went, sending it a new link by e-mail,
+//! and revoking it.
 
 use super::frame::{render, urlencode, Me, OrPage, SiteTimes, WebError};
 use super::i18n::Tr;
 use super::members::{form_pairs, ConfirmPage};
 use crate::error::ServiceError;
+use crate::mail::DeliveryState;
 use crate::pass::{IssuePass, PassInfo};
 use crate::qr::QrImage;
 use crate::service::Dashboard;
@@ -90,6 +92,8 @@ pub(crate) struct PassForm {
     preset: String,
     schedule: String,
     kind: String,
+    /// Whether to e-mail the link to the member.
+    email: bool,
     form_id: String,
 }
 
@@ -177,6 +181,7 @@ fn parse_pass_form(body: &[u8]) -> PassForm {
             "preset" => form.preset = value,
             "schedule" => form.schedule = value,
             "kind" => form.kind = value,
+            "email" => form.email = !value.is_empty(),
             "form_id" => form.form_id = value,
             _ => {}
         }
@@ -248,6 +253,7 @@ async fn request(d: &Dashboard, me: &Me, form: &PassForm) -> Result<IssuePass, S
         until: time("until", &form.until, true)?,
         schedule,
         kind: Some(form.kind.clone()).filter(|k| !k.is_empty()),
+        email: form.email,
         ..IssuePass::default()
     })
 }
@@ -326,6 +332,8 @@ struct PassPage {
     until: String,
     issued: String,
     revoked: Option<String>,
+    /// The latest e-mail: its badge class and what it says.
+    mail: Option<(&'static str, String)>,
 }
 
 /// `GET /passes/{id}`.
@@ -343,6 +351,26 @@ pub(crate) async fn show(
         Some(t) => Some(times.local(&pass.site, t).await),
         None => None,
     };
+    let t = me.t();
+    let mail = match &pass.delivery {
+        Some(d) => {
+            let at = match d.sent_at.as_ref().or(d.next_try_at.as_ref()) {
+                Some(at) => times.local(&pass.site, at).await,
+                None => String::new(),
+            };
+            let to = ("to", &d.to as &dyn std::fmt::Display);
+            Some(match d.state {
+                DeliveryState::Queued => ("", t.with("pass-delivery-queued", "to", &d.to)),
+                DeliveryState::Sent => ("ok", t.with2("pass-delivery-sent", to, ("at", &at))),
+                DeliveryState::Failed => ("bad", t.with2("pass-delivery-failed", to, ("at", &at))),
+                DeliveryState::GaveUp => (
+                    "bad",
+                    t.with2("pass-delivery-gave-up", to, ("attempts", &d.attempts)),
+                ),
+            })
+        }
+        None => None,
+    };
     Ok(render(&PassPage {
         t: me.t(),
         me,
@@ -351,6 +379,7 @@ pub(crate) async fn show(
         until,
         issued,
         revoked,
+        mail,
     }))
 }
 
@@ -395,6 +424,36 @@ pub(crate) async fn renew(
         .or_page(&me)?;
     let renewed = d.passes().renew(&me.who, &id, until).await.or_page(&me)?;
     Ok(Redirect::to(&format!("/passes/{}", renewed.id)).into_response())
+}
+
+/// `GET /passes/{id}/send`: are you sure? (The old link stops working.)
+pub(crate) async fn confirm_send(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let pass = d.passes().get(&me.who, &id).await.or_page(&me)?;
+    let t = me.t();
+    Ok(render(&ConfirmPage {
+        t,
+        title: t.get("pass-send"),
+        question: t.with("pass-send-question", "member", &pass.member),
+        action: format!("/passes/{id}/send"),
+        confirm: t.get("pass-send"),
+        back: format!("/passes/{id}"),
+        danger: false,
+        me,
+    }))
+}
+
+/// `POST /passes/{id}/send`: a new link, queued by e-mail; the pass page shows how it goes.
+pub(crate) async fn send(
+    State(d): State<Dashboard>,
+    me: Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    d.passes().send_link(&me.who, &id).await.or_page(&me)?;
+    Ok(Redirect::to(&format!("/passes/{id}")).into_response())
 }
 
 /// `POST /passes/{id}/revoke`.
