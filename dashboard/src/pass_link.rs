@@ -52,6 +52,8 @@ pub struct PassPage {
     pub member: String,
     /// The site.
     pub site: String,
+    /// The site's name, for people.
+    pub site_name: String,
     /// Valid until (Unix seconds).
     pub expires: i64,
     /// Whether revoked.
@@ -109,6 +111,15 @@ impl PassPage {
     }
 }
 
+/// The refusal of a second phone: the link already enrolled one.
+fn already_enrolled() -> ServiceError {
+    ServiceError::Conflict(
+        "this pass is already set up on a phone, and a pass link sets up one phone only; ask \
+         whoever gave you the pass for a new one to use another phone"
+            .to_owned(),
+    )
+}
+
 impl Passes<'_> {
     /// The pass behind a pass link (the link's secret is the credential).
     pub async fn page(&self, link_secret: &str) -> ServiceResult<PassPage> {
@@ -141,7 +152,8 @@ impl Passes<'_> {
                 .fetch_optional(&self.dashboard.db.pool)
                 .await?
                 .unwrap_or_else(|| (member.clone(), None));
-        let (zone, require_device_key) = self.dashboard.sites().pass_rules(&site).await?;
+        let (site_name, zone, require_device_key) =
+            self.dashboard.sites().pass_rules(&site).await?;
         Ok(PassPage {
             pass_id: id,
             qr_text,
@@ -152,6 +164,7 @@ impl Passes<'_> {
             schedule,
             zone,
             site,
+            site_name,
             expires,
             revoked: revoked || member_revoked.is_some(),
             device_bound: device_key.is_some(),
@@ -186,11 +199,7 @@ impl Passes<'_> {
         let (id, member, site, device_key, revoked_at, expires) =
             row.ok_or_else(|| ServiceError::not_found("pass page", "(link)"))?;
         if device_key.is_some() {
-            return Err(ServiceError::Conflict(
-                "this pass is already set up on a phone, and a pass link sets up one phone \
-                 only; ask whoever gave you the pass for a new one to use another phone"
-                    .to_owned(),
-            ));
+            return Err(already_enrolled());
         }
         if revoked_at.is_some() {
             return Err(ServiceError::Conflict("this pass was revoked".to_owned()));
@@ -199,7 +208,7 @@ impl Passes<'_> {
             return Err(ServiceError::Conflict("this pass has expired".to_owned()));
         }
         let who = Principal::pass_link(&member, &site);
-        let (new_id, signed) = self
+        let replaced = self
             .replace(
                 &mut tx,
                 &who,
@@ -210,7 +219,24 @@ impl Passes<'_> {
                     action: "pass.enrol",
                 },
             )
-            .await?;
+            .await;
+        let (new_id, signed) = match replaced {
+            Ok(done) => done,
+            // Another write got there first (on PostgreSQL, both read the bare pass): most
+            // likely the other phone; say what the link leads to now.
+            Err(ServiceError::Conflict(_)) => {
+                drop(tx);
+                return Err(if self.page(link_secret).await?.device_bound {
+                    already_enrolled()
+                } else {
+                    ServiceError::Conflict(
+                        "this pass changed just now (renewed or revoked); reload the page"
+                            .to_owned(),
+                    )
+                });
+            }
+            Err(e) => return Err(e),
+        };
         tx.commit().await?;
         signed.announce(self.dashboard);
         tracing::info!(pass = %new_id, replaces = %id, member = %member, site = %site,

@@ -399,20 +399,25 @@ impl SiteDirectory<'_> {
             .collect())
     }
 
-    /// What a member's pass page reads of its site: the time zone (UTC for a site that is
-    /// gone or a zone name that no longer reads) and whether passes must be device-bound.
-    pub(crate) async fn pass_rules(&self, site: &str) -> ServiceResult<(jiff::tz::TimeZone, bool)> {
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT time_zone, require_device_key FROM sites WHERE id = $1")
+    /// What a member's pass page reads of its site: its name, its time zone (UTC for a site
+    /// that is gone or a zone name that no longer reads) and whether passes must be
+    /// device-bound.
+    pub(crate) async fn pass_rules(
+        &self,
+        site: &str,
+    ) -> ServiceResult<(String, jiff::tz::TimeZone, bool)> {
+        let row: Option<(String, String, i64)> =
+            sqlx::query_as("SELECT name, time_zone, require_device_key FROM sites WHERE id = $1")
                 .bind(site.to_owned())
                 .fetch_optional(&self.dashboard.db.pool)
                 .await?;
         Ok(match row {
-            Some((zone, required)) => (
+            Some((name, zone, required)) => (
+                name,
                 crate::timetext::zone(&zone).unwrap_or(jiff::tz::TimeZone::UTC),
                 required != 0,
             ),
-            None => (jiff::tz::TimeZone::UTC, false),
+            None => (site.to_owned(), jiff::tz::TimeZone::UTC, false),
         })
     }
 

@@ -1298,6 +1298,19 @@ fn step_and_counter(text: &str) -> (u64, u64) {
     (proof.time_step, proof.counter)
 }
 
+/// The pass the app shows now (`data-pass-id`).
+async fn shown_pass_id(c: &Client) -> String {
+    c.execute(
+        "return document.getElementById('pass-app').dataset.passId;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1525,17 +1538,38 @@ async fn a_member_keeps_the_pass_on_the_phone_and_its_changing_code_opens_the_do
     );
     assert_eq!(decision["reason"], "stale_proof", "{decision}");
 
-    // Back online, the pass is revoked: the app learns it by itself and says so; a reload
-    // with the server gone again still says so.
+    // Back online, an operator renews the pass: the app picks the new pass up by itself,
+    // under the same link and with the same key, and its code opens the door.
     system.restart_dashboard("serve-2.log");
-    let pass_id = phone
-        .execute(
-            "return document.getElementById('pass-app').dataset.passId;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    system.bygd(&["pass", "revoke", pass_id.as_str().unwrap()]);
+    let enrolled_id = shown_pass_id(&phone).await;
+    system.bygd(&["pass", "renew", &enrolled_id, "--until", "+60d"]);
+    wait_until_or(
+        &phone,
+        "the app showing the renewed pass",
+        &format!(
+            "document.getElementById('pass-app').dataset.passId !== '{enrolled_id}' && {SHOWN_CODE}.startsWith('BYGD1D:')"
+        ),
+        || system.report(),
+    )
+    .await;
+    let renewed_code = code_on_screen(&phone).await;
+    let renewed = bygd_protocol::decode_qr(&renewed_code).unwrap();
+    assert_ne!(renewed.pass, pass_bytes, "the renewed pass is a new pass");
+    let renewed_claims = bygd_protocol::open_pass(&renewed.pass, &issuers)
+        .unwrap()
+        .claims;
+    assert_eq!(
+        renewed_claims.device_key, verified.pass.claims.device_key,
+        "the renewed pass names the same phone key"
+    );
+    assert!(renewed_claims.expires.0 > now + 59 * 86_400);
+    let (granted, decision) = system.present("byn", "front", &renewed_code);
+    assert!(granted, "the renewed pass's code was refused: {decision}");
+
+    // Then it is revoked: the app learns it by itself and says so; a reload with the server
+    // gone again still says so.
+    let renewed_id = shown_pass_id(&phone).await;
+    system.bygd(&["pass", "revoke", &renewed_id]);
     wait_until_or(
         &phone,
         "the pass app showing the pass revoked",
@@ -1563,4 +1597,71 @@ async fn a_member_keeps_the_pass_on_the_phone_and_its_changing_code_opens_the_do
         .unwrap();
     assert_eq!(none_drawn, "", "a revoked pass drew a code offline");
     phone.close().await.unwrap();
+
+    // A site that requires passes kept on a phone: the link shows no plain code, and a
+    // browser that cannot make a key (here WebCrypto refuses) says so plainly; the operator
+    // sees why.
+    system.restart_dashboard("serve-3.log");
+    system.bygd(&["site", "edit", "byn", "--require-device-key", "true"]);
+    system.bygd(&[
+        "member", "add", "--id", "ola", "--name", "Ola Berg", "--site", "byn",
+    ]);
+    let issued = Command::new(BYGD)
+        .args([
+            "pass", "issue", "--member", "ola", "--site", "byn", "--no-qr", "--data",
+        ])
+        .arg(&system.data)
+        .env_remove("BYGD_DATABASE_URL")
+        .output()
+        .expect("run bygd pass issue");
+    succeeded("bygd pass issue", &issued);
+    let printed = String::from_utf8_lossy(&issued.stderr).into_owned();
+    let ola_path = printed
+        .lines()
+        .find_map(|l| l.split_once("Pass page for the member's phone: "))
+        .and_then(|(_, url)| url.find("/p/").map(|at| url[at..].trim().to_owned()))
+        .unwrap_or_else(|| panic!("bygd pass issue printed no link:\n{printed}"));
+    let third = browser.window(PHONE, "en").await;
+    third
+        .goto(&format!("{}{ola_path}", system.url))
+        .await
+        .unwrap();
+    wait_until(
+        &third,
+        "the offer to keep the pass on the phone",
+        "!document.getElementById('app-enrol').hidden",
+    )
+    .await;
+    let plain = third
+        .execute(
+            "return document.getElementById('pass-code').hidden && !document.querySelector('#pass-code svg');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        plain, true,
+        "a site requiring phone keys showed a plain code"
+    );
+    third
+        .execute(
+            "crypto.subtle.generateKey = () => Promise.reject(new DOMException('no keys here', 'NotSupportedError'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    press(&third, &say(Lang::En, "pass-app-enrol-button")).await;
+    wait_until(
+        &third,
+        "the message that this browser cannot keep the key",
+        "!document.getElementById('app-msg-required-no-key').hidden",
+    )
+    .await;
+    assert_accessible(&third, "the pass app on a browser that cannot keep a key").await;
+    screenshot(&third, "pass-app-required-no-key-en").await;
+    system.wait("the operator seeing why the phone has no key", |s| {
+        s.bygd(&["pass", "list", "--member", "ola"])
+            .contains("phone cannot keep a key: no-webcrypto")
+    });
+    third.close().await.unwrap();
 }

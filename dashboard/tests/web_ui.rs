@@ -1125,3 +1125,99 @@ async fn a_refused_form_says_why_in_the_operators_language() {
     assert_eq!(missing.status, 400);
     assert!(missing.body.contains("Hittades inte"), "{}", missing.body);
 }
+
+#[tokio::test]
+async fn an_operator_renews_a_pass_from_its_page_and_sees_why_a_phone_could_not_keep_its_key() {
+    for db in backends(
+        "an_operator_renews_a_pass_from_its_page_and_sees_why_a_phone_could_not_keep_its_key",
+    )
+    .await
+    {
+        let (d, _dir, password) = dashboard(&db).await;
+        let mut page = Page::new(&d);
+        page.sign_in("admin", &password).await;
+        // The site's form asks for device-bound passes.
+        let site = page.get(&format!("/admin/sites/{SITE}")).await;
+        assert!(
+            site.body.contains("name=\"require_device_key\""),
+            "{}",
+            site.body
+        );
+        let saved = page
+            .post(
+                &format!("/admin/sites/{SITE}"),
+                "name=Byn&address=&time_zone=Europe%2FStockholm&language=sv&require_device_key=1",
+            )
+            .await;
+        assert_eq!(saved.status, 303, "{}", saved.body);
+        let admin = Principal::local_admin();
+        assert!(
+            d.sites()
+                .get(&admin, SITE)
+                .await
+                .unwrap()
+                .require_device_key
+        );
+
+        page.post("/members", "id=anna&name=Anna&site=byn").await;
+        let issued = d
+            .passes()
+            .issue(
+                &admin,
+                &bygd_dashboard::IssuePass {
+                    member: "anna".into(),
+                    site: SITE.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let secret = issued.page_url.split_once("/p/").unwrap().1;
+        d.passes()
+            .report_device_problem(secret, "no-indexeddb")
+            .await
+            .unwrap();
+        let shown = page.get(&format!("/passes/{}", issued.pass.id)).await;
+        assert!(
+            shown.body.contains(
+                "the member&#39;s browser cannot store data (a private window, or Lockdown Mode)"
+            ),
+            "{}",
+            shown.body
+        );
+
+        // Renewed with the form: a date in site time, through that whole day.
+        let zone = jiff::tz::TimeZone::get("Europe/Stockholm").unwrap();
+        let date =
+            jiff::Timestamp::now().to_zoned(zone.clone()).date() + jiff::Span::new().days(400);
+        let renewed = page
+            .post(
+                &format!("/passes/{}/renew", issued.pass.id),
+                &format!("until={date}"),
+            )
+            .await;
+        assert_eq!(renewed.status, 303, "{}", renewed.body);
+        let new_id = renewed.location().trim_start_matches("/passes/").to_owned();
+        assert_ne!(new_id, issued.pass.id);
+        let new = d.passes().get(&admin, &new_id).await.unwrap();
+        let end: jiff::Timestamp = new.valid_until.parse().unwrap();
+        let last_second = (end - jiff::Span::new().seconds(1)).to_zoned(zone.clone());
+        assert_eq!(
+            last_second.date(),
+            date,
+            "valid through the date, in site time"
+        );
+        assert_eq!(end.to_zoned(zone).time(), jiff::civil::Time::midnight());
+        let old = page.get(&format!("/passes/{}", issued.pass.id)).await;
+        assert!(
+            old.body.contains(&format!("/passes/{new_id}")),
+            "{}",
+            old.body
+        );
+        assert_eq!(d.passes().page(secret).await.unwrap().pass_id, new_id);
+        let bad = page
+            .post(&format!("/passes/{new_id}/renew"), "until=someday")
+            .await;
+        assert_eq!(bad.status, 400, "{}", bad.body);
+    }
+}

@@ -202,7 +202,7 @@ pub(crate) async fn manifest(
     };
     let path = format!("/p/{secret}");
     let manifest = serde_json::json!({
-        "name": format!("{} · {}", t.get("member-pass-title"), page.site),
+        "name": format!("{} · {}", t.get("member-pass-title"), page.site_name),
         "short_name": t.get("member-pass-short-name"),
         "id": path,
         "start_url": path,

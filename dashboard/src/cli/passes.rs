@@ -213,14 +213,23 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                 .await?
             {
                 println!(
-                    "{}  {}  {}  {} to {}{}{}",
+                    "{}  {}  {}  {} to {}{}{}{}{}",
                     p.id,
                     p.member,
                     p.site,
                     p.valid_from,
                     p.valid_until,
+                    if p.device_bound { "  on a phone" } else { "" },
                     p.revoked_at
                         .map(|t| format!("  REVOKED {t}"))
+                        .unwrap_or_default(),
+                    p.replaced_by
+                        .as_deref()
+                        .map(|by| format!(" (replaced by {by})"))
+                        .or_else(|| p
+                            .device_problem
+                            .as_deref()
+                            .map(|why| format!("  phone cannot keep a key: {why}")))
                         .unwrap_or_default(),
                     p.delivery
                         .as_ref()
