@@ -99,6 +99,50 @@
     });
   }
 
+  // Changes the stored record in one read-write transaction, so that two open tabs never
+  // write back an older counter or a status the other one saved: `change` gets what is
+  // stored and returns the fields to change. Resolves to the record as stored.
+  function update(change) {
+    return new Promise(function (resolve, reject) {
+      var tx = db.transaction('links', 'readwrite');
+      var store = tx.objectStore('links');
+      var result = null;
+      var got = store.get(link);
+      got.onsuccess = function () {
+        var stored = got.result || {};
+        result = Object.assign({}, stored, change(stored));
+        store.put(result, link);
+      };
+      tx.oncomplete = function () {
+        resolve(result);
+      };
+      tx.onerror = function () {
+        reject(tx.error);
+      };
+      tx.onabort = function () {
+        reject(tx.error || new Error('aborted'));
+      };
+    });
+  }
+
+  // Remembers that the server said the pass is revoked or expired (or its link is gone).
+  async function rememberGone(status) {
+    try {
+      localStorage.setItem('bygd-gone:' + link, status);
+    } catch (e) {
+      // Private mode: IndexedDB below, or the page itself.
+    }
+    if (db) {
+      try {
+        record = await update(function () {
+          return { status: status };
+        });
+      } catch (e) {
+        // The page shows it anyway.
+      }
+    }
+  }
+
   // ---- bytes: hex, base45 (RFC 9285), CBOR (shortest forms, as the protocol decodes) ------
 
   function fromHex(text) {
@@ -227,9 +271,14 @@
 
   // How the pass stands, or null when the server cannot be reached.
   async function fetchState() {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timeout = controller ? setTimeout(function () { controller.abort(); }, 3000) : null;
     try {
       var asked = Date.now();
-      var response = await fetch(link + '/pass.json', { cache: 'no-store' });
+      var response = await fetch(link + '/pass.json', {
+        cache: 'no-store',
+        signal: controller ? controller.signal : undefined
+      });
       if (response.status === 404) {
         return { status: 'gone' };
       }
@@ -242,6 +291,8 @@
       return state;
     } catch (offline) {
       return null;
+    } finally {
+      clearTimeout(timeout);
     }
   }
 
@@ -297,6 +348,11 @@
     }
     if (!db) {
       throw 'no-indexeddb';
+    }
+    if (record && record.keys) {
+      // A key made before (an enrolment whose answer was lost, another tab): the same key
+      // again, never a new one over it.
+      return new Uint8Array(await crypto.subtle.exportKey('raw', record.keys.publicKey));
     }
     var keys;
     try {
@@ -357,6 +413,11 @@
       return;
     }
     if (response && response.status === 409) {
+      // Revoked, expired or renewed meanwhile, or set up on another phone: the state says.
+      var now = await fetchState();
+      if (now && await follow(now)) {
+        return;
+      }
       show('app-enrol', false);
       show('app-msg-other-device', true);
       return;
@@ -372,44 +433,53 @@
     var passId = fromHex(app.getAttribute('data-pass-id'));
     var now = Date.now() / 1000 + (record.offset || 0);
     var step = Math.floor(now / STEP_SECONDS);
-    record.counter = (record.counter || 0) + 1;
-    await save(record);
+    var inMemory = record.counter || 0;
+    record = await update(function (stored) {
+      return { counter: Math.max(stored.counter || 0, inMemory) + 1 };
+    });
     var message = concat([new TextEncoder().encode(PROOF_CONTEXT), passId, u64(step), u64(record.counter)]);
     var signature = new Uint8Array(await crypto.subtle.sign(
       { name: 'ECDSA', hash: 'SHA-256' }, record.keys.privateKey, message));
     drawCode('BYGD1D:' + base45(presentation(pass, step, record.counter, signature)));
-    // The next code at the next step boundary, and a look at the server while there.
-    var wait = (STEP_SECONDS - (now % STEP_SECONDS)) * 1000 + 50;
-    clearTimeout(drawTimer);
-    drawTimer = setTimeout(tick, wait);
   }
 
+  // The next code at the next time step.
+  function schedule() {
+    var now = Date.now() / 1000 + ((record && record.offset) || 0);
+    clearTimeout(drawTimer);
+    drawTimer = setTimeout(tick, (STEP_SECONDS - (now % STEP_SECONDS)) * 1000 + 50);
+  }
+
+  // A fresh code first (a slow network never leaves an old one on screen), then a look at
+  // the server.
   async function tick() {
+    try {
+      if (record && record.keys && record.status === 'valid') {
+        await drawPresentation();
+      }
+    } catch (e) {
+      // Storage or signing failed this once: the next step tries again.
+    } finally {
+      schedule();
+    }
     var state = await fetchState();
     if (state && await follow(state)) {
       return;
     }
     show('app-msg-offline', state === null);
-    if (record && record.status === 'valid') {
-      await drawPresentation();
-    }
   }
 
   // Acts on the server's answer; true when the page is being reloaded or the pass is gone.
   async function follow(state) {
-    if (record && typeof state.offset === 'number') {
-      record.offset = state.offset;
+    if (record && record.keys && typeof state.offset === 'number') {
+      var offset = state.offset;
+      record.offset = offset;
+      await update(function () {
+        return { offset: offset };
+      }).catch(function () {});
     }
     if (state.status !== 'valid') {
-      if (record) {
-        record.status = state.status;
-        await save(record).catch(function () {});
-      }
-      try {
-        localStorage.setItem('bygd-gone:' + link, state.status);
-      } catch (e) {
-        // Private mode: the page itself shows it.
-      }
+      await rememberGone(state.status);
       if (app.getAttribute('data-status') === 'valid') {
         location.reload();
       }
@@ -477,6 +547,9 @@
       showGone(told);
     }
     if (app.getAttribute('data-status') !== 'valid') {
+      // The server's own page says revoked or expired: remembered, so that an older copy of
+      // the page (another language's) never shows the pass as valid here.
+      await rememberGone(app.getAttribute('data-status'));
       keepCopies();
       return;
     }
@@ -494,9 +567,10 @@
       } catch (e) {
         // Nothing stored.
       }
-      if (record) {
-        record.status = 'valid';
-        await save(record);
+      if (db) {
+        await update(function () {
+          return { status: 'valid' };
+        }).catch(function () {});
       }
       location.reload();
       return;
@@ -515,7 +589,13 @@
         record.offset = state.offset;
       }
       show('app-msg-enrolled', true);
-      await drawPresentation();
+      try {
+        await drawPresentation();
+      } catch (e) {
+        // The next step tries again.
+      } finally {
+        schedule();
+      }
       document.addEventListener('visibilitychange', function () {
         if (document.visibilityState === 'visible') {
           tick();

@@ -25,6 +25,9 @@ pub struct MemberInfo {
     pub created_at: String,
     /// When revoked, if revoked.
     pub revoked_at: Option<String>,
+    /// The language of their pass page's first view and their e-mails (sv, da or en);
+    /// `None`: their site's language.
+    pub language: Option<String>,
 }
 
 /// A new member.
@@ -39,6 +42,9 @@ pub struct NewMember {
     pub email: Option<String>,
     /// Sites, at least one.
     pub sites: Vec<String>,
+    /// sv, da or en; `None`: their site's language.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// Members: adding them to sites, looking them up, listing and revoking them.
@@ -65,6 +71,13 @@ impl Members<'_> {
         if new.sites.is_empty() {
             return Err(ServiceError::invalid("sites", "name at least one site"));
         }
+        let language = new
+            .language
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(crate::site::check_language)
+            .transpose()?;
         let mut tx = self.dashboard.begin_write().await?;
         for site in &new.sites {
             SiteId::new(site)
@@ -89,11 +102,13 @@ impl Members<'_> {
         }
         let now = self.dashboard.now();
         sqlx::query(
-            "INSERT INTO members (id, name, email, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO members (id, name, email, language, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(new.id.clone())
         .bind(new.name.trim().to_owned())
         .bind(new.email.clone())
+        .bind(language.clone())
         .bind(now)
         .bind(who.actor.clone())
         .execute(&mut *tx)
@@ -113,7 +128,7 @@ impl Members<'_> {
                 who,
                 "member.add",
                 &new.id,
-                serde_json::json!({ "name": new.name, "sites": new.sites }),
+                serde_json::json!({ "name": new.name, "sites": new.sites, "language": language }),
             )
             .await?;
         tx.commit().await?;
@@ -123,13 +138,21 @@ impl Members<'_> {
     /// One member, if `who` shares a site with them.
     pub async fn get(&self, who: &Principal, id: &str) -> ServiceResult<MemberInfo> {
         who.require(Scope::MembersRead)?;
-        let row: Option<(String, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, name, email, created_at, revoked_at FROM members WHERE id = $1",
+        let row: Option<(
+            String,
+            String,
+            Option<String>,
+            i64,
+            Option<i64>,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT id, name, email, created_at, revoked_at, language FROM members \
+                 WHERE id = $1",
         )
         .bind(id.to_owned())
         .fetch_optional(&self.dashboard.db.pool)
         .await?;
-        let Some((id, name, email, created_at, revoked_at)) = row else {
+        let Some((id, name, email, created_at, revoked_at, language)) = row else {
             return Err(ServiceError::not_found("member", id));
         };
         let sites = self.sites(&id).await?;
@@ -144,6 +167,7 @@ impl Members<'_> {
             sites: visible,
             created_at: crate::timetext::rfc3339(created_at),
             revoked_at: revoked_at.map(crate::timetext::rfc3339),
+            language,
         })
     }
 
@@ -219,24 +243,34 @@ impl Members<'_> {
         Ok(())
     }
 
-    /// Changes a member's name and e-mail (`Some(None)` clears it). Their id, which every
-    /// pass carries, never changes.
+    /// Changes a member's name, e-mail and language (`Some(None)` clears the e-mail, and
+    /// sets the language back to their site's). Their id, which every pass carries, never
+    /// changes.
     pub async fn update(
         &self,
         who: &Principal,
         id: &str,
         name: Option<&str>,
         email: Option<Option<&str>>,
+        language: Option<Option<&str>>,
     ) -> ServiceResult<MemberInfo> {
         who.require(Scope::MembersWrite)?;
         let member = self.get(who, id).await?;
         self.managed_sites(who, id, "change").await?;
-        if name.is_none() && email.is_none() {
+        if name.is_none() && email.is_none() && language.is_none() {
             return Err(ServiceError::invalid(
                 "name",
-                "give a new name, e-mail, or both",
+                "give a new name, e-mail or language",
             ));
         }
+        let language = match language {
+            Some(l) => l
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(crate::site::check_language)
+                .transpose()?,
+            None => member.language.clone(),
+        };
         let name = match name.map(str::trim) {
             Some(n) if n.is_empty() || n.len() > 200 => {
                 return Err(ServiceError::invalid("name", "1 to 200 characters"))
@@ -261,9 +295,10 @@ impl Members<'_> {
             ));
         }
         let mut tx = self.dashboard.begin_write().await?;
-        sqlx::query("UPDATE members SET name = $1, email = $2 WHERE id = $3")
+        sqlx::query("UPDATE members SET name = $1, email = $2, language = $3 WHERE id = $4")
             .bind(name.clone())
             .bind(email.clone())
+            .bind(language.clone())
             .bind(id.to_owned())
             .execute(&mut *tx)
             .await?;
@@ -273,7 +308,7 @@ impl Members<'_> {
                 who,
                 "member.update",
                 id,
-                serde_json::json!({ "name": name, "email": email }),
+                serde_json::json!({ "name": name, "email": email, "language": language }),
             )
             .await?;
         tx.commit().await?;

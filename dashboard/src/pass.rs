@@ -517,18 +517,24 @@ impl Passes<'_> {
         who.require(Scope::PassesWrite)?;
         let pass = self.get(who, id).await?;
         if pass.revoked_at.is_some() {
-            return Err(ServiceError::Conflict(format!(
-                "pass `{id}` is already revoked"
-            )));
+            return Err(already_revoked(&pass));
         }
         let now = self.dashboard.now();
         let mut tx = self.dashboard.begin_write().await?;
-        sqlx::query("UPDATE passes SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
-            .bind(now)
-            .bind(who.actor.clone())
-            .bind(pass.id.clone())
-            .execute(&mut *tx)
-            .await?;
+        // Only a pass still unrevoked: one a phone's enrolment or a renewal replaced meanwhile
+        // is refused, naming its successor, rather than "revoked" while the successor opens.
+        let revoked = sqlx::query(
+            "UPDATE passes SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(who.actor.clone())
+        .bind(pass.id.clone())
+        .execute(&mut *tx)
+        .await?;
+        if revoked.rows_affected() != 1 {
+            drop(tx);
+            return Err(already_revoked(&self.get(who, &pass.id).await?));
+        }
         self.dashboard
             .record(
                 &mut tx,
@@ -590,11 +596,21 @@ impl Passes<'_> {
         let link_secret = hex::encode(random_bytes::<24>()?);
         let page_url = format!("{}/p/{link_secret}", self.dashboard.public_url);
         let mut tx = self.dashboard.begin_write().await?;
-        sqlx::query("UPDATE passes SET page_token = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(secret_hash(&link_secret))
-            .bind(pass.id.clone())
-            .execute(&mut *tx)
-            .await?;
+        let moved = sqlx::query(
+            "UPDATE passes SET page_token = $1 \
+             WHERE id = $2 AND revoked_at IS NULL AND device_key IS NULL",
+        )
+        .bind(secret_hash(&link_secret))
+        .bind(pass.id.clone())
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(ServiceError::Conflict(format!(
+                "pass `{}` changed just now (a phone enrolled, or it was renewed or revoked); \
+                 look at it again",
+                pass.id
+            )));
+        }
         let link = crate::mail::PassLink {
             pass: &pass.id,
             link: &page_url,
@@ -636,6 +652,7 @@ impl Passes<'_> {
                     device_key: None,
                     expires: Some(until),
                     action: "pass.renew",
+                    link_hash: None,
                 },
             )
             .await?;
@@ -714,7 +731,7 @@ impl Passes<'_> {
         .bind(who.actor.clone())
         .bind(new_id.clone())
         .bind(old_id.clone())
-        .bind(page_token.clone())
+        .bind(replacement.link_hash.unwrap_or(&page_token).to_owned())
         .execute(&mut **tx)
         .await?;
         if moved.rows_affected() != 1 {
@@ -742,6 +759,15 @@ impl Passes<'_> {
         .bind(who.actor.clone())
         .execute(&mut **tx)
         .await?;
+        // Mail of the link not sent yet goes on with the pass that now has the link.
+        sqlx::query(
+            "UPDATE mail_outbox SET pass = $1 \
+             WHERE pass = $2 AND sent_at IS NULL AND gave_up_at IS NULL",
+        )
+        .bind(new_id.clone())
+        .bind(old_id.clone())
+        .execute(&mut **tx)
+        .await?;
         self.dashboard
             .record(
                 tx,
@@ -763,6 +789,19 @@ impl Passes<'_> {
     }
 }
 
+/// The refusal to revoke a revoked pass; one that was replaced names the pass that took over
+/// its link (a phone enrolled, or it was renewed), which is the one to revoke.
+fn already_revoked(pass: &PassInfo) -> ServiceError {
+    ServiceError::Conflict(match &pass.replaced_by {
+        Some(next) => format!(
+            "pass `{}` was replaced by pass `{next}` (a phone enrolled, or it was renewed); \
+             revoke that one",
+            pass.id
+        ),
+        None => format!("pass `{}` is already revoked", pass.id),
+    })
+}
+
 /// What replacing a pass changes: [`Passes::replace`].
 pub(crate) struct Replacement<'a> {
     /// A device key (compressed SEC1, hex) for the new pass; `None` keeps the old one's.
@@ -771,6 +810,9 @@ pub(crate) struct Replacement<'a> {
     pub(crate) expires: Option<i64>,
     /// The audit trail's name for it.
     pub(crate) action: &'static str,
+    /// The hash of the link the caller came through: the replacement happens only while the
+    /// pass still has that link (an enrolment racing a new link by e-mail is refused).
+    pub(crate) link_hash: Option<&'a str>,
 }
 
 /// A pass row with its link's hash last.

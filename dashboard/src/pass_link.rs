@@ -54,6 +54,9 @@ pub struct PassPage {
     pub site: String,
     /// The site's name, for people.
     pub site_name: String,
+    /// The member's language (else their site's): the page's language when the phone's is
+    /// none of bygd's.
+    pub language: String,
     /// Valid until (Unix seconds).
     pub expires: i64,
     /// Whether revoked.
@@ -146,14 +149,13 @@ impl Passes<'_> {
             device_key: device_key.as_deref(),
         })?;
         // A member revoked as a whole shows as revoked too: none of their passes opens.
-        let (member_name, member_revoked): (String, Option<i64>) =
-            sqlx::query_as("SELECT name, revoked_at FROM members WHERE id = $1")
+        let (member_name, member_revoked, member_language): (String, Option<i64>, Option<String>) =
+            sqlx::query_as("SELECT name, revoked_at, language FROM members WHERE id = $1")
                 .bind(member.clone())
                 .fetch_optional(&self.dashboard.db.pool)
                 .await?
-                .unwrap_or_else(|| (member.clone(), None));
-        let (site_name, zone, require_device_key) =
-            self.dashboard.sites().pass_rules(&site).await?;
+                .unwrap_or_else(|| (member.clone(), None, None));
+        let rules = self.dashboard.sites().pass_rules(&site).await?;
         Ok(PassPage {
             pass_id: id,
             qr_text,
@@ -162,13 +164,14 @@ impl Passes<'_> {
             doors: split_list(&doors),
             not_before,
             schedule,
-            zone,
+            zone: rules.zone,
             site,
-            site_name,
+            site_name: rules.name,
+            language: member_language.unwrap_or(rules.language),
             expires,
             revoked: revoked || member_revoked.is_some(),
             device_bound: device_key.is_some(),
-            require_device_key,
+            require_device_key: rules.require_device_key,
         })
     }
 
@@ -185,6 +188,7 @@ impl Passes<'_> {
             )
         })?;
         let key_hex = hex::encode(key.to_sec1());
+        let link_hash = secret_hash(link_secret);
         let mut tx = self.dashboard.begin_write().await?;
         // Read inside the write transaction: of two phones racing with one link, the second
         // finds the first one's device-bound pass.
@@ -193,13 +197,26 @@ impl Passes<'_> {
                 "SELECT id, member, site, device_key, revoked_at, expires FROM passes \
                  WHERE page_token = $1",
             )
-            .bind(secret_hash(link_secret))
+            .bind(link_hash.clone())
             .fetch_optional(&mut *tx)
             .await?;
         let (id, member, site, device_key, revoked_at, expires) =
             row.ok_or_else(|| ServiceError::not_found("pass page", "(link)"))?;
-        if device_key.is_some() {
+        if let Some(enrolled) = device_key {
+            // The same phone asking again (its answer was lost): the same answer.
+            if enrolled == key_hex {
+                drop(tx);
+                return self.page(link_secret).await;
+            }
             return Err(already_enrolled());
+        }
+        let member_revoked: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT revoked_at FROM members WHERE id = $1")
+                .bind(member.clone())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if member_revoked.flatten().is_some() {
+            return Err(ServiceError::Conflict("this pass was revoked".to_owned()));
         }
         if revoked_at.is_some() {
             return Err(ServiceError::Conflict("this pass was revoked".to_owned()));
@@ -217,6 +234,7 @@ impl Passes<'_> {
                     device_key: Some(&key_hex),
                     expires: None,
                     action: "pass.enrol",
+                    link_hash: Some(&link_hash),
                 },
             )
             .await;
@@ -260,7 +278,8 @@ impl Passes<'_> {
         }
         let mut tx = self.dashboard.begin_write().await?;
         let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT id, member, site FROM passes WHERE page_token = $1 AND device_key IS NULL",
+            "SELECT id, member, site FROM passes \
+             WHERE page_token = $1 AND device_key IS NULL AND revoked_at IS NULL",
         )
         .bind(secret_hash(link_secret))
         .fetch_optional(&mut *tx)

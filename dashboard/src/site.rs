@@ -50,6 +50,14 @@ pub struct SiteInfo {
     pub created_at: String,
 }
 
+/// What a member's pass page reads of its site: [`SiteDirectory::pass_rules`].
+pub(crate) struct PassRules {
+    pub(crate) name: String,
+    pub(crate) zone: jiff::tz::TimeZone,
+    pub(crate) require_device_key: bool,
+    pub(crate) language: String,
+}
+
 /// A new site.
 #[derive(Debug, Clone, Default)]
 pub struct NewSite {
@@ -139,7 +147,7 @@ pub(crate) fn check_zone(name: &str) -> ServiceResult<String> {
 }
 
 /// A language as stored: `sv`, `da` or `en`.
-fn check_language(language: &str) -> ServiceResult<String> {
+pub(crate) fn check_language(language: &str) -> ServiceResult<String> {
     let language = language.trim().to_ascii_lowercase();
     if LANGUAGES.contains(&language.as_str()) {
         Ok(language)
@@ -400,24 +408,28 @@ impl SiteDirectory<'_> {
     }
 
     /// What a member's pass page reads of its site: its name, its time zone (UTC for a site
-    /// that is gone or a zone name that no longer reads) and whether passes must be
-    /// device-bound.
-    pub(crate) async fn pass_rules(
-        &self,
-        site: &str,
-    ) -> ServiceResult<(String, jiff::tz::TimeZone, bool)> {
-        let row: Option<(String, String, i64)> =
-            sqlx::query_as("SELECT name, time_zone, require_device_key FROM sites WHERE id = $1")
-                .bind(site.to_owned())
-                .fetch_optional(&self.dashboard.db.pool)
-                .await?;
+    /// that is gone or a zone name that no longer reads), whether passes must be
+    /// device-bound, and its members' default language.
+    pub(crate) async fn pass_rules(&self, site: &str) -> ServiceResult<PassRules> {
+        let row: Option<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT name, time_zone, require_device_key, language FROM sites WHERE id = $1",
+        )
+        .bind(site.to_owned())
+        .fetch_optional(&self.dashboard.db.pool)
+        .await?;
         Ok(match row {
-            Some((name, zone, required)) => (
+            Some((name, zone, required, language)) => PassRules {
                 name,
-                crate::timetext::zone(&zone).unwrap_or(jiff::tz::TimeZone::UTC),
-                required != 0,
-            ),
-            None => (site.to_owned(), jiff::tz::TimeZone::UTC, false),
+                zone: crate::timetext::zone(&zone).unwrap_or(jiff::tz::TimeZone::UTC),
+                require_device_key: required != 0,
+                language,
+            },
+            None => PassRules {
+                name: site.to_owned(),
+                zone: jiff::tz::TimeZone::UTC,
+                require_device_key: false,
+                language: DEFAULT_LANGUAGE.to_owned(),
+            },
         })
     }
 

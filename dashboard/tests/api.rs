@@ -804,6 +804,7 @@ async fn a_revocation_whose_new_list_cannot_be_signed_is_not_committed_either() 
                     name: "Anna".into(),
                     email: None,
                     sites: vec![SITE.into()],
+                    language: None,
                 },
             )
             .await

@@ -92,6 +92,7 @@ async fn a_pass_page_is_gone_once_the_clock_passes_the_pass_end() {
                     name: "Anna".into(),
                     email: None,
                     sites: vec![SITE.into()],
+                    language: None,
                 },
             )
             .await

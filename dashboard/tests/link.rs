@@ -204,6 +204,7 @@ async fn issue(d: &Dashboard, member: &str) -> bygd_dashboard::IssuedPass {
                     name: member.into(),
                     email: None,
                     sites: vec![SITE.into()],
+                    language: None,
                 },
             )
             .await

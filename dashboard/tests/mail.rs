@@ -213,6 +213,7 @@ async fn swedish_site_with_members(d: &Dashboard) {
                     name: name.into(),
                     email: email.map(str::to_owned),
                     sites: vec![SITE.into()],
+                    language: None,
                 },
             )
             .await
@@ -344,6 +345,28 @@ async fn a_pass_issued_with_email_reaches_the_member_once_in_swedish_and_its_lin
             .unwrap();
         assert_eq!(again, Round::default());
         assert_eq!(smtpd.messages().len(), 1, "{}: sent once", db.name);
+
+        // Anna chooses Danish: her next mail is in Danish, though her site is Swedish, and so
+        // is her pass page when her phone asks for no language of bygd's.
+        let admin = Principal::local_admin();
+        d.members()
+            .update(&admin, "anna-k", None, None, Some(Some("da")))
+            .await
+            .unwrap();
+        d.passes().send_link(&admin, &pass).await.unwrap();
+        let files = smtpd.wait_for(2).await;
+        let danish = files
+            .iter()
+            .map(|f| read(python, f))
+            .find(|m| m["subject"] != "Ditt passerkort för Byns kontor")
+            .expect("a second mail");
+        assert_eq!(
+            danish["subject"], "Dit adgangskort til Byns kontor",
+            "{danish}"
+        );
+        let (status, body) = http_get(server, path_of(&link_in(&danish))).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("<html lang=\"da\">"), "{body}");
 
         let _ = stop.send(());
         serving.await.unwrap().unwrap();

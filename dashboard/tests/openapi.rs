@@ -929,6 +929,11 @@ fn every_documented_operation_has_an_operation_id_summary_and_error_response() {
             } else {
                 error_schema.clone()
             };
+            // The member's page answers a dead link with a page for people, in their language.
+            if id == "getPassPage" && code == "404" {
+                assert!(response["content"]["text/html"].is_object(), "{at} {code}");
+                continue;
+            }
             assert_eq!(
                 response["content"]["application/json"]["schema"], want,
                 "{at} {code}: not the documented error shape"
@@ -1488,7 +1493,12 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
         .json();
     assert_eq!(enrolled["device_bound"], true, "{enrolled}");
     assert_ne!(enrolled["pass_id"], renewed["id"], "{enrolled}");
-    w.call(enrol, &uri, None, Some(key), 409).await;
+    // The same phone again (its answer lost on the way): the same answer; another: refused.
+    let again = w.call(enrol, &uri, None, Some(key), 200).await.json();
+    assert_eq!(again["pass_id"], enrolled["pass_id"]);
+    let other = bygd_protocol::DeviceSecretKey::from_bytes(&[8; 32]).unwrap();
+    let other = json!({ "public_key": hex::encode(other.public_key().to_sec1()) });
+    w.call(enrol, &uri, None, Some(other), 409).await;
     let problem_uri = format!("{page}/device-problem");
     w.call(
         problem,

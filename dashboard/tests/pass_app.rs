@@ -18,6 +18,7 @@ async fn member_with_pass(d: &bygd_dashboard::Dashboard) -> (IssuedPass, String)
                 name: "Maja Ek".into(),
                 email: None,
                 sites: vec![SITE.into()],
+                language: None,
             },
         )
         .await
@@ -203,5 +204,137 @@ async fn a_site_that_requires_device_keys_shows_no_plain_code_and_hears_why_a_ph
         let after = call(&d, "GET", &format!("/p/{secret}/pass.json"), None, None).await;
         assert_eq!(after.json()["can_enrol"], false);
         assert!(after.json()["pass"].as_str().is_some_and(|p| !p.is_empty()));
+    }
+}
+
+#[tokio::test]
+async fn a_members_language_is_their_pages_when_the_phone_asks_for_none_of_bygds() {
+    for db in
+        backends("a_members_language_is_their_pages_when_the_phone_asks_for_none_of_bygds").await
+    {
+        let (d, _dir, password) = dashboard(&db).await;
+        let session = login(&d, "admin", &password).await;
+        let s = Some(session.as_str());
+        let refused =
+            serde_json::json!({ "id": "ole", "name": "Ole", "sites": [SITE], "language": "fi" });
+        let answer = call(&d, "POST", "/api/v1/members", s, Some(refused)).await;
+        assert_eq!(answer.status, 400, "{}", answer.text());
+        assert_eq!(answer.json()["error"]["field"], "language");
+        let ole =
+            serde_json::json!({ "id": "ole", "name": "Ole", "sites": [SITE], "language": "da" });
+        let added = call(&d, "POST", "/api/v1/members", s, Some(ole)).await;
+        assert_eq!(added.status, 201, "{}", added.text());
+        assert_eq!(added.json()["language"], "da");
+        let issued = d
+            .passes()
+            .issue(
+                &Principal::local_admin(),
+                &IssuePass {
+                    member: "ole".into(),
+                    site: SITE.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let page = format!("/p/{}", issued.page_url.split_once("/p/").unwrap().1);
+        let html = call(&d, "GET", &page, None, None).await.text();
+        assert!(html.contains("<html lang=\"da\">"), "{html}");
+        // The member's choice back to their site's (English here).
+        let cleared = serde_json::json!({ "language": null });
+        let patched = call(&d, "PATCH", "/api/v1/members/ole", s, Some(cleared)).await;
+        assert_eq!(patched.status, 200, "{}", patched.text());
+        assert_eq!(patched.json()["language"], serde_json::Value::Null);
+        let html = call(&d, "GET", &page, None, None).await.text();
+        assert!(html.contains("<html lang=\"en\">"), "{html}");
+    }
+}
+
+#[tokio::test]
+async fn what_an_operator_does_to_a_replaced_pass_names_its_successor_and_mail_moves_with_the_link()
+{
+    for db in backends(
+        "what_an_operator_does_to_a_replaced_pass_names_its_successor_and_mail_moves_with_the_link",
+    )
+    .await
+    {
+        let (d, _dir, _) = dashboard(&db).await;
+        let admin = Principal::local_admin();
+        d.members()
+            .add(
+                &admin,
+                &NewMember {
+                    id: "maja".into(),
+                    name: "Maja Ek".into(),
+                    email: Some("maja@example.org".into()),
+                    sites: vec![SITE.into()],
+                    language: None,
+                },
+            )
+            .await
+            .unwrap();
+        // Issued with its link by e-mail; no relay runs, so the mail waits in the outbox.
+        let issued = d
+            .passes()
+            .issue(
+                &admin,
+                &IssuePass {
+                    member: "maja".into(),
+                    site: SITE.into(),
+                    email: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(issued.pass.delivery.is_some());
+        let renewed = d
+            .passes()
+            .renew(&admin, &issued.pass.id, d.now() + 60 * 86_400)
+            .await
+            .unwrap();
+        let delivery = renewed
+            .delivery
+            .expect("the unsent mail moved to the renewed pass");
+        assert_eq!(delivery.to, "maja@example.org");
+        assert!(d
+            .passes()
+            .get(&admin, &issued.pass.id)
+            .await
+            .unwrap()
+            .delivery
+            .is_none());
+
+        let refused = d
+            .passes()
+            .revoke(&admin, &issued.pass.id)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, ServiceError::Conflict(m) if m.contains(&renewed.id)),
+            "{refused:?}"
+        );
+
+        // Once a phone holds the link, a new link by e-mail would cut it off: refused.
+        let secret = issued.page_url.split_once("/p/").unwrap().1;
+        let enrolled = d.passes().enrol(secret, &phone(5).1).await.unwrap();
+        let refused = d
+            .passes()
+            .send_link(&admin, &enrolled.pass_id)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, ServiceError::Conflict(m) if m.contains("kept on the member's phone")),
+            "{refused:?}"
+        );
+
+        // A link that leads nowhere is a page for people, in their language.
+        let dead = call(&d, "GET", "/p/0123456789abcdef?lang=da", None, None).await;
+        assert_eq!(dead.status, 404);
+        assert!(
+            dead.text().contains("Dette kortlink virker ikke"),
+            "{}",
+            dead.text()
+        );
     }
 }

@@ -220,6 +220,7 @@ async fn every_page_renders_in_each_language_with_a_strict_csp_and_no_inline_cod
                 name: "Anna Åberg".into(),
                 email: None,
                 sites: vec![SITE.into()],
+                language: None,
             },
         )
         .await
@@ -544,6 +545,7 @@ async fn an_operator_limited_to_one_site_never_sees_another_sites_member_door_or
                     name: id.into(),
                     email: None,
                     sites: vec![site.into()],
+                    language: None,
                 },
             )
             .await
@@ -1184,6 +1186,15 @@ async fn an_operator_renews_a_pass_from_its_page_and_sees_why_a_phone_could_not_
             ),
             "{}",
             shown.body
+        );
+
+        let member = page.get("/members/anna").await;
+        assert!(
+            member
+                .body
+                .contains("Phone problem: the member&#39;s browser cannot store data"),
+            "the member's record shows why: {}",
+            member.body
         );
 
         // Renewed with the form: a date in site time, through that whole day.

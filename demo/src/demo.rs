@@ -170,6 +170,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                 name: "Demo Member".into(),
                 email: None,
                 sites: vec![SITE.into()],
+                language: None,
             },
         )
         .await?;

@@ -44,6 +44,11 @@ impl AppError {
         }
     }
 
+    /// The HTTP status it answers with.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// A 410 for something that existed and no longer does (a revoked pass's QR code).
     pub(crate) fn gone(message: impl Into<String>) -> Self {
         Self {

@@ -39,6 +39,8 @@ pub(crate) struct NewMemberBody {
     #[serde(default)]
     email: Option<String>,
     sites: Vec<String>,
+    #[serde(default)]
+    language: Option<String>,
 }
 
 pub(crate) async fn add_member(
@@ -55,6 +57,7 @@ pub(crate) async fn add_member(
                 name: req.name,
                 email: req.email,
                 sites: req.sites,
+                language: req.language,
             },
         )
         .await?;
@@ -88,6 +91,9 @@ pub(crate) struct MemberChange {
     /// `null` clears it.
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
+    /// `null`: the site's language again.
+    #[serde(default, deserialize_with = "present")]
+    language: Option<Option<String>>,
 }
 
 pub(crate) async fn update_member(
@@ -97,9 +103,10 @@ pub(crate) async fn update_member(
     ApiJson(change): ApiJson<MemberChange>,
 ) -> Result<Json<Value>, AppError> {
     let email = change.email.as_ref().map(Option::as_deref);
+    let language = change.language.as_ref().map(Option::as_deref);
     Ok(Json(json!(
         d.members()
-            .update(&who, &id, change.name.as_deref(), email)
+            .update(&who, &id, change.name.as_deref(), email, language)
             .await?
     )))
 }

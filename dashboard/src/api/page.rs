@@ -82,12 +82,28 @@ pub(crate) async fn pass_page(
     Path(secret): Path<String>,
     super::ApiQuery(q): super::ApiQuery<PageQuery>,
 ) -> Result<Response, AppError> {
-    let (page, qr) = code(&d, &secret).await?;
+    // A link that leads nowhere is a page too: the installed app (and its service worker)
+    // shows it in the member's language, not the API's JSON.
+    let (page, qr) = match code(&d, &secret).await {
+        Ok(found) => found,
+        Err(e) if e.status() == axum::http::StatusCode::NOT_FOUND => {
+            let lang = q
+                .lang
+                .as_deref()
+                .and_then(crate::web::Lang::parse)
+                .unwrap_or_else(|| crate::web::frame::request_lang(&parts));
+            return Ok((PRIVATE, crate::web::frame::WebError::no_pass_link(lang)).into_response());
+        }
+        Err(e) => return Err(e),
+    };
+    // The page's own switch, else the phone's language, else the member's (or their site's).
     let lang = q
         .lang
         .as_deref()
         .and_then(crate::web::Lang::parse)
-        .unwrap_or_else(|| crate::web::frame::request_lang(&parts));
+        .or_else(|| crate::web::frame::asked_lang(&parts))
+        .or_else(|| crate::web::Lang::parse(&page.language))
+        .unwrap_or(crate::web::Lang::En);
     let gone = match page.status(d.now()) {
         PassStatus::Revoked => Some("member-pass-revoked"),
         PassStatus::Expired => Some("member-pass-expired"),

@@ -27,6 +27,9 @@ pub(super) enum MemberCommand {
         /// Sites, comma-separated.
         #[arg(long = "site", value_name = "SITES")]
         sites: String,
+        /// The language of their pass page and e-mails: sv, da or en (default: their site's).
+        #[arg(long)]
+        language: Option<String>,
     },
     /// List members.
     List {
@@ -56,6 +59,7 @@ pub(super) async fn run(command: MemberCommand, me: Principal) -> anyhow::Result
             name,
             email,
             sites,
+            language,
         } => {
             let dashboard = data.open().await?;
             let member = dashboard
@@ -67,6 +71,7 @@ pub(super) async fn run(command: MemberCommand, me: Principal) -> anyhow::Result
                         name,
                         email,
                         sites: split_list(&sites),
+                        language,
                     },
                 )
                 .await?;

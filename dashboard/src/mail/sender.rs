@@ -31,6 +31,14 @@ const MAX_RETRY_SECONDS: i64 = 3600;
 const LEASE_SECONDS: i64 = 300;
 /// How long one command to the relay may take before the try counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one whole delivery may take: a minute inside the lease.
+const SEND_DEADLINE: Duration = Duration::from_secs(LEASE_SECONDS.unsigned_abs() - 60);
+
+/// Why one try failed, and whether trying again could help.
+struct SendError {
+    permanent: bool,
+    text: String,
+}
 /// Rows taken per round: a burst of issued passes goes out in a few rounds without one
 /// round holding many leases.
 const BATCH: i64 = 20;
@@ -245,7 +253,25 @@ impl Mailer {
             }
         };
         let attempts = attempts + 1;
-        match self.transport.send(message).await {
+        // Within the lease, whatever the relay does: a slow relay never lets another sender
+        // take the row while this one may still deliver it.
+        let sent = match tokio::time::timeout(SEND_DEADLINE, self.transport.send(message)).await {
+            Ok(sent) => sent.map_err(|e| SendError {
+                // A refused login (530, 535) is the operator's to fix, not the mail's fault:
+                // retried, so that a fixed password still delivers it.
+                permanent: e.is_permanent()
+                    && !matches!(
+                        e.status().map(|c| c.to_string()).as_deref(),
+                        Some("530" | "535")
+                    ),
+                text: e.to_string(),
+            }),
+            Err(_) => Err(SendError {
+                permanent: false,
+                text: format!("the relay did not finish within {SEND_DEADLINE:?}"),
+            }),
+        };
+        match sent {
             Ok(_) => {
                 sqlx::query(
                     "UPDATE mail_outbox SET sent_at = $1, attempts = $2, last_error = NULL, \
@@ -259,19 +285,19 @@ impl Mailer {
                 tracing::info!(pass = %pass, mail = id, attempts, "pass link mail sent");
                 round.sent += 1;
             }
-            Err(e) if e.is_permanent() || attempts >= MAX_ATTEMPTS => {
-                self.record_failure(id, attempts, &e.to_string()).await?;
-                self.give_up(id, &e.to_string(), round).await?;
+            Err(e) if e.permanent || attempts >= MAX_ATTEMPTS => {
+                self.record_failure(id, attempts, &e.text).await?;
+                self.give_up(id, &e.text, round).await?;
             }
             Err(e) => {
                 let next = d.now() + backoff(attempts);
-                self.record_failure(id, attempts, &e.to_string()).await?;
+                self.record_failure(id, attempts, &e.text).await?;
                 sqlx::query("UPDATE mail_outbox SET next_try_at = $1 WHERE id = $2")
                     .bind(next)
                     .bind(id.to_owned())
                     .execute(&d.db.pool)
                     .await?;
-                tracing::warn!(pass = %pass, mail = id, attempts, error = %e,
+                tracing::warn!(pass = %pass, mail = id, attempts, error = %e.text,
                     next_try_at = %crate::timetext::rfc3339(next), "pass link mail not sent; will retry");
                 round.failed += 1;
             }

@@ -51,6 +51,12 @@ impl Me {
 
 /// The language of a request from what it carries (cookie, then `Accept-Language`).
 pub(crate) fn request_lang(parts: &Parts) -> Lang {
+    asked_lang(parts).unwrap_or(Lang::En)
+}
+
+/// The language a request asks for (the picker's cookie, else `Accept-Language`), if it
+/// names one of bygd's.
+pub(crate) fn asked_lang(parts: &Parts) -> Option<Lang> {
     cookie(parts, LANG_COOKIE)
         .and_then(|c| Lang::parse(&c))
         .or_else(|| {
@@ -60,7 +66,6 @@ pub(crate) fn request_lang(parts: &Parts) -> Lang {
                 .and_then(|v| v.to_str().ok())
                 .and_then(Lang::from_accept_language)
         })
-        .unwrap_or(Lang::En)
 }
 
 /// Where to send someone back to after signing in: only a path on this server.
@@ -218,6 +223,16 @@ impl WebError {
     }
 
     /// A 404 for an address the UI does not have.
+    /// The page of a pass link that leads nowhere (mistyped, or replaced by a newer link).
+    pub(crate) fn no_pass_link(lang: Lang) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            title_key: "member-pass-no-link",
+            detail: Tr { lang }.get("member-pass-no-link-detail"),
+            lang,
+        }
+    }
+
     pub(crate) fn no_page(lang: Lang) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,

@@ -88,6 +88,9 @@ pub(crate) struct MemberForm {
     name: String,
     #[serde(default)]
     email: String,
+    /// sv, da or en; empty for the site's language.
+    #[serde(default)]
+    language: String,
     /// Sites, as checkboxes (`site=a&site=b`) or a comma-separated text.
     #[serde(default)]
     site: Vec<String>,
@@ -143,6 +146,7 @@ pub(crate) async fn add(
         name: form.name.trim().to_owned(),
         email: Some(form.email.trim().to_owned()).filter(|e| !e.is_empty()),
         sites: form.site.clone(),
+        language: Some(form.language.clone()).filter(|l| !l.is_empty()),
     };
     match d.members().add(&me.who, &new).await {
         Ok(member) => Ok(Redirect::to(&format!("/members/{}", member.id)).into_response()),
@@ -174,6 +178,7 @@ fn parse_member_form(body: &[u8]) -> MemberForm {
             "id" => form.id = value,
             "name" => form.name = value,
             "email" => form.email = value,
+            "language" => form.language = value,
             "site" => form.site.extend(crate::service::split_list(&value)),
             _ => {}
         }
@@ -240,12 +245,14 @@ pub(crate) async fn change(
     let result = match field(&fields, "what").as_str() {
         "update" => {
             let email = field(&fields, "email");
+            let language = field(&fields, "language");
             d.members()
                 .update(
                     &me.who,
                     &id,
                     Some(&field(&fields, "name")),
                     Some(Some(email.as_str()).filter(|e| !e.is_empty())),
+                    Some(Some(language.as_str()).filter(|l| !l.is_empty())),
                 )
                 .await
         }
