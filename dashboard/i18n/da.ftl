@@ -289,6 +289,7 @@ member-pass-title = Dit adgangskort
 member-pass-hint = Hold koden op mod læseren ved døren. Skru op for skærmens lysstyrke, hvis døren ikke reagerer.
 member-pass-revoked = Adgangskortet er spærret og åbner ikke længere døre. Bed stedet om et nyt.
 member-pass-expired = Adgangskortet er udløbet og åbner ikke længere døre. Bed stedet om et nyt.
+pass-phone-only = Stedet kræver kort, der er gemt på en telefon, så der er ingen almindelig kode at udskrive eller vise. Send linket til medlemmet: de gemmer kortet på deres telefon derfra.
 member-pass-no-link = Dette kortlink virker ikke
 member-pass-no-link-detail = Det er skrevet forkert, eller der er sendt et nyere link til kortet. Brug det nyeste link, du har fået, eller bed stedet om et.
 member-language = Sprog

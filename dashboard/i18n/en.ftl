@@ -289,6 +289,7 @@ member-pass-title = Your pass
 member-pass-hint = Hold this code to the reader at the door. Turn the screen's brightness up if the door does not react.
 member-pass-revoked = This pass has been revoked and no longer opens doors. Ask the space for a new one.
 member-pass-expired = This pass has expired and no longer opens doors. Ask the space for a new one.
+pass-phone-only = This site requires passes kept on a phone, so there is no plain code to print or show. Send the member the link: they set the pass up on their phone from it.
 member-pass-no-link = This pass link does not work
 member-pass-no-link-detail = It was mistyped, or a newer link to the pass was sent. Use the newest link you got, or ask the space for one.
 member-language = Language

@@ -289,6 +289,7 @@ member-pass-title = Ditt passerkort
 member-pass-hint = Håll koden mot läsaren vid dörren. Skruva upp skärmens ljusstyrka om dörren inte reagerar.
 member-pass-revoked = Passerkortet är spärrat och öppnar inte längre dörrar. Be lokalen om ett nytt.
 member-pass-expired = Passerkortet har gått ut och öppnar inte längre dörrar. Be lokalen om ett nytt.
+pass-phone-only = Platsen kräver kort som är sparade i en telefon, så det finns ingen vanlig kod att skriva ut eller visa. Skicka länken till medlemmen: de sparar kortet i sin telefon från den.
 member-pass-no-link = Den här kortlänken fungerar inte
 member-pass-no-link-detail = Den är felskriven, eller så har en nyare länk till kortet skickats. Använd den senaste länken du fått, eller be lokalen om en.
 member-language = Språk

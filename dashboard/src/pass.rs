@@ -110,9 +110,11 @@ pub struct IssuedPass {
     #[serde(flatten)]
     pub pass: PassInfo,
     /// The text its QR code carries (`BYGD1:…`): a credential; give it to the member only.
-    pub qr_text: String,
-    /// The QR version at error correction M.
-    pub qr_version: i16,
+    /// `None` at a site that requires passes kept on a phone: the member sets the pass up
+    /// from its link, and no plain code of it is ever handed out.
+    pub qr_text: Option<String>,
+    /// The QR version at error correction M (`None` with no code).
+    pub qr_version: Option<i16>,
     /// A page showing the QR code, for the member's phone (the link is the credential).
     pub page_url: String,
     /// The QR code as PNG.
@@ -432,10 +434,19 @@ impl Passes<'_> {
             self.dashboard.wake_mailer();
         }
         let pass = self.get(who, &pass_id).await?;
+        // A site that requires phone keys gets no plain code: the only copy of the bare pass
+        // stays unsigned in the database until a phone enrols through the link.
+        let plain = !pass.device_bound
+            && self
+                .dashboard
+                .sites()
+                .pass_rules(&pass.site)
+                .await?
+                .require_device_key;
         Ok(IssuedPass {
             pass,
-            qr_text,
-            qr_version: qr.version(),
+            qr_text: (!plain).then_some(qr_text),
+            qr_version: (!plain).then(|| qr.version()),
             png_url: format!("{page_url}/qr.png"),
             svg_url: format!("{page_url}/qr.svg"),
             page_url,

@@ -178,6 +178,8 @@ async fn a_site_that_requires_device_keys_shows_no_plain_code_and_hears_why_a_ph
             .await
             .unwrap();
         let (issued, secret) = member_with_pass(&d).await;
+        assert_eq!(issued.qr_text, None, "a plain code was handed out");
+        assert_eq!(issued.qr_version, None);
         let page = call(&d, "GET", &format!("/p/{secret}"), None, None).await;
         assert_eq!(page.status, 200);
         let html = page.text();

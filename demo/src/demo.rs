@@ -185,8 +185,13 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             },
         )
         .await?;
+    // The demo site accepts plain codes, so the issued pass has one.
+    let pass_text = issued
+        .qr_text
+        .clone()
+        .context("the demo pass has no plain code")?;
     let pass_file = dir.join("pass.txt");
-    std::fs::write(&pass_file, format!("{}\n", issued.qr_text))?;
+    std::fs::write(&pass_file, format!("{pass_text}\n"))?;
 
     let (stop_dashboard, dashboard_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(bygd_dashboard::serve(
@@ -258,13 +263,13 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         "  pass {}, doors front and workshop, valid 30 days",
         issued.pass.id
     );
-    match QrImage::new(&issued.qr_text) {
+    match QrImage::new(&pass_text) {
         Ok(qr) => {
             println!("{}", qr.terminal());
             println!(
                 "  (QR version {}, error correction M, {} characters; also on the pass page {})",
                 qr.version(),
-                issued.qr_text.len(),
+                pass_text.len(),
                 issued.page_url
             );
         }
@@ -277,7 +282,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         &socket,
         &Request::Present {
             door: "front".into(),
-            text: issued.qr_text.clone(),
+            text: pass_text.clone(),
         },
     )
     .await?;

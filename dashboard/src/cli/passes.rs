@@ -157,21 +157,27 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                     },
                 )
                 .await?;
-            let qr = crate::qr::QrImage::new(&issued.qr_text)?;
-            if let Some(path) = &png {
-                std::fs::write(path, qr.png(8)?)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            if let Some(path) = &svg {
-                std::fs::write(path, qr.svg())
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            if !no_qr && png.is_none() && svg.is_none() {
-                eprintln!("{}", qr.terminal());
+            let qr = issued
+                .qr_text
+                .as_deref()
+                .map(crate::qr::QrImage::new)
+                .transpose()?;
+            if let Some(qr) = &qr {
+                if let Some(path) = &png {
+                    std::fs::write(path, qr.png(8)?)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+                if let Some(path) = &svg {
+                    std::fs::write(path, qr.svg())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+                if !no_qr && png.is_none() && svg.is_none() {
+                    eprintln!("{}", qr.terminal());
+                }
             }
             let p = &issued.pass;
             eprintln!(
-                "Pass {} for {} at {} (doors: {}), valid {} to {}{}; QR version {}.",
+                "Pass {} for {} at {} (doors: {}), valid {} to {}{}; {}.",
                 p.id,
                 p.member,
                 p.site,
@@ -192,14 +198,22 @@ pub(super) async fn run(command: PassCommand, me: Principal) -> anyhow::Result<E
                     .as_deref()
                     .map(|s| format!(", {s}"))
                     .unwrap_or_default(),
-                issued.qr_version
+                match issued.qr_version {
+                    Some(version) => format!("QR version {version}"),
+                    None => "no plain code: the site requires passes kept on a phone, so the \
+                             member sets it up from the link"
+                        .to_owned(),
+                }
             );
             eprintln!("Pass page for the member's phone: {}", issued.page_url);
             if let Some(delivery) = &issued.pass.delivery {
                 eprintln!("{}", queued_text(&dashboard, delivery, &p.member));
             }
-            // The QR text alone on stdout, so that scripts can capture it.
-            println!("{}", issued.qr_text);
+            // The QR text alone on stdout, so that scripts can capture it (nothing at a site
+            // that requires passes kept on a phone).
+            if let Some(text) = &issued.qr_text {
+                println!("{text}");
+            }
         }
         PassCommand::List {
             data,

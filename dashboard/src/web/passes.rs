@@ -266,7 +266,7 @@ struct IssuedPage {
     pass: PassInfo,
     until: String,
     link: String,
-    qr_data_uri: String,
+    qr_data_uri: Option<String>,
 }
 
 /// `POST /passes`: issues the pass and shows its QR code and link, this once.
@@ -298,7 +298,11 @@ pub(crate) async fn issue(
         Err(e) => return Err(WebError::new(e, me.lang)),
     };
     // The pass itself, as the door's scanner reads it (printable); the link is for the phone.
-    let qr = QrImage::new(&issued.qr_text)
+    let qr = issued
+        .qr_text
+        .as_deref()
+        .map(QrImage::new)
+        .transpose()
         .map_err(|e| WebError::new(ServiceError::Internal(e.to_string()), me.lang))?;
     let until = SiteTimes::new(&d, &me.who)
         .local(&issued.pass.site, &issued.pass.valid_until)
@@ -309,7 +313,7 @@ pub(crate) async fn issue(
         pass: issued.pass,
         until,
         link: issued.page_url,
-        qr_data_uri: format!("data:image/svg+xml,{}", urlencode(&qr.svg())),
+        qr_data_uri: qr.map(|qr| format!("data:image/svg+xml,{}", urlencode(&qr.svg()))),
     };
     // The link is a credential: never cached, never sent on as a referrer.
     Ok((
