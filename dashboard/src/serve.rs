@@ -4,12 +4,17 @@
 //! finish) and the link, and waits for both. Each request carries its TCP peer's address
 //! (`ConnectInfo`), which login throttling keys on: behind a reverse proxy that is the proxy.
 //! With a mail relay configured ([`Dashboard::with_smtp`]) a mail sender drains the outbox
-//! too, and stops with the rest.
+//! too, and stops with the rest. Under systemd it says READY once it serves, feeds the
+//! watchdog while the database answers, and says STOPPING on shutdown.
 
 use crate::link::LinkSettings;
 use crate::service::Dashboard;
 use anyhow::Context as _;
 use std::future::Future;
+use std::time::Duration;
+
+/// How long the database may take to answer the watchdog's probe.
+const WATCHDOG_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves the API on `listener` and runs the link (if `link` is given) until `shutdown`.
 pub async fn serve(
@@ -54,8 +59,38 @@ pub async fn serve(
         let _ = http_stop.wait_for(|stop| *stop).await;
     });
     let server = tokio::spawn(async move { server.await });
+    // Under systemd (`Type=notify`): ready once the API listens and the lists are signed;
+    // the watchdog is fed only while the database answers, so a hung store is restarted.
+    let watchdog = bygd_link::sdnotify::watchdog_interval().map(|interval| {
+        let dashboard = dashboard.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = stop.wait_for(|stop| *stop) => return,
+                }
+                let probe = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&dashboard.db.pool);
+                match tokio::time::timeout(WATCHDOG_PROBE_TIMEOUT, probe).await {
+                    Ok(Ok(_)) => {
+                        bygd_link::sdnotify::notify("WATCHDOG=1");
+                    }
+                    outcome => tracing::warn!(
+                        ?outcome,
+                        "the database did not answer; the systemd watchdog is not fed"
+                    ),
+                }
+            }
+        })
+    });
+    bygd_link::sdnotify::notify("READY=1");
     shutdown.await;
+    bygd_link::sdnotify::notify("STOPPING=1");
     let _ = stop_tx.send(true);
+    if let Some(task) = watchdog {
+        let _ = task.await;
+    }
     server
         .await
         .context("the HTTP server panicked")?

@@ -27,7 +27,6 @@
 //! - `socket`: the local JSON-lines control socket (`present`, status, simulation), with its
 //!   typed errors.
 //! - `daemon`: `run`, which starts and stops all of the above.
-//! - `sdnotify`: systemd's READY/WATCHDOG/STOPPING.
 //! - `logview`: the entry log for people and as JSON.
 //! - `uplink`: MQTT: signed event batches out until acked, commands, acks and revocations in.
 //!
@@ -43,7 +42,6 @@ mod gate;
 mod hardware;
 mod logview;
 mod reader;
-mod sdnotify;
 mod socket;
 mod store;
 mod uplink;

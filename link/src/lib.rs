@@ -11,11 +11,13 @@
 //! - `poller`: the task that owns rumqttc's event loop, reconnects with jittered backoff and
 //!   forwards what it reads ([`spawn_poller`]).
 //! - `keyfile`: an Ed25519 key in a file: 64 hex digits, owner-only.
+//! - `sdnotify`: systemd's READY/WATCHDOG/STOPPING, for both services' `Type=notify` units.
 
 mod client_options;
 mod keyfile;
 mod mqtt_config;
 mod poller;
+pub mod sdnotify;
 
 pub use client_options::{client_options, OptionsError};
 pub use keyfile::{generate as generate_key, read as read_key, KeyFileError};

@@ -28,7 +28,10 @@ pub(crate) async fn health(State(d): State<Dashboard>) -> Response {
         .await
         .is_ok();
     let mqtt = d.link_up.load(std::sync::atomic::Ordering::Relaxed);
-    let status = if database {
+    // A dashboard serving with a broker configured is not healthy without its link: no
+    // entry comes in and no revocation goes out. (One serving the API alone has no link.)
+    let link_expected = d.broker_url.is_some();
+    let status = if database && (mqtt || !link_expected) {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

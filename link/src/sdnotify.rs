@@ -1,13 +1,13 @@
 //! systemd's notify protocol: READY, WATCHDOG and STOPPING datagrams to `$NOTIFY_SOCKET`.
 //!
 //! Written out rather than pulled in as a crate: it is one datagram. Outside systemd (no
-//! `$NOTIFY_SOCKET`) every call does nothing.
+//! `$NOTIFY_SOCKET`) every call does nothing. The gateway daemon and `bygd serve` both use it.
 
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 /// Sends a state string such as `READY=1`; returns whether it was sent.
-pub(crate) fn notify(state: &str) -> bool {
+pub fn notify(state: &str) -> bool {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return false;
     };
@@ -31,7 +31,7 @@ pub(crate) fn notify(state: &str) -> bool {
 /// The watchdog interval systemd asked for, halved (pings twice per interval, as sd_notify(3)
 /// recommends), or `None` when no watchdog is set for this process.
 #[must_use]
-pub(crate) fn watchdog_interval() -> Option<Duration> {
+pub fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
     if let Some(pid) = std::env::var("WATCHDOG_PID")
         .ok()
