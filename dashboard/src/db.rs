@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mail outbox for pass links, member language",
         include_str!("../migrations/0007_mail.sql"),
     ),
+    (
+        8,
+        "idempotency keys",
+        include_str!("../migrations/0008_idempotency.sql"),
+    ),
 ];
 
 /// Which database is behind the pool.

@@ -35,6 +35,8 @@
 //!   old list.
 //! - `ingest`: [`Dashboard::ingest_batch`]: a batch in, its events stored once, the head to ack
 //!   out; statuses; checking a stored chain.
+//! - `idempotency`: `Idempotency-Key` on the API's creating calls: the first answer again,
+//!   sealed at rest.
 //! - `access`: roles, scopes, site limits ([`Principal`]): who may call what.
 //! - `clock`: [`Clock`], where every service reads the time: the system clock, or a manual
 //!   one that tests move on.
@@ -73,6 +75,7 @@ mod entry;
 mod error;
 mod files;
 mod gateway;
+mod idempotency;
 mod ingest;
 mod link;
 mod mail;

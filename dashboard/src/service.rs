@@ -394,6 +394,11 @@ impl Dashboard {
         Members { dashboard: self }
     }
 
+    /// Idempotency keys of the API's creating calls.
+    pub(crate) fn idempotency(&self) -> crate::idempotency::Idempotency<'_> {
+        crate::idempotency::Idempotency { dashboard: self }
+    }
+
     /// Passes (`pass.rs`).
     #[must_use]
     pub fn passes(&self) -> Passes<'_> {

@@ -46,12 +46,27 @@ pub(crate) struct NewMemberBody {
 pub(crate) async fn add_member(
     State(d): State<Dashboard>,
     Caller(who): Caller,
-    ApiJson(req): ApiJson<NewMemberBody>,
+    request: axum::extract::Request,
+) -> Response {
+    super::idempotent::once(&d, &who, request, async |request| {
+        add_member_once(&d, &who, request)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
+}
+
+async fn add_member_once(
+    d: &Dashboard,
+    who: &crate::access::Principal,
+    request: axum::extract::Request,
 ) -> Result<Response, AppError> {
+    use axum::extract::FromRequest as _;
+    let ApiJson(req) = ApiJson::<NewMemberBody>::from_request(request, &()).await?;
     let member = d
         .members()
         .add(
-            &who,
+            who,
             &NewMember {
                 id: req.id,
                 name: req.name,
@@ -176,11 +191,26 @@ pub(crate) struct IssueBody {
 pub(crate) async fn issue_pass(
     State(d): State<Dashboard>,
     Caller(who): Caller,
-    ApiJson(req): ApiJson<IssueBody>,
+    request: axum::extract::Request,
+) -> Response {
+    super::idempotent::once(&d, &who, request, async |request| {
+        issue_pass_once(&d, &who, request)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
+}
+
+async fn issue_pass_once(
+    d: &Dashboard,
+    who: &crate::access::Principal,
+    request: axum::extract::Request,
 ) -> Result<Response, AppError> {
+    use axum::extract::FromRequest as _;
+    let ApiJson(req) = ApiJson::<IssueBody>::from_request(request, &()).await?;
     who.require(crate::access::Scope::PassesWrite)
         .map_err(crate::error::ServiceError::from)?;
-    let zone = d.sites().zone(&who, &req.site).await?;
+    let zone = d.sites().zone(who, &req.site).await?;
     let now = d.now();
     let time = |field: &str, text: &Option<String>| {
         crate::timetext::parse_field(field, text.as_deref(), &zone, now)
@@ -198,7 +228,7 @@ pub(crate) async fn issue_pass(
         booking: req.booking,
         email: req.email,
     };
-    let issued = d.passes().issue(&who, &issue).await?;
+    let issued = d.passes().issue(who, &issue).await?;
     Ok((StatusCode::CREATED, Json(issued)).into_response())
 }
 

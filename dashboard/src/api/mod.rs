@@ -9,6 +9,7 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 mod error;
 pub(crate) mod gateways;
+mod idempotent;
 mod members;
 mod page;
 mod sites;
@@ -28,7 +29,7 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// The largest request body read: axum's default limit for JSON bodies, which [`ApiJson`]
 /// buffers itself to look for NUL characters first.
-const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// What every extractor says of a NUL character: no field takes one, and PostgreSQL cannot
 /// store one in text (it would be a server error there, and is silently kept by SQLite).
