@@ -330,6 +330,15 @@ impl Dashboard {
             }
             tx.commit().await?;
             self.changed();
+            for outcome in &outcomes {
+                match outcome {
+                    Ingested::Stored { from, to, .. } => {
+                        self.counters.stored(to.saturating_sub(*from) + 1);
+                    }
+                    Ingested::Refused { .. } => self.counters.refused(),
+                    _ => {}
+                }
+            }
             return Ok(outcomes);
         }
         Err(ServiceError::Internal(

@@ -35,6 +35,7 @@
 //!   old list.
 //! - `ingest`: [`Dashboard::ingest_batch`]: a batch in, its events stored once, the head to ack
 //!   out; statuses; checking a stored chain.
+//! - `metrics`: Prometheus metrics (`GET /metrics`): ingest, gateways, alarms, mail.
 //! - `idempotency`: `Idempotency-Key` on the API's creating calls: the first answer again,
 //!   sealed at rest.
 //! - `access`: roles, scopes, site limits ([`Principal`]): who may call what.
@@ -80,6 +81,7 @@ mod ingest;
 mod link;
 mod mail;
 mod member;
+mod metrics;
 mod pass;
 mod pass_link;
 mod qr;

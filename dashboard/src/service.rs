@@ -57,6 +57,8 @@ pub struct Dashboard {
     pub(crate) mail_wake: Arc<tokio::sync::Notify>,
     /// The mail relay (`[smtp]`), when configured: `serve` runs a sender through it.
     pub(crate) smtp: Option<Arc<crate::config::DashboardSmtp>>,
+    /// What the dashboard counts as it works, for `GET /metrics`.
+    pub(crate) counters: Arc<crate::metrics::Counters>,
 }
 
 impl std::fmt::Debug for Dashboard {
@@ -145,6 +147,7 @@ impl Dashboard {
             clock: Clock::system(),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
             smtp: None,
+            counters: Arc::default(),
         }
     }
 

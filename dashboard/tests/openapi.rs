@@ -1226,6 +1226,9 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     let s = logged_in.json()["token"].as_str().unwrap().to_owned();
     assert_eq!(cookie, format!("bygd_session={s}"));
     let s = Some(s.as_str());
+    w.call(("get", "/metrics"), "/metrics", s, None, 200).await;
+    w.call(("get", "/metrics"), "/metrics", None, None, 401)
+        .await;
     // The cookie the login set works as well as the bearer session.
     w.call(
         ("get", "/api/v1/gateways"),

@@ -43,6 +43,23 @@ pub(crate) async fn health(State(d): State<Dashboard>) -> Response {
         .into_response()
 }
 
+/// `GET /metrics`: Prometheus's text format (scope `gateways:read`; a scraper sends an API
+/// token as its bearer credential).
+pub(crate) async fn metrics(
+    State(d): State<Dashboard>,
+    super::auth::Caller(who): super::auth::Caller,
+) -> Result<Response, AppError> {
+    let text = d.metrics(&who).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Login {

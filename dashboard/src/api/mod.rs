@@ -187,6 +187,7 @@ fn api_routes() -> Router<Dashboard> {
     Router::new()
         .route("/api/v1/openapi.json", get(admin::openapi))
         .route("/api/v1/health", get(admin::health))
+        .route("/metrics", get(admin::metrics))
         .route("/api/v1/session", post(admin::login).delete(admin::logout))
         .route(
             "/api/v1/session/language",
