@@ -13,9 +13,12 @@
 //! a stolen database backup without the issuer key file opens no door from it either.
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::{random_bytes, Dashboard};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use crate::seal::{bound_to, Sealer};
+use crate::service::Dashboard;
 use sha2::{Digest as _, Sha256};
+
+/// What the sealing key of stored answers is derived for.
+const PURPOSE: &str = "bygd/v1/idempotency-answers";
 
 /// How long a key is remembered: a booking system retries within minutes, not days.
 const KEY_SECONDS: i64 = 24 * 3600;
@@ -171,61 +174,22 @@ impl Idempotency<'_> {
         Ok(())
     }
 
-    /// The sealing key: derived from the issuer key, for this purpose only.
-    fn cipher(&self) -> ServiceResult<LessSafeKey> {
-        let mut derive = Sha256::new();
-        derive.update(b"bygd/v1/idempotency-answers");
-        derive.update(self.dashboard.issuer.to_seed());
-        let key = UnboundKey::new(&CHACHA20_POLY1305, &derive.finalize())
-            .map_err(|_| ServiceError::Internal("cannot make the sealing key".to_owned()))?;
-        Ok(LessSafeKey::new(key))
-    }
-
-    /// `nonce || ciphertext and tag`, in hex; bound to its caller and key.
+    /// Seals an answer under the issuer-derived key for answers, bound to its caller and key.
     fn seal(&self, actor: &str, key: &str, body: &[u8]) -> ServiceResult<String> {
-        let nonce = random_bytes::<NONCE_LEN>()?;
-        let mut sealed = body.to_vec();
-        self.cipher()?
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(bound_to(actor, key)),
-                &mut sealed,
-            )
-            .map_err(|_| ServiceError::Internal("cannot seal an answer".to_owned()))?;
-        let mut stored = nonce.to_vec();
-        stored.extend_from_slice(&sealed);
-        Ok(hex::encode(stored))
+        Sealer::new(&self.dashboard.issuer, PURPOSE)?
+            .seal(&bound_to(&[actor.as_bytes(), key.as_bytes()]), body)
     }
 
     fn open(&self, actor: &str, key: &str, stored: &str) -> ServiceResult<Vec<u8>> {
-        let broken = || {
-            ServiceError::Internal(format!(
-                "the stored answer for Idempotency-Key `{key}` does not open (another issuer \
-                 key, or a changed row); use a new key"
-            ))
-        };
-        let bytes = hex::decode(stored).map_err(|_| broken())?;
-        if bytes.len() < NONCE_LEN {
-            return Err(broken());
-        }
-        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| broken())?;
-        let mut sealed = sealed.to_vec();
-        let body = self
-            .cipher()?
-            .open_in_place(nonce, Aad::from(bound_to(actor, key)), &mut sealed)
-            .map_err(|_| broken())?;
-        Ok(body.to_vec())
+        Sealer::new(&self.dashboard.issuer, PURPOSE)?
+            .open(&bound_to(&[actor.as_bytes(), key.as_bytes()]), stored)
+            .ok_or_else(|| {
+                ServiceError::Internal(format!(
+                    "the stored answer for Idempotency-Key `{key}` does not open (another issuer \
+                     key, or a changed row); use a new key"
+                ))
+            })
     }
-}
-
-/// The associated data an answer is sealed with: its caller and key, length-prefixed.
-fn bound_to(actor: &str, key: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(actor.len() + key.len() + 16);
-    aad.extend_from_slice(&(actor.len() as u64).to_be_bytes());
-    aad.extend_from_slice(actor.as_bytes());
-    aad.extend_from_slice(key.as_bytes());
-    aad
 }
 
 /// The fingerprint of a request: SHA-256 over its method, path and body.

@@ -36,6 +36,7 @@
 //! - `ingest`: [`Dashboard::ingest_batch`]: a batch in, its events stored once, the head to ack
 //!   out; statuses; checking a stored chain.
 //! - `metrics`: Prometheus metrics (`GET /metrics`): ingest, gateways, alarms, mail.
+//! - `seal`: sealing secrets at rest under a key derived from the issuer key.
 //! - `idempotency`: `Idempotency-Key` on the API's creating calls: the first answer again,
 //!   sealed at rest.
 //! - `access`: roles, scopes, site limits ([`Principal`]): who may call what.
@@ -87,6 +88,7 @@ mod pass_link;
 mod qr;
 mod revocation;
 mod revocation_lag;
+mod seal;
 mod serve;
 mod service;
 mod site;
