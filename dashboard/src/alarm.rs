@@ -140,11 +140,25 @@ impl Alarms<'_> {
         .execute(&mut **tx)
         .await?;
         if repeated.rows_affected() == 0 {
+            let id = random_hex_id()?;
+            crate::webhook::emit(
+                tx,
+                &[crate::webhook::Event {
+                    kind: "alarm.raised",
+                    site: site.to_owned(),
+                    at,
+                    data: serde_json::json!({
+                        "id": id, "gateway": gateway, "kind": kind,
+                        "door": Some(door).filter(|d| !d.is_empty()), "detail": detail,
+                    }),
+                }],
+            )
+            .await?;
             sqlx::query(
                 "INSERT INTO alarms (id, site, gateway, kind, door, detail, first_at, last_at, count) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1)",
             )
-            .bind(random_hex_id()?)
+            .bind(id)
             .bind(site.to_owned())
             .bind(gateway.to_owned())
             .bind(kind.to_owned())
@@ -167,17 +181,30 @@ impl Alarms<'_> {
         door: Option<&str>,
         at: i64,
     ) -> ServiceResult<()> {
-        sqlx::query(
+        let cleared: Vec<String> = sqlx::query_scalar(
             "UPDATE alarms SET cleared_at = $1 \
-             WHERE site = $2 AND gateway = $3 AND kind = $4 AND door = $5 AND cleared_at IS NULL",
+             WHERE site = $2 AND gateway = $3 AND kind = $4 AND door = $5 AND cleared_at IS NULL \
+             RETURNING id",
         )
         .bind(at)
         .bind(site.to_owned())
         .bind(gateway.to_owned())
         .bind(kind.to_owned())
         .bind(door.unwrap_or("").to_owned())
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
+        let closed: Vec<crate::webhook::Event> = cleared
+            .into_iter()
+            .map(|id| crate::webhook::Event {
+                kind: "alarm.closed",
+                site: site.to_owned(),
+                at,
+                data: serde_json::json!({
+                    "id": id, "gateway": gateway, "kind": kind, "door": door, "by": "gateway",
+                }),
+            })
+            .collect();
+        crate::webhook::emit(tx, &closed).await?;
         Ok(())
     }
 
@@ -288,6 +315,19 @@ impl Alarms<'_> {
                 "alarm `{id}` is already closed"
             )));
         }
+        crate::webhook::emit(
+            &mut tx,
+            &[crate::webhook::Event {
+                kind: "alarm.closed",
+                site: alarm.site.clone(),
+                at: self.dashboard.now(),
+                data: serde_json::json!({
+                    "id": id, "gateway": alarm.gateway, "kind": alarm.kind, "door": alarm.door,
+                    "by": who.actor, "note": note,
+                }),
+            }],
+        )
+        .await?;
         self.dashboard
             .record(
             &mut tx,

@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "idempotency keys",
         include_str!("../migrations/0008_idempotency.sql"),
     ),
+    (
+        9,
+        "webhooks",
+        include_str!("../migrations/0009_webhooks.sql"),
+    ),
 ];
 
 /// Which database is behind the pool.

@@ -484,6 +484,28 @@ impl Dashboard {
         for e in &fresh {
             self.follow_up(tx, site, gateway, e, now).await?;
         }
+        // Entries and denials for the webhooks, in the same transaction as the events.
+        let entries: Vec<crate::webhook::Event> = fresh
+            .iter()
+            .filter_map(|e| {
+                let (_, outcome, door, member, pass, reason, _) = columns(&e.event.body);
+                let kind = match outcome? {
+                    "granted" => "entry.granted",
+                    _ => "entry.denied",
+                };
+                Some(crate::webhook::Event {
+                    kind,
+                    site: site.to_owned(),
+                    at: to_sql(e.event.time.0),
+                    data: serde_json::json!({
+                        "gateway": gateway, "seq": e.event.seq, "door": door,
+                        "member": member, "pass": pass, "reason": reason,
+                        "clock": e.event.clock.name(),
+                    }),
+                })
+            })
+            .collect();
+        crate::webhook::emit(tx, &entries).await?;
         // Decisions on the clock floor: the gateway's clock is behind what it has seen.
         if let Some(behind) = fresh
             .iter()

@@ -36,6 +36,8 @@
 //! - `ingest`: [`Dashboard::ingest_batch`]: a batch in, its events stored once, the head to ack
 //!   out; statuses; checking a stored chain.
 //! - `metrics`: Prometheus metrics (`GET /metrics`): ingest, gateways, alarms, mail.
+//! - `webhook`: webhook subscriptions, deliveries queued with the change they report, and
+//!   the signed, ordered, retried sender.
 //! - `seal`: sealing secrets at rest under a key derived from the issuer key.
 //! - `idempotency`: `Idempotency-Key` on the API's creating calls: the first answer again,
 //!   sealed at rest.
@@ -96,6 +98,7 @@ mod throttle;
 mod timetext;
 mod token;
 pub mod web;
+mod webhook;
 
 pub use access::{Principal, Role, Scope, Sites};
 pub use account::{AccountInfo, Accounts};
@@ -121,3 +124,5 @@ pub use service::{Dashboard, Initialised};
 pub use site::{NewSite, SiteChange, SiteDirectory, SiteInfo};
 pub use throttle::LoginLimits;
 pub use token::Tokens;
+pub use webhook::sender::{Round as WebhookRound, WebhookSender};
+pub use webhook::{CreatedWebhook, NewWebhook, WebhookInfo, Webhooks, EVENT_KINDS};

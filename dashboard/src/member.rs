@@ -131,6 +131,7 @@ impl Members<'_> {
                 serde_json::json!({ "name": new.name, "sites": new.sites, "language": language }),
             )
             .await?;
+        member_changed(&mut tx, &new.id, "added", &new.sites, self.dashboard.now()).await?;
         tx.commit().await?;
         self.get(who, &new.id).await
     }
@@ -311,6 +312,14 @@ impl Members<'_> {
                 serde_json::json!({ "name": name, "email": email, "language": language }),
             )
             .await?;
+        member_changed(
+            &mut tx,
+            id,
+            "updated",
+            &self.sites(id).await?,
+            self.dashboard.now(),
+        )
+        .await?;
         tx.commit().await?;
         self.get(who, id).await
     }
@@ -342,6 +351,7 @@ impl Members<'_> {
                 serde_json::json!({ "sites": sites }),
             )
             .await?;
+        member_changed(&mut tx, id, "restored", &sites, self.dashboard.now()).await?;
         self.commit_with_lists(tx, &sites, now).await?;
         self.get(who, id).await
     }
@@ -381,9 +391,30 @@ impl Members<'_> {
                 serde_json::json!({ "sites": sites }),
             )
             .await?;
+        member_changed(&mut tx, id, "revoked", &sites, self.dashboard.now()).await?;
         // Every site's new list in the same transaction: a revoked member is never missing
         // from one of them.
         self.commit_with_lists(tx, &sites, now).await?;
         self.get(who, id).await
     }
+}
+
+/// Tells the webhooks of each of the member's sites that the member changed, inside `tx`.
+async fn member_changed(
+    tx: &mut crate::service::Tx,
+    id: &str,
+    change: &str,
+    sites: &[String],
+    at: i64,
+) -> ServiceResult<()> {
+    let events: Vec<crate::webhook::Event> = sites
+        .iter()
+        .map(|site| crate::webhook::Event {
+            kind: "member.changed",
+            site: site.clone(),
+            at,
+            data: serde_json::json!({ "member": id, "change": change }),
+        })
+        .collect();
+    crate::webhook::emit(tx, &events).await
 }

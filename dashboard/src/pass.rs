@@ -399,7 +399,7 @@ impl Passes<'_> {
         .bind(from)
         .bind(until)
         .bind(schedule)
-        .bind(device_key)
+        .bind(device_key.clone())
         .bind(req.booking.clone())
         .bind(secret_hash(&link_secret))
         .bind(now)
@@ -419,6 +419,20 @@ impl Passes<'_> {
                 }),
             )
             .await?;
+        crate::webhook::emit(
+            &mut tx,
+            &[crate::webhook::Event {
+                kind: "pass.issued",
+                site: req.site.clone(),
+                at: now,
+                data: serde_json::json!({
+                    "pass": pass_id, "member": member.id, "doors": req.doors, "from": crate::timetext::rfc3339(from),
+                    "until": crate::timetext::rfc3339(until), "kind": kind.name(), "booking": req.booking,
+                    "device_bound": device_key.is_some(),
+                }),
+            }],
+        )
+        .await?;
         let page_url = format!("{}/p/{link_secret}", self.dashboard.public_url);
         if let Some(recipient) = &recipient {
             let link = crate::mail::PassLink {
@@ -555,6 +569,19 @@ impl Passes<'_> {
                 serde_json::json!({ "member": pass.member, "site": pass.site }),
             )
             .await?;
+        crate::webhook::emit(
+            &mut tx,
+            &[crate::webhook::Event {
+                kind: "pass.revoked",
+                site: pass.site.clone(),
+                at: now,
+                data: serde_json::json!({
+                    "pass": pass.id, "member": pass.member, "booking": pass.booking,
+                    "by": who.actor,
+                }),
+            }],
+        )
+        .await?;
         // The new list in the same transaction: a revoked pass is never missing from it.
         let signed = self
             .dashboard
@@ -769,6 +796,30 @@ impl Passes<'_> {
         .bind(now)
         .bind(who.actor.clone())
         .execute(&mut **tx)
+        .await?;
+        crate::webhook::emit(
+            tx,
+            &[
+                crate::webhook::Event {
+                    kind: "pass.revoked",
+                    site: site.clone(),
+                    at: now,
+                    data: serde_json::json!({
+                        "pass": old_id, "member": member, "replaced_by": new_id, "by": who.actor,
+                    }),
+                },
+                crate::webhook::Event {
+                    kind: "pass.issued",
+                    site: site.clone(),
+                    at: now,
+                    data: serde_json::json!({
+                        "pass": new_id, "member": member, "replaces": old_id,
+                        "until": crate::timetext::rfc3339(expires),
+                        "device_bound": device_key.is_some(),
+                    }),
+                },
+            ],
+        )
         .await?;
         // Mail of the link not sent yet goes on with the pass that now has the link.
         sqlx::query(

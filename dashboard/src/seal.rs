@@ -77,7 +77,10 @@ mod tests {
         let aad = bound_to(&[b"actor", b"key"]);
         let stored = sealer.seal(&aad, b"secret link").unwrap();
         assert!(!stored.contains(&hex::encode(b"secret link")));
-        assert_eq!(sealer.open(&aad, &stored).as_deref(), Some(&b"secret link"[..]));
+        assert_eq!(
+            sealer.open(&aad, &stored).as_deref(),
+            Some(&b"secret link"[..])
+        );
         assert_eq!(sealer.open(&bound_to(&[b"actor", b"other"]), &stored), None);
         let other_purpose = Sealer::new(&issuer, "purpose-b").unwrap();
         assert_eq!(other_purpose.open(&aad, &stored), None);
@@ -86,6 +89,9 @@ mod tests {
         let mut flipped = stored.clone().into_bytes();
         let last = flipped.len() - 1;
         flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
-        assert_eq!(sealer.open(&aad, &String::from_utf8(flipped).unwrap()), None);
+        assert_eq!(
+            sealer.open(&aad, &String::from_utf8(flipped).unwrap()),
+            None
+        );
     }
 }

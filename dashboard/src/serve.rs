@@ -51,6 +51,11 @@ pub async fn serve(
         }
         None => None,
     };
+    let webhook_task = {
+        let sender = crate::webhook::sender::WebhookSender::new(dashboard.clone())
+            .context("cannot set up the webhook sender")?;
+        tokio::spawn(crate::webhook::sender::run(sender, stop_rx.clone()))
+    };
     let mut http_stop = stop_rx.clone();
     // With the peer's address, which login throttling keys on.
     let app = crate::api::app(dashboard.clone())
@@ -95,6 +100,7 @@ pub async fn serve(
         .await
         .context("the HTTP server panicked")?
         .context("the HTTP server failed")?;
+    webhook_task.await.context("the webhook sender panicked")?;
     if let Some(task) = mail_task {
         task.await.context("the mail sender panicked")?;
     }

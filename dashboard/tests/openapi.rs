@@ -1315,6 +1315,36 @@ async fn a_walk_through_the_api_gets_only_documented_answers() {
     let uri = format!("/api/v1/tokens/{}", doomed["id"].as_str().unwrap());
     w.call(revoke_token, &uri, s, None, 204).await;
     w.call(revoke_token, &uri, s, None, 404).await;
+
+    // Webhook subscriptions: made (the secret once), listed, read, refused, ended.
+    let hooks = ("post", "/api/v1/webhooks");
+    let hook = json!({ "url": "https://booking.example.org/bygd", "events": ["entry.granted"], "sites": [SITE] });
+    let made = w.call(hooks, hooks.1, s, Some(hook), 201).await.json();
+    assert_eq!(made["secret"].as_str().unwrap().len(), 64);
+    let bad_kind = json!({ "url": "https://booking.example.org/bygd", "events": ["door.painted"] });
+    w.call(hooks, hooks.1, s, Some(bad_kind), 400).await;
+    let bad_url = json!({ "url": "ftp://booking.example.org", "events": ["entry.granted"] });
+    w.call(hooks, hooks.1, s, Some(bad_url), 400).await;
+    let listed = w
+        .call(
+            ("get", "/api/v1/webhooks"),
+            "/api/v1/webhooks",
+            s,
+            None,
+            200,
+        )
+        .await
+        .json();
+    assert!(listed.to_string().contains(made["id"].as_str().unwrap()));
+    assert!(!listed
+        .to_string()
+        .contains(made["secret"].as_str().unwrap()));
+    let one = format!("/api/v1/webhooks/{}", made["id"].as_str().unwrap());
+    w.call(("get", "/api/v1/webhooks/{id}"), &one, s, None, 200)
+        .await;
+    let end = ("delete", "/api/v1/webhooks/{id}");
+    w.call(end, &one, s, None, 204).await;
+    w.call(end, &one, s, None, 404).await;
     w.call(
         ("get", "/api/v1/trail"),
         "/api/v1/trail?limit=5",

@@ -329,3 +329,40 @@ pub(crate) async fn trail(
     }
     Ok(Json(json!({ "trail": d.trail(&who, limit).await? })))
 }
+
+/// `POST /api/v1/webhooks`: a subscription; its signing secret is in this answer only.
+pub(crate) async fn create_webhook(
+    State(d): State<Dashboard>,
+    super::auth::Caller(who): super::auth::Caller,
+    super::ApiJson(new): super::ApiJson<crate::webhook::NewWebhook>,
+) -> Result<Response, AppError> {
+    let created = d.webhooks().create(&who, &new).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `GET /api/v1/webhooks`.
+pub(crate) async fn list_webhooks(
+    State(d): State<Dashboard>,
+    super::auth::Caller(who): super::auth::Caller,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!({ "webhooks": d.webhooks().list(&who).await? })))
+}
+
+/// `GET /api/v1/webhooks/{id}`: with its pending and failed deliveries.
+pub(crate) async fn webhook(
+    State(d): State<Dashboard>,
+    super::auth::Caller(who): super::auth::Caller,
+    super::ApiPath(id): super::ApiPath<String>,
+) -> Result<Json<Value>, AppError> {
+    Ok(Json(json!(d.webhooks().get(&who, &id).await?)))
+}
+
+/// `DELETE /api/v1/webhooks/{id}`: nothing more is delivered to it.
+pub(crate) async fn delete_webhook(
+    State(d): State<Dashboard>,
+    super::auth::Caller(who): super::auth::Caller,
+    super::ApiPath(id): super::ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    d.webhooks().delete(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -188,6 +188,14 @@ fn api_routes() -> Router<Dashboard> {
         .route("/api/v1/openapi.json", get(admin::openapi))
         .route("/api/v1/health", get(admin::health))
         .route("/metrics", get(admin::metrics))
+        .route(
+            "/api/v1/webhooks",
+            get(admin::list_webhooks).post(admin::create_webhook),
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(admin::webhook).delete(admin::delete_webhook),
+        )
         .route("/api/v1/session", post(admin::login).delete(admin::logout))
         .route(
             "/api/v1/session/language",
