@@ -663,6 +663,24 @@ sensor_pin = 27
     }
 
     #[test]
+    fn the_example_config_parses_and_its_metrics_example_is_loopback() {
+        let example = include_str!("../../deploy/gateway.example.toml");
+        let path = Path::new("/etc/bygd/gateway.toml");
+        let plain = Config::parse(example, path).expect("the example is valid");
+        assert_eq!(plain.metrics, None, "metrics are off in the example");
+        let uncommented = example
+            .replace("# [metrics]", "[metrics]")
+            .replace("# listen = ", "listen = ")
+            .replace("# allow_remote = ", "allow_remote = ");
+        let on = Config::parse(&uncommented, path).expect("the commented example is valid");
+        assert!(
+            on.metrics.is_some_and(|m| m.listen.ip().is_loopback()),
+            "{:?}",
+            on.metrics
+        );
+    }
+
+    #[test]
     fn an_unknown_metrics_key_is_a_syntax_error() {
         let error =
             with("[metrics]\nlisten = \"127.0.0.1:9464\"\nport = 1").expect_err("unknown key");
