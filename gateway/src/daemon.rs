@@ -1,5 +1,5 @@
-//! `bygd-gateway run`: starts the store, the core, the doors, the readers and the control
-//! socket, and stops them in order.
+//! `bygd-gateway run`: starts the store, the core, the doors, the readers, the control
+//! socket and (if configured) the metrics port, and stops them in order.
 //!
 //! Shutdown order: stop taking requests, let the core finish the decision in hand and log
 //! the stop, relock every door, close the store. A systemd unit sees READY once doors and the
