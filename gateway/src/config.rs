@@ -9,6 +9,7 @@ use bygd_link::MqttConfig;
 use bygd_protocol::{DoorId, GatewayId, PublicKey, SiteId, TrustedKeys};
 use serde::Deserialize;
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The largest config file read: a real one is a few kilobytes.
@@ -256,6 +257,25 @@ impl Default for PolicyConfig {
     }
 }
 
+/// The `[metrics]` table as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    /// `IP:port` to serve `GET /metrics` on.
+    listen: String,
+    /// Whether an address other than loopback is meant (the endpoint has no authentication).
+    #[serde(default)]
+    allow_remote: bool,
+}
+
+/// The Prometheus endpoint (`[metrics]`): off unless the section is present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served. Loopback unless the config allowed otherwise, because
+    /// anyone who reaches it reads the door states and the decision counts.
+    pub listen: SocketAddr,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -279,6 +299,7 @@ struct RawConfig {
     #[serde(default, rename = "reader")]
     readers: Vec<ReaderConfig>,
     mqtt: Option<MqttConfig>,
+    metrics: Option<RawMetrics>,
 }
 
 /// A checked gateway configuration.
@@ -317,6 +338,8 @@ pub struct Config {
     pub readers: Vec<(DoorId, ReaderConfig)>,
     /// The uplink, if configured (file paths resolved against the config's directory).
     pub mqtt: Option<MqttConfig>,
+    /// The Prometheus endpoint, if configured (off by default).
+    pub metrics: Option<MetricsConfig>,
 }
 
 impl Config {
@@ -499,6 +522,10 @@ impl Config {
                 Some(mqtt)
             }
         };
+        let metrics = raw
+            .metrics
+            .map(|m| metrics_config(&m).map_err(|(key, problem)| invalid(key, problem)))
+            .transpose()?;
         Ok(Self {
             path: path.to_owned(),
             site,
@@ -519,6 +546,7 @@ impl Config {
             doors,
             readers,
             mqtt,
+            metrics,
         })
     }
 
@@ -526,5 +554,136 @@ impl Config {
     #[must_use]
     pub fn door(&self, id: &DoorId) -> Option<&DoorConfig> {
         self.doors.iter().find(|(d, _)| d == id).map(|(_, c)| c)
+    }
+}
+
+/// Checks `[metrics]`: an `IP:port` (no host name: the daemon binds before any resolver is
+/// trusted), on loopback unless `allow_remote` says a LAN address is meant.
+fn metrics_config(raw: &RawMetrics) -> Result<MetricsConfig, (&'static str, String)> {
+    let listen: SocketAddr = raw.listen.trim().parse().map_err(|_| {
+        (
+            "metrics.listen",
+            format!(
+                "`{}` is not an IP address and port (expected e.g. \"127.0.0.1:9464\")",
+                raw.listen
+            ),
+        )
+    })?;
+    if !listen.ip().is_loopback() && !raw.allow_remote {
+        return Err((
+            "metrics.listen",
+            format!(
+                "`{listen}` is not a loopback address; the metrics endpoint has no \
+                 authentication, so use 127.0.0.1 (scrape through an SSH tunnel or a local \
+                 agent), or set `allow_remote = true` for a trusted LAN"
+            ),
+        ));
+    }
+    Ok(MetricsConfig { listen })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid config with `extra` appended after the doors.
+    fn with(extra: &str) -> Result<Config, ConfigError> {
+        let text = format!(
+            r#"site = "byn"
+gateway = "gw1"
+data_dir = "data"
+key_file = "gateway.key"
+time_zone = "Europe/Stockholm"
+hardware = "simulated"
+socket = "gw.sock"
+
+[[issuer]]
+public_key = "9601716d8da6033c539073656d0c832cbbcd6acbb41b9981d91bdc4f5038a3a3"
+
+[[door]]
+id = "front"
+lock_pin = 17
+sensor_pin = 27
+
+{extra}
+"#
+        );
+        Config::parse(&text, Path::new("/etc/bygd/gateway.toml"))
+    }
+
+    fn invalid_key(result: Result<Config, ConfigError>) -> (String, String) {
+        match result {
+            Err(ConfigError::Invalid { key, problem, .. }) => (key, problem),
+            other => panic!("expected an invalid key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn metrics_are_off_without_a_metrics_section() {
+        assert_eq!(with("").expect("valid").metrics, None);
+    }
+
+    #[test]
+    fn metrics_listen_on_the_configured_loopback_address() {
+        let config = with("[metrics]\nlisten = \"127.0.0.1:9464\"").expect("valid");
+        assert_eq!(
+            config.metrics,
+            Some(MetricsConfig {
+                listen: "127.0.0.1:9464".parse().expect("an address")
+            })
+        );
+        let v6 = with("[metrics]\nlisten = \"[::1]:9464\"").expect("valid");
+        assert!(v6.metrics.is_some_and(|m| m.listen.ip().is_loopback()));
+    }
+
+    #[test]
+    fn a_lan_metrics_address_is_refused_unless_remote_is_allowed() {
+        let (key, problem) = invalid_key(with("[metrics]\nlisten = \"0.0.0.0:9464\""));
+        assert_eq!(key, "metrics.listen");
+        assert!(problem.contains("no authentication"), "{problem}");
+        let allowed =
+            with("[metrics]\nlisten = \"192.168.1.5:9464\"\nallow_remote = true").expect("valid");
+        assert_eq!(
+            allowed.metrics.map(|m| m.listen.port()),
+            Some(9464),
+            "an explicit allow_remote accepts a LAN address"
+        );
+    }
+
+    #[test]
+    fn a_metrics_host_name_is_refused_with_the_file_and_key() {
+        let error = with("[metrics]\nlisten = \"localhost:9464\"").expect_err("a host name");
+        let message = error.to_string();
+        assert!(
+            message.contains("/etc/bygd/gateway.toml")
+                && message.contains("metrics.listen")
+                && message.contains("127.0.0.1:9464"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_example_config_parses_and_its_metrics_example_is_loopback() {
+        let example = include_str!("../../deploy/gateway.example.toml");
+        let path = Path::new("/etc/bygd/gateway.toml");
+        let plain = Config::parse(example, path).expect("the example is valid");
+        assert_eq!(plain.metrics, None, "metrics are off in the example");
+        let uncommented = example
+            .replace("# [metrics]", "[metrics]")
+            .replace("# listen = ", "listen = ")
+            .replace("# allow_remote = ", "allow_remote = ");
+        let on = Config::parse(&uncommented, path).expect("the commented example is valid");
+        assert!(
+            on.metrics.is_some_and(|m| m.listen.ip().is_loopback()),
+            "{:?}",
+            on.metrics
+        );
+    }
+
+    #[test]
+    fn an_unknown_metrics_key_is_a_syntax_error() {
+        let error =
+            with("[metrics]\nlisten = \"127.0.0.1:9464\"\nport = 1").expect_err("unknown key");
+        assert!(matches!(error, ConfigError::Syntax { .. }), "{error:?}");
     }
 }

@@ -13,6 +13,7 @@ use crate::clock::{os_sync_is_fresh, Clock};
 use crate::config::Config;
 use crate::door::DoorCommand;
 use crate::gate::{Answer, Decision, Gate, Outcome, Reading, Request, StatusFacts, Write};
+use crate::metrics::Decisions;
 use crate::store::{Store, StoreError, Txn};
 use bygd_protocol::{DoorId, Event, EventBody, Rejection, UnixTime};
 use serde::Serialize;
@@ -174,12 +175,15 @@ enum Reply {
 }
 
 impl Reply {
-    /// Sends `answer` once the batch committed (or at once, for status).
-    fn answer(self, answer: Answer) {
+    /// Sends `answer` once the batch committed (or at once, for status); a decision is
+    /// counted in `decisions` as it is answered.
+    fn answer(self, answer: Answer, decisions: &Decisions) {
         // No receiver is fine: the requester gave up (a closed socket, a stopping uplink).
         match (self, answer) {
             (Reply::Decision(tx), Answer::Decision(d)) => {
-                let _ = tx.send(DecisionReply::from(&d));
+                let reply = DecisionReply::from(&d);
+                decisions.count(&reply);
+                let _ = tx.send(reply);
             }
             (Reply::Seq(tx), Answer::Lockdown { seq, .. }) => {
                 let _ = tx.send(Ok(seq));
@@ -201,11 +205,13 @@ impl Reply {
         }
     }
 
-    /// Tells the requester the batch failed.
-    fn fail(self, error: &CoreError) {
+    /// Tells the requester the batch failed (a decision: denied, and counted so).
+    fn fail(self, error: &CoreError, decisions: &Decisions) {
         match self {
             Reply::Decision(tx) => {
-                let _ = tx.send(DecisionReply::failed(error));
+                let reply = DecisionReply::failed(error);
+                decisions.count(&reply);
+                let _ = tx.send(reply);
             }
             Reply::Seq(tx) => {
                 let _ = tx.send(Err(error.clone()));
@@ -242,6 +248,8 @@ pub(crate) struct Core {
     doors: HashMap<DoorId, mpsc::Sender<DoorCommand>>,
     /// Receives every event once it is durable (live views such as the demo's).
     observer: Option<tokio::sync::broadcast::Sender<Event>>,
+    /// Decisions answered, by outcome and reason, for the metrics page.
+    decisions: Arc<Decisions>,
 }
 
 impl Core {
@@ -259,7 +267,13 @@ impl Core {
             gate,
             doors,
             observer: None,
+            decisions: Arc::default(),
         })
+    }
+
+    /// The counters this core bumps as it answers decisions.
+    pub(crate) fn decisions(&self) -> Arc<Decisions> {
+        self.decisions.clone()
     }
 
     /// Sends every event, once durable, to `observer` too.
@@ -400,7 +414,7 @@ impl Core {
             Err(e) => {
                 let error = CoreError::from(e);
                 for request in requests {
-                    Self::reply_of(request).fail(&error);
+                    Self::reply_of(request).fail(&error, &self.decisions);
                 }
                 return;
             }
@@ -433,7 +447,7 @@ impl Core {
             }
             match outcome.answer {
                 // Status waits for no commit.
-                status @ Answer::Status(_) => reply.answer(status),
+                status @ Answer::Status(_) => reply.answer(status, &self.decisions),
                 answer => pending.push(Pending {
                     reply,
                     answer,
@@ -462,7 +476,7 @@ impl Core {
                         self.tell_door(door, *command);
                     }
                     item.answer.committed();
-                    item.reply.answer(item.answer);
+                    item.reply.answer(item.answer, &self.decisions);
                 }
             }
             Err(error) => {
@@ -472,10 +486,10 @@ impl Core {
                     if let Answer::Decision(d) = &item.answer {
                         self.tell_door(&d.door, DoorCommand::Deny);
                     }
-                    item.reply.fail(&error);
+                    item.reply.fail(&error, &self.decisions);
                 }
                 for request in unprocessed {
-                    Self::reply_of(request).fail(&error);
+                    Self::reply_of(request).fail(&error, &self.decisions);
                 }
             }
         }

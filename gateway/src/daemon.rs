@@ -1,5 +1,5 @@
-//! `bygd-gateway run`: starts the store, the core, the doors, the readers and the control
-//! socket, and stops them in order.
+//! `bygd-gateway run`: starts the store, the core, the doors, the readers, the control
+//! socket and (if configured) the metrics port, and stops them in order.
 //!
 //! Shutdown order: stop taking requests, let the core finish the decision in hand and log
 //! the stop, relock every door, close the store. A systemd unit sees READY once doors and the
@@ -131,6 +131,7 @@ pub async fn run(
     drop(events_tx);
 
     let mut core = Core::new(config.clone(), store.clone(), clock, door_senders)?;
+    let decisions = core.decisions();
     // Committed events go to the caller's observer (the demo) and wake the uplink.
     let observer = options
         .observer
@@ -214,7 +215,35 @@ pub async fn run(
         site: config.site.to_string(),
         gateway: config.gateway.to_string(),
     };
+    let metrics_context = crate::metrics::MetricsContext {
+        core: core_tx.clone(),
+        decisions,
+        doors: context.doors.values().cloned().collect(),
+        store_file: config.data_dir.join(crate::store::STORE_FILE),
+        site: config.site.to_string(),
+        gateway: config.gateway.to_string(),
+    };
     let socket_task = tokio::spawn(socket::serve(listener, context, shutdown_rx.clone()));
+    let metrics_task = match config.metrics {
+        None => None,
+        // Doors matter more than graphs: a port that cannot be had is an error in the log,
+        // not a gateway that refuses to start.
+        Some(metrics) => match tokio::net::TcpListener::bind(metrics.listen).await {
+            Ok(listener) => {
+                tracing::info!(listen = %metrics.listen, "serving Prometheus metrics at /metrics");
+                Some(tokio::spawn(crate::metrics::serve(
+                    listener,
+                    metrics_context,
+                    shutdown_rx.clone(),
+                )))
+            }
+            Err(e) => {
+                tracing::error!(listen = %metrics.listen, error = %e,
+                    "cannot open the metrics port; running without metrics");
+                None
+            }
+        },
+    };
 
     let watchdog = sdnotify::watchdog_interval().map(|interval| {
         let core = core_tx.clone();
@@ -268,6 +297,9 @@ pub async fn run(
     sdnotify::notify("STOPPING=1");
     let _ = shutdown_tx.send(true);
     let _ = socket_task.await;
+    if let Some(metrics) = metrics_task {
+        let _ = metrics.await;
+    }
     if let Some(uplink) = uplink {
         let _ = uplink.await;
     }

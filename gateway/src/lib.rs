@@ -26,6 +26,9 @@
 //! - `reader`: line-based readers (USB QR scanners in serial mode, pipes).
 //! - `socket`: the local JSON-lines control socket (`present`, status, simulation), with its
 //!   typed errors.
+//! - `metrics`: Prometheus's `GET /metrics` on a local port, off unless configured:
+//!   `metrics/decisions.rs` (counters), `metrics/page.rs` (the text format, pure),
+//!   `metrics/http.rs` (a bounded HTTP/1.1 responder).
 //! - `daemon`: `run`, which starts and stops all of the above.
 //! - `logview`: the entry log for people and as JSON.
 //! - `uplink`: MQTT: signed event batches out until acked, commands, acks and revocations in.
@@ -41,13 +44,14 @@ mod door;
 mod gate;
 mod hardware;
 mod logview;
+mod metrics;
 mod reader;
 mod socket;
 mod store;
 mod uplink;
 
 pub use clock::Clock;
-pub use config::{Config, ConfigError, DoorConfig, HardwareBackend};
+pub use config::{Config, ConfigError, DoorConfig, HardwareBackend, MetricsConfig};
 pub use core::DecisionReply;
 pub use daemon::{run, RunOptions};
 #[doc(hidden)]
