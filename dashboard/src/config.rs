@@ -552,6 +552,39 @@ mod tests {
     }
 
     #[test]
+    fn a_home_assistant_table_reads_back_and_its_bad_keys_are_named_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = DashboardConfig::for_data_dir(dir.path());
+        let mut ha = HomeAssistantConfig::new("mqtt://homeassistant.local:1883");
+        ha.node_id = "bygd-main".into();
+        config.home_assistant = Some(ha);
+        std::fs::write(dir.path().join(CONFIG_FILE), config.to_toml()).unwrap();
+        let back = DashboardConfig::load(dir.path()).unwrap();
+        assert_eq!(back, config);
+        assert_eq!(
+            back.home_assistant.unwrap().discovery_prefix,
+            "homeassistant"
+        );
+        let write = |table: &str| {
+            std::fs::write(
+                dir.path().join(CONFIG_FILE),
+                format!("database = \"sqlite:/x.db\"\n[home_assistant]\n{table}"),
+            )
+            .unwrap();
+            DashboardConfig::load(dir.path()).unwrap_err().to_string()
+        };
+        let e = write("url = \"http://ha.local\"\n");
+        assert!(
+            e.contains("dashboard.toml") && e.contains("home_assistant.url"),
+            "{e}"
+        );
+        let e = write("url = \"mqtt://ha.local\"\nnode_id = \"a/b\"\n");
+        assert!(e.contains("home_assistant.node_id"), "{e}");
+        let e = write("url = \"mqtt://ha.local\"\ncommand_topic = \"x\"\n");
+        assert!(e.contains("unknown field `command_topic`"), "{e}");
+    }
+
+    #[test]
     fn a_missing_directory_says_to_run_init() {
         let e = DashboardConfig::load(Path::new("/nonexistent/bygd"))
             .unwrap_err()
