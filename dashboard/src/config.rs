@@ -5,6 +5,7 @@
 //! scheme, its listen address parses and its MQTT URL (if any) names a broker. Errors name
 //! the file, the key and what was expected.
 
+pub use crate::home_assistant::HomeAssistantConfig;
 use bygd_link::MqttConfig;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -95,6 +96,10 @@ pub struct DashboardConfig {
     /// The mail relay pass links are sent through; without it mail is queued but not sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<DashboardSmtp>,
+    /// Home Assistant's broker, to publish door and gateway states to (read-only); without
+    /// it nothing is published for Home Assistant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_assistant: Option<HomeAssistantConfig>,
 }
 
 /// How the connection to the mail relay is protected.
@@ -316,6 +321,7 @@ impl DashboardConfig {
             trusted_proxies: Vec::new(),
             mqtt: None,
             smtp: None,
+            home_assistant: None,
         }
     }
 
@@ -389,6 +395,11 @@ impl DashboardConfig {
             smtp.check()
                 .map_err(|(key, problem)| invalid(key, problem))?;
         }
+        if let Some(home_assistant) = &self.home_assistant {
+            home_assistant
+                .check()
+                .map_err(|(key, problem)| invalid(key, problem))?;
+        }
         Ok(())
     }
 
@@ -425,7 +436,10 @@ impl DashboardConfig {
              # [mqtt]: url (mqtt:// or mqtts://), client_id, username, password_file, ca_file,\n\
              #         client_cert_file, client_key_file, keep_alive_seconds\n\
              # [smtp]: host, port, security (starttls, tls, or none for a loopback relay),\n\
-             #         username, password_file, from (\"bygd <door@example.org>\"), ca_file\n\n",
+             #         username, password_file, from (\"bygd <door@example.org>\"), ca_file\n\
+             # [home_assistant]: url (Home Assistant's broker), client_id, username, password_file,\n\
+             #         ca_file, client_cert_file, client_key_file, keep_alive_seconds,\n\
+             #         discovery_prefix (\"homeassistant\"), node_id (\"bygd\"); read-only, see README\n\n",
         );
         text.push_str(&toml::to_string_pretty(self).unwrap_or_default());
         text
@@ -535,6 +549,39 @@ mod tests {
                 .port(),
             25
         );
+    }
+
+    #[test]
+    fn a_home_assistant_table_reads_back_and_its_bad_keys_are_named_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = DashboardConfig::for_data_dir(dir.path());
+        let mut ha = HomeAssistantConfig::new("mqtt://homeassistant.local:1883");
+        ha.node_id = "bygd-main".into();
+        config.home_assistant = Some(ha);
+        std::fs::write(dir.path().join(CONFIG_FILE), config.to_toml()).unwrap();
+        let back = DashboardConfig::load(dir.path()).unwrap();
+        assert_eq!(back, config);
+        assert_eq!(
+            back.home_assistant.unwrap().discovery_prefix,
+            "homeassistant"
+        );
+        let write = |table: &str| {
+            std::fs::write(
+                dir.path().join(CONFIG_FILE),
+                format!("database = \"sqlite:/x.db\"\n[home_assistant]\n{table}"),
+            )
+            .unwrap();
+            DashboardConfig::load(dir.path()).unwrap_err().to_string()
+        };
+        let e = write("url = \"http://ha.local\"\n");
+        assert!(
+            e.contains("dashboard.toml") && e.contains("home_assistant.url"),
+            "{e}"
+        );
+        let e = write("url = \"mqtt://ha.local\"\nnode_id = \"a/b\"\n");
+        assert!(e.contains("home_assistant.node_id"), "{e}");
+        let e = write("url = \"mqtt://ha.local\"\ncommand_topic = \"x\"\n");
+        assert!(e.contains("unknown field `command_topic`"), "{e}");
     }
 
     #[test]

@@ -50,6 +50,8 @@
 //! - `config`: `dashboard.toml` in the data directory.
 //! - `files`: owner-only modes for the data directory, database, config and keys.
 //! - `link`: the MQTT connection that moves all of the above.
+//! - `home_assistant`: read-only MQTT discovery and states for Home Assistant, on a broker
+//!   `[home_assistant]` names; its `discovery` builds the messages.
 //! - `api`: the HTTP API ([`app`]) and the pass page, thin over the services.
 //! - `web`: the web UI for operators and admins, in Swedish, Danish and English, over the
 //!   same services.
@@ -79,6 +81,7 @@ mod entry;
 mod error;
 mod files;
 mod gateway;
+mod home_assistant;
 mod idempotency;
 mod ingest;
 mod link;
@@ -110,6 +113,7 @@ pub use db::{Backend, Db, DbError};
 pub use entry::{Entries, Entry, EntryFilter, EntryPage};
 pub use error::{ServiceError, ServiceResult};
 pub use gateway::{GatewayInfo, GatewaySetup, Gateways, NewGateway};
+pub use home_assistant::{publish_to_home_assistant, HomeAssistantConfig, HomeAssistantError};
 pub use ingest::{ChainReport, Ingested};
 pub use link::LinkSettings;
 pub use mail::{Delivery, DeliveryState, MailSetupError, Mailer, Round};
@@ -119,7 +123,7 @@ pub use pass_link::{PassPage, PassStatus, DEVICE_PROBLEMS};
 pub use qr::{QrError, QrImage};
 pub use revocation::RevocationLists;
 pub use revocation_lag::LagReport;
-pub use serve::serve;
+pub use serve::{serve, serve_with_home_assistant};
 pub use service::{Dashboard, Initialised};
 pub use site::{NewSite, SiteChange, SiteDirectory, SiteInfo};
 pub use throttle::LoginLimits;

@@ -5,8 +5,11 @@
 //! (`ConnectInfo`), which login throttling keys on: behind a reverse proxy that is the proxy.
 //! With a mail relay configured ([`Dashboard::with_smtp`]) a mail sender drains the outbox
 //! too, and stops with the rest. Under systemd it says READY once it serves, feeds the
-//! watchdog while the database answers, and says STOPPING on shutdown.
+//! watchdog while the database answers, and says STOPPING on shutdown. With
+//! `[home_assistant]` configured ([`serve_with_home_assistant`]) door and gateway states are
+//! published to Home Assistant's broker too (read-only), and that stops with the rest.
 
+use crate::home_assistant::HomeAssistantConfig;
 use crate::link::LinkSettings;
 use crate::service::Dashboard;
 use anyhow::Context as _;
@@ -21,6 +24,17 @@ pub async fn serve(
     dashboard: Dashboard,
     listener: tokio::net::TcpListener,
     link: Option<LinkSettings>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with_home_assistant(dashboard, listener, link, None, shutdown).await
+}
+
+/// [`serve`], and publishing to Home Assistant as `home_assistant` says (if given).
+pub async fn serve_with_home_assistant(
+    dashboard: Dashboard,
+    listener: tokio::net::TcpListener,
+    link: Option<LinkSettings>,
+    home_assistant: Option<HomeAssistantConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // The broker a gateway config made in the web UI names.
@@ -56,6 +70,17 @@ pub async fn serve(
             .context("cannot set up the webhook sender")?;
         tokio::spawn(crate::webhook::sender::run(sender, stop_rx.clone()))
     };
+    let home_assistant_task = home_assistant.map(|config| {
+        tracing::info!(broker = %config.url, node_id = %config.node_id, "publishing to Home Assistant");
+        let mut stop = stop_rx.clone();
+        tokio::spawn(crate::home_assistant::publish_to_home_assistant(
+            dashboard.clone(),
+            config,
+            async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            },
+        ))
+    });
     let mut http_stop = stop_rx.clone();
     // With the peer's address, which login throttling keys on.
     let app = crate::api::app(dashboard.clone())
@@ -103,6 +128,11 @@ pub async fn serve(
     webhook_task.await.context("the webhook sender panicked")?;
     if let Some(task) = mail_task {
         task.await.context("the mail sender panicked")?;
+    }
+    if let Some(task) = home_assistant_task {
+        task.await
+            .context("the Home Assistant publisher panicked")?
+            .context("cannot publish to Home Assistant")?;
     }
     if let Some(task) = link_task {
         task.await.context("the MQTT link panicked")??;

@@ -64,7 +64,14 @@ pub(super) async fn serve(args: Serve) -> anyhow::Result<ExitCode> {
             trusted_proxies: config.trusted_proxy_addresses(),
             ..crate::throttle::LoginLimits::default()
         });
-    crate::serve(dashboard, listener, link, shutdown_signal()).await?;
+    crate::serve::serve_with_home_assistant(
+        dashboard,
+        listener,
+        link,
+        config.home_assistant.clone(),
+        shutdown_signal(),
+    )
+    .await?;
     eprintln!("bygd serve: stopped");
     Ok(ExitCode::SUCCESS)
 }
