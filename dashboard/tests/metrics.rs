@@ -9,80 +9,13 @@
 mod common;
 
 use bygd_dashboard::{Principal, Scope, Sites};
+use bygd_testkit::prometheus::{parse, parser, value};
 use common::*;
-use serde_json::Value;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
-const REQUIRE: &str = "BYGD_REQUIRE_PROMETHEUS";
-
-/// A Python with `prometheus_client`, or `None` (and SKIPPED) when it is missing and not
-/// required.
-fn python(test: &str) -> Option<&'static str> {
-    let found = ["/usr/bin/python3", "python3"].into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import prometheus_client.parser"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var(REQUIRE).as_deref() != Ok("1"),
-            "{test}: Python's prometheus_client is not installed but {REQUIRE}=1 requires it; \
-             apt-get install python3-prometheus-client"
-        );
-        eprintln!(
-            "SKIPPED {test}: Python's prometheus_client is not installed (apt-get install \
-             python3-prometheus-client; set {REQUIRE}=1 to make this a failure)"
-        );
-    }
-    found
-}
-
-/// The samples of a metrics page as the Prometheus parser reads it: `[name, labels, value]`.
-fn parse(python: &str, text: &str) -> Vec<Value> {
-    const SCRIPT: &str = "import sys, json\n\
-        from prometheus_client.parser import text_string_to_metric_families\n\
-        out = []\n\
-        for family in text_string_to_metric_families(sys.stdin.read()):\n\
-        \x20   for s in family.samples:\n\
-        \x20       out.append([s.name, s.labels, s.value, family.type])\n\
-        print(json.dumps(out))\n";
-    let mut child = Command::new(python)
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the Prometheus parser refused the page: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn value(samples: &[Value], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    samples
-        .iter()
-        .find(|s| s[0] == name && labels.iter().all(|(k, v)| s[1][*k].as_str() == Some(*v)))
-        .and_then(|s| s[2].as_f64())
-}
 
 #[tokio::test]
 async fn metrics_parse_with_prometheus_and_count_each_stored_event_once() {
     let test = "metrics_parse_with_prometheus_and_count_each_stored_event_once";
-    let Some(python) = python(test) else { return };
+    let Some(python) = parser(test) else { return };
     for db in backends(test).await {
         let (d, _dir, _) = dashboard(&db).await;
         let mut log = Log::new();

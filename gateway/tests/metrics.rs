@@ -8,15 +8,12 @@
 
 mod common;
 
+use bygd_testkit::prometheus::{parse, parser, value};
 use common::*;
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
-
-const REQUIRE: &str = "BYGD_REQUIRE_PROMETHEUS";
 
 /// How long one HTTP exchange may take before the test fails instead of hanging: the daemon
 /// answers at once; this is slack for a loaded machine, not an expectation.
@@ -24,75 +21,6 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How old the test's revocation list is when applied, in seconds.
 const LIST_AGE: u64 = 60;
-
-/// A Python with `prometheus_client`, or `None` (and SKIPPED) when it is missing and not
-/// required.
-fn python(test: &str) -> Option<&'static str> {
-    let found = ["/usr/bin/python3", "python3"].into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import prometheus_client.parser"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var(REQUIRE).as_deref() != Ok("1"),
-            "{test}: Python's prometheus_client is not installed but {REQUIRE}=1 requires it; \
-             apt-get install python3-prometheus-client"
-        );
-        eprintln!(
-            "SKIPPED {test}: Python's prometheus_client is not installed (apt-get install \
-             python3-prometheus-client; set {REQUIRE}=1 to make this a failure)"
-        );
-    }
-    found
-}
-
-/// The samples of a metrics page as the Prometheus parser reads it:
-/// `[name, labels, value, family type]`.
-fn parse(python: &str, text: &str) -> Vec<Value> {
-    const SCRIPT: &str = "import sys, json\n\
-        from prometheus_client.parser import text_string_to_metric_families\n\
-        out = []\n\
-        for family in text_string_to_metric_families(sys.stdin.read()):\n\
-        \x20   for s in family.samples:\n\
-        \x20       out.append([s.name, s.labels, s.value, family.type])\n\
-        print(json.dumps(out))\n";
-    let mut child = Command::new(python)
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python");
-    child
-        .stdin
-        .take()
-        .expect("python's stdin")
-        .write_all(text.as_bytes())
-        .expect("feed the page to python");
-    let out = child.wait_with_output().expect("python finishes");
-    assert!(
-        out.status.success(),
-        "the Prometheus parser refused the page: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
-}
-
-/// The value of the sample `name` whose labels are exactly `labels`.
-fn value(samples: &[Value], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    samples
-        .iter()
-        .find(|s| {
-            s[0] == name
-                && s[1].as_object().map(|o| o.len()) == Some(labels.len())
-                && labels.iter().all(|(k, v)| s[1][*k].as_str() == Some(*v))
-        })
-        .and_then(|s| s[2].as_f64())
-}
 
 /// A gateway whose config serves metrics on a free loopback port, and that port.
 fn gateway_with_metrics() -> (Gateway, u16) {
@@ -209,7 +137,7 @@ fn listening_ports(pid: u32) -> BTreeSet<u16> {
 #[test]
 fn metrics_parse_with_prometheus_and_count_a_grant_and_a_denial_with_its_reason() {
     let test = "metrics_parse_with_prometheus_and_count_a_grant_and_a_denial_with_its_reason";
-    let Some(python) = python(test) else { return };
+    let Some(python) = parser(test) else { return };
     let (mut gw, port) = gateway_with_metrics();
     gw.start();
 

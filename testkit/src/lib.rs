@@ -17,6 +17,7 @@
 #![allow(clippy::missing_panics_doc)] // test support: panicking with a clear message is the job
 
 pub mod browser;
+pub mod prometheus;
 pub mod tls;
 
 use std::net::{Shutdown, TcpListener, TcpStream};
