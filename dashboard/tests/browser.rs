@@ -415,37 +415,33 @@ fn serve_dashboard(data: &Path, port: u16, log: PathBuf) -> Running {
 /// One `GET` over HTTP/1.1 to the loopback port; (status, body), or `None` if nothing
 /// answered.
 fn http_get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(PATIENCE)).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).ok()?;
-    let split = reply.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&reply[..split]).to_ascii_lowercase();
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let mut body = reply[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        body = dechunk(&body)?;
-    }
-    Some((status, body))
+    http(port, "GET", path, None)
 }
 
 /// One JSON `POST` over HTTP/1.1 to the loopback port; (status, body), or `None` if nothing
 /// answered.
 fn http_post_json(port: u16, path: &str, body: &Value) -> Option<(u16, Vec<u8>)> {
-    let body = body.to_string();
+    http(port, "POST", path, Some(body))
+}
+
+/// One request over HTTP/1.1 to the loopback port, with a JSON body if given.
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Vec<u8>)> {
+    let body = body.map(Value::to_string);
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(PATIENCE)).ok()?;
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
     )
+    .ok()?;
+    match &body {
+        Some(body) => write!(
+            stream,
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        None => write!(stream, "\r\n"),
+    }
     .ok()?;
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply).ok()?;
