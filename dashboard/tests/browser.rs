@@ -1598,6 +1598,69 @@ async fn a_member_keeps_the_pass_on_the_phone_and_its_changing_code_opens_the_do
     // browser that cannot make a key (here WebCrypto refuses) says so plainly; the operator
     // sees why.
     system.restart_dashboard("serve-3.log");
+
+    // On an iPhone, in a Safari tab (not the app added to the home screen): the app asks to
+    // be added to the home screen first, and offers no set-up in the tab, whose storage
+    // Safari wipes after a week without a visit.
+    let iphone = browser
+        .window_as(
+            PHONE,
+            "sv",
+            Some(
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
+                 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+            ),
+        )
+        .await;
+    system.bygd(&[
+        "member", "add", "--id", "ida", "--name", "Ida Ek", "--site", "byn",
+    ]);
+    let issued = Command::new(BYGD)
+        .args([
+            "pass", "issue", "--member", "ida", "--site", "byn", "--no-qr", "--data",
+        ])
+        .arg(&system.data)
+        .env_remove("BYGD_DATABASE_URL")
+        .output()
+        .expect("run bygd pass issue");
+    succeeded("bygd pass issue", &issued);
+    let printed = String::from_utf8_lossy(&issued.stderr).into_owned();
+    let ida_path = printed
+        .lines()
+        .find_map(|l| l.split_once("Pass page for the member's phone: "))
+        .and_then(|(_, url)| url.find("/p/").map(|at| url[at..].trim().to_owned()))
+        .unwrap_or_else(|| panic!("bygd pass issue printed no link:\n{printed}"));
+    iphone
+        .goto(&format!("{}{ida_path}", system.url))
+        .await
+        .unwrap();
+    wait_until(
+        &iphone,
+        "the iPhone told to add the pass to the home screen first",
+        "!document.getElementById('app-msg-ios-install').hidden",
+    )
+    .await;
+    let offered = iphone
+        .execute(
+            "return !document.getElementById('app-enrol').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(offered, false, "a Safari tab was offered the set-up");
+    let hint = find(
+        &iphone,
+        "the home-screen hint",
+        "//*[@id='app-msg-ios-install']",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(hint, say(Lang::Sv, "pass-app-ios-install"));
+    screenshot(&iphone, "pass-app-iphone-tab-sv").await;
+    iphone.close().await.unwrap();
+
     system.bygd(&["site", "edit", "byn", "--require-device-key", "true"]);
     system.bygd(&[
         "member", "add", "--id", "ola", "--name", "Ola Berg", "--site", "byn",

@@ -120,17 +120,37 @@ impl Browser {
     /// A new headless browser window of `size` (CSS pixels) that asks for pages in `lang`
     /// (an `Accept-Language` value such as `sv`).
     pub async fn window(&self, size: (u32, u32), lang: &str) -> Client {
+        self.window_as(size, lang, None).await
+    }
+
+    /// As [`Browser::window`], saying it is `user_agent` (to see what a page does on a phone
+    /// the machine is not, such as an iPhone's Safari).
+    pub async fn window_as(
+        &self,
+        size: (u32, u32),
+        lang: &str,
+        user_agent: Option<&str>,
+    ) -> Client {
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--hide-scrollbars".to_owned(),
+            "--no-first-run".to_owned(),
+            "--no-default-browser-check".to_owned(),
+            format!("--window-size={},{}", size.0, size.1),
+            format!("--lang={lang}"),
+        ];
+        if let Some(agent) = user_agent {
+            args.push(format!("--user-agent={agent}"));
+        }
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),
             serde_json::json!({
                 "binary": self.chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--hide-scrollbars", "--no-first-run", "--no-default-browser-check",
-                    format!("--window-size={},{}", size.0, size.1),
-                    format!("--lang={lang}"),
-                ],
+                "args": args,
                 "prefs": { "intl.accept_languages": lang },
             }),
         );
