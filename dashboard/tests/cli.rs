@@ -690,3 +690,64 @@ fn every_command_explains_itself_with_an_example() {
         );
     }
 }
+
+#[test]
+fn an_admin_adds_lists_and_deletes_a_webhook_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dashboard");
+    ok(&data, &["init"]);
+    ok(
+        &data,
+        &[
+            "site",
+            "add",
+            "--id",
+            "byn",
+            "--name",
+            "Byn",
+            "--time-zone",
+            "Europe/Stockholm",
+        ],
+    );
+    let (secret, said) = ok(
+        &data,
+        &[
+            "webhook",
+            "add",
+            "--url",
+            "https://booking.example.org/bygd",
+            "--events",
+            "all",
+            "--sites",
+            "byn",
+        ],
+    );
+    assert_eq!(
+        secret.trim().len(),
+        64,
+        "the secret alone on stdout: {secret}"
+    );
+    assert!(said.contains("shown once"), "{said}");
+    let (listed, _) = ok(&data, &["webhook", "list", "--json"]);
+    let hook: serde_json::Value = serde_json::from_str(listed.trim()).unwrap();
+    assert_eq!(hook["url"], "https://booking.example.org/bygd");
+    assert_eq!(hook["events"].as_array().unwrap().len(), 7);
+    assert!(!listed.contains(secret.trim()), "list shows no secret");
+    let refused = fails(
+        &data,
+        &[
+            "webhook",
+            "add",
+            "--url",
+            "https://x.example",
+            "--events",
+            "door.painted",
+        ],
+        2,
+    );
+    assert!(refused.contains("door.painted"), "{refused}");
+    let id = hook["id"].as_str().unwrap();
+    ok(&data, &["webhook", "delete", id]);
+    let (_, empty) = ok(&data, &["webhook", "list"]);
+    assert!(empty.contains("No webhooks"), "{empty}");
+}

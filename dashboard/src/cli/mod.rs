@@ -7,7 +7,7 @@
 //!
 //! This file holds the command line ([`Cli`]) and dispatches each command to its module:
 //! - `init`, `serve`: `bygd init`, `bygd serve`.
-//! - `sites`, `gateways`, `members`, `passes`, `accounts`, `tokens`: `bygd site …`,
+//! - `sites`, `gateways`, `members`, `passes`, `accounts`, `tokens`, `webhooks`: `bygd site …`,
 //!   `bygd gateway …`, `bygd member …` and so on.
 //! - `doors`: `bygd unlock`, `bygd lockdown`, and waiting for a command's result.
 //! - `clock`: `bygd clock reset`.
@@ -27,6 +27,7 @@ mod passes;
 mod serve;
 mod sites;
 mod tokens;
+mod webhooks;
 
 use crate::access::{Principal, Sites};
 use crate::service::Dashboard;
@@ -136,6 +137,9 @@ enum Command {
     /// API tokens for booking systems and scripts.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// Webhooks: booking and member systems hear of entries, passes, members and alarms.
+    #[command(subcommand)]
+    Webhook(webhooks::WebhookCommand),
 }
 
 fn json_line(value: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -178,5 +182,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Alarms(args) => alarms::alarms(args, me).await,
         Command::Account(command) => accounts::run(command, me).await,
         Command::Token(command) => tokens::run(command, me).await,
+        Command::Webhook(command) => webhooks::run(command, me).await,
     }
 }
