@@ -476,7 +476,11 @@ impl Gateways<'_> {
              [policy]\n\
              # Revocation lists older than the site's list when this file was written are\n\
              # refused, even by an empty store; raise it before `run --accept-fresh-store`.\n\
-             revocation_min_version = {min_version}\n",
+             revocation_min_version = {min_version}\n\n\
+             # Prometheus metrics on a local port: off unless uncommented. No authentication,\n\
+             # so keep it on loopback (a scraper on this Pi, or an SSH tunnel).\n\
+             # [metrics]\n\
+             # listen = \"127.0.0.1:9464\"\n",
             event = topic(site, gateway, TopicKind::Event),
             cmd = topic(site, gateway, TopicKind::Command),
             ack = topic(site, gateway, TopicKind::Ack),
