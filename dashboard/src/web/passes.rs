@@ -393,16 +393,29 @@ pub(crate) async fn confirm_revoke(
     me: Me,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let pass = d.passes().get(&me.who, &id).await.or_page(&me)?;
+    confirm(&d, me, &id, "revoke", true).await
+}
+
+/// The page asking "are you sure?" before `POST /passes/{id}/{what}` (`pass-{what}` names
+/// the button, `pass-{what}-question` asks about the member).
+async fn confirm(
+    d: &Dashboard,
+    me: Me,
+    id: &str,
+    what: &str,
+    danger: bool,
+) -> Result<Response, WebError> {
+    let pass = d.passes().get(&me.who, id).await.or_page(&me)?;
     let t = me.t();
+    let button = t.get(&format!("pass-{what}"));
     Ok(render(&ConfirmPage {
         t,
-        title: t.get("pass-revoke"),
-        question: t.with("pass-revoke-question", "member", &pass.member),
-        action: format!("/passes/{id}/revoke"),
-        confirm: t.get("pass-revoke"),
+        title: button.clone(),
+        question: t.with(&format!("pass-{what}-question"), "member", &pass.member),
+        action: format!("/passes/{id}/{what}"),
+        confirm: button,
         back: format!("/passes/{id}"),
-        danger: true,
+        danger,
         me,
     }))
 }
@@ -436,18 +449,7 @@ pub(crate) async fn confirm_send(
     me: Me,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let pass = d.passes().get(&me.who, &id).await.or_page(&me)?;
-    let t = me.t();
-    Ok(render(&ConfirmPage {
-        t,
-        title: t.get("pass-send"),
-        question: t.with("pass-send-question", "member", &pass.member),
-        action: format!("/passes/{id}/send"),
-        confirm: t.get("pass-send"),
-        back: format!("/passes/{id}"),
-        danger: false,
-        me,
-    }))
+    confirm(&d, me, &id, "send", false).await
 }
 
 /// `POST /passes/{id}/send`: a new link, queued by e-mail; the pass page shows how it goes.
