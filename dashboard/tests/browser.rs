@@ -387,6 +387,27 @@ impl System {
         }
     }
 
+    /// Adds a member at `byn` and issues a pass with the CLI; the path of its link (the CLI
+    /// names the configured public address, not this dashboard's port).
+    fn member_with_link(&self, id: &str, name: &str) -> String {
+        self.bygd(&["member", "add", "--id", id, "--name", name, "--site", "byn"]);
+        let issued = Command::new(BYGD)
+            .args([
+                "pass", "issue", "--member", id, "--site", "byn", "--no-qr", "--data",
+            ])
+            .arg(&self.data)
+            .env_remove("BYGD_DATABASE_URL")
+            .output()
+            .expect("run bygd pass issue");
+        succeeded("bygd pass issue", &issued);
+        let printed = String::from_utf8_lossy(&issued.stderr).into_owned();
+        printed
+            .lines()
+            .find_map(|l| l.split_once("Pass page for the member's phone: "))
+            .and_then(|(_, url)| url.find("/p/").map(|at| url[at..].trim().to_owned()))
+            .unwrap_or_else(|| panic!("bygd pass issue printed no link:\n{printed}"))
+    }
+
     /// Adds a member at `site` and issues a pass with the CLI; the pass's QR text.
     fn member_with_pass(&self, id: &str, site: &str) -> String {
         self.bygd(&["member", "add", "--id", id, "--name", id, "--site", site]);
@@ -1612,24 +1633,7 @@ async fn a_member_keeps_the_pass_on_the_phone_and_its_changing_code_opens_the_do
             ),
         )
         .await;
-    system.bygd(&[
-        "member", "add", "--id", "ida", "--name", "Ida Ek", "--site", "byn",
-    ]);
-    let issued = Command::new(BYGD)
-        .args([
-            "pass", "issue", "--member", "ida", "--site", "byn", "--no-qr", "--data",
-        ])
-        .arg(&system.data)
-        .env_remove("BYGD_DATABASE_URL")
-        .output()
-        .expect("run bygd pass issue");
-    succeeded("bygd pass issue", &issued);
-    let printed = String::from_utf8_lossy(&issued.stderr).into_owned();
-    let ida_path = printed
-        .lines()
-        .find_map(|l| l.split_once("Pass page for the member's phone: "))
-        .and_then(|(_, url)| url.find("/p/").map(|at| url[at..].trim().to_owned()))
-        .unwrap_or_else(|| panic!("bygd pass issue printed no link:\n{printed}"));
+    let ida_path = system.member_with_link("ida", "Ida Ek");
     iphone
         .goto(&format!("{}{ida_path}", system.url))
         .await
@@ -1662,24 +1666,7 @@ async fn a_member_keeps_the_pass_on_the_phone_and_its_changing_code_opens_the_do
     iphone.close().await.unwrap();
 
     system.bygd(&["site", "edit", "byn", "--require-device-key", "true"]);
-    system.bygd(&[
-        "member", "add", "--id", "ola", "--name", "Ola Berg", "--site", "byn",
-    ]);
-    let issued = Command::new(BYGD)
-        .args([
-            "pass", "issue", "--member", "ola", "--site", "byn", "--no-qr", "--data",
-        ])
-        .arg(&system.data)
-        .env_remove("BYGD_DATABASE_URL")
-        .output()
-        .expect("run bygd pass issue");
-    succeeded("bygd pass issue", &issued);
-    let printed = String::from_utf8_lossy(&issued.stderr).into_owned();
-    let ola_path = printed
-        .lines()
-        .find_map(|l| l.split_once("Pass page for the member's phone: "))
-        .and_then(|(_, url)| url.find("/p/").map(|at| url[at..].trim().to_owned()))
-        .unwrap_or_else(|| panic!("bygd pass issue printed no link:\n{printed}"));
+    let ola_path = system.member_with_link("ola", "Ola Berg");
     let third = browser.window(PHONE, "en").await;
     third
         .goto(&format!("{}{ola_path}", system.url))
