@@ -1003,6 +1003,7 @@ async fn an_admin_issues_a_pass_the_door_opens_for_it_live_and_refuses_it_once_r
         ("admin-tokens", "/admin/tokens".to_owned()),
         ("admin-gateways", "/admin/gateways".to_owned()),
         ("admin-trail", "/admin/trail".to_owned()),
+        ("admin-site", "/admin/sites/byn".to_owned()),
     ];
     let mut shots = tour(&c, &base, "desktop", &system.password, &pages).await;
     c.close().await.unwrap();
@@ -1011,7 +1012,7 @@ async fn an_admin_issues_a_pass_the_door_opens_for_it_live_and_refuses_it_once_r
     phone.close().await.unwrap();
     assert_eq!(
         shots,
-        2 * (3 * (pages.len() + 2) + 1),
+        2 * 3 * (pages.len() + 4),
         "a screenshot of every page"
     );
 }
@@ -1064,6 +1065,7 @@ async fn tour(
     }
     c.goto(&format!("{base}/login")).await.unwrap();
     wait_at(c, "/login").await;
+    let mut link = String::new();
     for next in Lang::ALL {
         if next != lang {
             pick_language(c, lang, next).await;
@@ -1099,17 +1101,41 @@ async fn tour(
         let name = format!("pass-issued-{}-{width}", lang.code());
         check_page(c, &name).await;
         shots += 1;
+        link = field(c, &say(lang, "pass-link"))
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .expect("the pass link");
+        // The pass's own page while it is valid: with its renewal form.
+        follow(c, &say(lang, "pass-details")).await;
+        wait_until(
+            c,
+            "the issued pass's page",
+            "location.pathname.startsWith('/passes/')",
+        )
+        .await;
+        check_page(c, &format!("pass-valid-{}-{width}", lang.code())).await;
+        shots += 1;
     }
-    // The member's own page behind the link (in English only), as their phone shows it.
-    follow(c, &say(lang, "pass-open-page")).await;
-    wait_until(
-        c,
-        "the member's pass page",
-        "location.pathname.startsWith('/p/')",
-    )
-    .await;
-    check_page(c, &format!("member-pass-{width}")).await;
-    shots += 1;
+    // The member's own page behind the link, in each language, as their phone shows it.
+    for each in Lang::ALL {
+        c.goto(&format!("{link}?lang={}", each.code()))
+            .await
+            .unwrap();
+        wait_until(
+            c,
+            "the member's pass page",
+            &format!(
+                "location.pathname.startsWith('/p/') && document.documentElement.lang === '{}' \
+                 && !document.getElementById('app-enrol').hidden",
+                each.code()
+            ),
+        )
+        .await;
+        check_page(c, &format!("member-pass-{}-{width}", each.code())).await;
+        shots += 1;
+    }
     shots
 }
 
