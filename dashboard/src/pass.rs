@@ -710,15 +710,18 @@ impl Passes<'_> {
         id: &str,
         replacement: Replacement<'_>,
     ) -> ServiceResult<(String, crate::revocation::Signed)> {
-        let row: Option<PassFullRow> = sqlx::query_as(&format!(
-            "SELECT {PASS_COLUMNS}, page_token FROM passes WHERE id = $1"
-        ))
-        .bind(id.to_owned())
-        .fetch_optional(&mut **tx)
-        .await?;
-        let Some((row, page_token)) = row.map(split_full_row) else {
+        let row: Option<PassRow> =
+            sqlx::query_as(&format!("SELECT {PASS_COLUMNS} FROM passes WHERE id = $1"))
+                .bind(id.to_owned())
+                .fetch_optional(&mut **tx)
+                .await?;
+        let Some(row) = row else {
             return Err(ServiceError::not_found("pass", id));
         };
+        let page_token: String = sqlx::query_scalar("SELECT page_token FROM passes WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_one(&mut **tx)
+            .await?;
         let (revoked_at, replaced_by) = (row.12, row.13.clone());
         let (old_id, member, site, doors, kind, not_before, expires, schedule, device_key, booking) = (
             row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9,
@@ -875,33 +878,4 @@ pub(crate) struct Replacement<'a> {
     /// The hash of the link the caller came through: the replacement happens only while the
     /// pass still has that link (an enrolment racing a new link by e-mail is refused).
     pub(crate) link_hash: Option<&'a str>,
-}
-
-/// A pass row with its link's hash last.
-type PassFullRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    String,
-);
-
-fn split_full_row(r: PassFullRow) -> (PassRow, String) {
-    (
-        (
-            r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14,
-        ),
-        r.15,
-    )
 }

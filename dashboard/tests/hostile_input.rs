@@ -124,6 +124,8 @@ struct Operation {
     params: Vec<(String, String, String)>,
     /// The first example body and the names of every field the body schema has.
     body: Option<(Value, Vec<String>)>,
+    /// Refusals the document says come as a page for people (HTML), not the API's JSON.
+    html_refusals: Vec<u16>,
 }
 
 fn operations(doc: &Value) -> Vec<Operation> {
@@ -171,7 +173,15 @@ fn operations(doc: &Value) -> Vec<Operation> {
                     .unwrap_or_default();
                 (example, fields)
             });
+            let html_refusals = op["responses"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, r)| resolve(doc, r)["content"].get("text/html").is_some())
+                .filter_map(|(code, _)| code.parse().ok())
+                .collect();
             out.push(Operation {
+                html_refusals,
                 method: method.clone(),
                 path: path.clone(),
                 params,
@@ -437,12 +447,11 @@ async fn hostile_walk(db: &TestDb) {
                     if !answer.status.is_success() {
                         refused += 1;
                     }
-                    // The member's page answers a link that leads nowhere with a page for
-                    // people (documented as HTML), not the API's JSON.
-                    let dead_link_page = op.path == "/p/{secret}"
-                        && answer.status == axum::http::StatusCode::NOT_FOUND
+                    // A refusal the document promises as a page for people (the member's
+                    // page for a link that leads nowhere) comes as HTML, not the API's JSON.
+                    let documented_page = op.html_refusals.contains(&answer.status.as_u16())
                         && answer.content_type.starts_with("text/html");
-                    if let Some(p) = problem(&answer).filter(|_| !dead_link_page) {
+                    if let Some(p) = problem(&answer).filter(|_| !documented_page) {
                         failures.push(format!("{at}: {p}"));
                     }
                 }
