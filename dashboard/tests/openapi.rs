@@ -932,7 +932,10 @@ fn every_documented_operation_has_an_operation_id_summary_and_error_response() {
             // A refusal documented as a page for people (the member's page for a dead link)
             // is HTML only, not also the API's JSON.
             if response["content"]["text/html"].is_object() {
-                assert!(response["content"]["application/json"].is_null(), "{at} {code}");
+                assert!(
+                    response["content"]["application/json"].is_null(),
+                    "{at} {code}"
+                );
                 continue;
             }
             assert_eq!(
